@@ -1,0 +1,152 @@
+/**
+ * Abuse limits of one realtime task: connections per task and per client IP, and per-connection event and
+ * byte budgets over fixed 10-second windows. Pure bookkeeping with no I/O, so it is unit-tested directly.
+ */
+
+/** Reasons a connection or event is refused; each is a `Reason` dimension of the `Rejections` metric. */
+export type RejectionReason =
+  | "auth_failed"
+  | "server_full"
+  | "too_many_connections_from_ip"
+  | "server_draining"
+  | "rate_limited"
+  | "bytes_rate_limited"
+  | "payload_too_large"
+  | "slow_consumer"
+  | "revoked"
+  | "invalid_event";
+
+export interface Rejection {
+  code: RejectionReason;
+  message: string;
+}
+
+/**
+ * The client address of a handshake. Behind the ALB the socket peer is the load balancer, and the client is
+ * the first X-Forwarded-For entry; that header is only believed when `trustProxy` is set, since any client
+ * can send it.
+ */
+export function clientIp(headers: Record<string, string | string[] | undefined>, remoteAddress: string | undefined, trustProxy: boolean): string {
+  if (trustProxy) {
+    const raw = headers["x-forwarded-for"];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    const first = value?.split(",")[0]?.trim();
+    if (first) return normaliseIp(first);
+  }
+  return normaliseIp(remoteAddress ?? "unknown");
+}
+
+function normaliseIp(ip: string): string {
+  return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+}
+
+/** Counts open connections per task and per IP. `tryAcquire` and `release` must be paired. */
+export class ConnectionLimiter {
+  private total = 0;
+  private readonly perIp = new Map<string, number>();
+
+  constructor(private readonly maxPerTask: number, private readonly maxPerIp: number) {}
+
+  get size(): number {
+    return this.total;
+  }
+
+  countFor(ip: string): number {
+    return this.perIp.get(ip) ?? 0;
+  }
+
+  /** Reserves a slot for `ip`, or returns the rejection that applies. */
+  tryAcquire(ip: string): Rejection | undefined {
+    if (this.total >= this.maxPerTask) {
+      return {
+        code: "server_full",
+        message: `this server holds its maximum of ${this.maxPerTask} connections; retry shortly (another server will be chosen)`,
+      };
+    }
+    const current = this.countFor(ip);
+    if (current >= this.maxPerIp) {
+      return {
+        code: "too_many_connections_from_ip",
+        message: `too many connections from your address (limit ${this.maxPerIp}); close some before opening more`,
+      };
+    }
+    this.total++;
+    this.perIp.set(ip, current + 1);
+    return undefined;
+  }
+
+  release(ip: string): void {
+    const current = this.countFor(ip);
+    if (current <= 0) return;
+    this.total--;
+    if (current === 1) this.perIp.delete(ip);
+    else this.perIp.set(ip, current - 1);
+  }
+}
+
+/** Per-connection budget of events and bytes over fixed 10-second windows. */
+export class EventBudget {
+  static readonly WINDOW_MS = 10_000;
+  private windowStart: number;
+  private events = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEvents: number,
+    private readonly maxBytes: number,
+    private readonly maxPayloadBytes: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.windowStart = now();
+  }
+
+  /** Accounts one incoming event of `size` bytes, or returns why it is refused (refused events still count). */
+  take(size: number): Rejection | undefined {
+    if (size > this.maxPayloadBytes) {
+      return {
+        code: "payload_too_large",
+        message: `event payload is ${size} bytes; the limit is ${this.maxPayloadBytes} bytes`,
+      };
+    }
+    const t = this.now();
+    if (t - this.windowStart >= EventBudget.WINDOW_MS) {
+      this.windowStart = t;
+      this.events = 0;
+      this.bytes = 0;
+    }
+    this.events++;
+    this.bytes += size;
+    const retryIn = Math.max(1, Math.ceil((this.windowStart + EventBudget.WINDOW_MS - t) / 1000));
+    if (this.events > this.maxEvents) {
+      return {
+        code: "rate_limited",
+        message: `more than ${this.maxEvents} events in 10 s; slow down and retry in ${retryIn} s`,
+      };
+    }
+    if (this.bytes > this.maxBytes) {
+      return {
+        code: "bytes_rate_limited",
+        message: `more than ${this.maxBytes} bytes in 10 s; slow down and retry in ${retryIn} s`,
+      };
+    }
+    return undefined;
+  }
+}
+
+/** Byte size of an event's arguments as they travel (JSON), without the acknowledgement callback. */
+export function payloadBytes(args: unknown[]): number {
+  let size = 0;
+  for (const a of args) {
+    if (typeof a === "function" || a === undefined) continue;
+    if (typeof a === "string") size += Buffer.byteLength(a) + 2;
+    else if (Buffer.isBuffer(a)) size += a.length;
+    else {
+      try {
+        size += Buffer.byteLength(JSON.stringify(a) ?? "");
+      } catch {
+        size += Number.MAX_SAFE_INTEGER / 4;
+      }
+    }
+  }
+  return size;
+}

@@ -1,0 +1,50 @@
+/**
+ * What the realtime server needs from the rest of the system. `main.ts` wires these to the shared library
+ * (Postgres, Redis, auth, SQS); keeping them behind one interface keeps the server free of connection set-up.
+ */
+
+/** The identity behind one socket, from its verified access token. */
+export interface Principal {
+  userId: string;
+  sessionId: string;
+  /** Token issue time, epoch seconds (compared with `auth:revoked-before:<userId>`). */
+  issuedAt: number;
+}
+
+/** A persisted chat message as clients receive it; `id` and `roomId` are all the server relies on. */
+export interface ChatMessage {
+  id: string;
+  roomId: string;
+  [field: string]: unknown;
+}
+
+/** An error the client may see: `code` is stable, `message` says what to fix. */
+export class ClientError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = "ClientError";
+  }
+}
+
+export interface RealtimeDeps {
+  /** Verifies an access token (signature, expiry, revocation); throws with a client-readable message. */
+  authenticate(token: string): Promise<Principal>;
+  /** For each principal, whether its session or user has been revoked since its token was issued. */
+  revokedAmong(principals: Principal[]): Promise<boolean[]>;
+  /** Ids of the rooms the user belongs to. */
+  roomsOf(userId: string): Promise<string[]>;
+  /** Persists a message idempotently by (sender, clientMsgId); `created` is false for a retry. */
+  postMessage(input: { userId: string; roomId: string; body: string; clientMsgId: string }): Promise<{ message: ChatMessage; created: boolean }>;
+  /** Records that the user has read the room up to `messageId`. */
+  markRead(input: { userId: string; roomId: string; messageId: string }): Promise<void>;
+  /** Enqueues push jobs for the room's members who are offline (not the sender). */
+  notifyOffline(message: ChatMessage, senderId: string): Promise<void>;
+  /** Sets / refreshes `presence:<userId>` for each user. */
+  markOnline(userIds: string[]): Promise<void>;
+  /** Clears `presence:<userId>`. */
+  markOffline(userId: string): Promise<void>;
+  /** Messages of the given rooms created at or after `since`, oldest first, at most `limit`. */
+  messagesSince(roomIds: string[], since: Date, limit: number): Promise<ChatMessage[]>;
+  /** Throws when a dependency (DB, Redis) is not usable; the message names it. */
+  ready(): Promise<void>;
+}

@@ -1,0 +1,486 @@
+/**
+ * The realtime server: Node's HTTP server with `/health` and `/ready`, and Socket.IO on the Redis adapter so a
+ * broadcast from any task (or from the api through the emitter) reaches clients on every task.
+ *
+ * Life of a connection: the handshake is refused while draining, past the per-task / per-IP connection
+ * limits, or without a valid, unrevoked access token (`connect_error` with `data: { code, message }`).
+ * An accepted socket joins `user:<id>`, `session:<sid>` and `room:<id>` for each membership. Every event
+ * then passes the per-connection event/byte budget and payload cap; refusals are answered with an `error`
+ * event `{ code, message }` (and a failed acknowledgement when the client asked for one).
+ */
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import { Server, type Socket } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
+import type { Redis } from "ioredis";
+import { ConnectionLimiter, EventBudget, clientIp, payloadBytes, type Rejection, type RejectionReason } from "./limits";
+import { bufferedBytes } from "./slow-consumer";
+import { RealtimeMetrics, type MetricSink } from "./metrics";
+import { ClientError, type ChatMessage, type Principal, type RealtimeDeps } from "./ports";
+import type { RealtimeSettings } from "./settings";
+
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface RealtimeServerOptions {
+  settings: RealtimeSettings;
+  deps: RealtimeDeps;
+  /** Publishing connection of the Socket.IO Redis adapter. */
+  pubClient: Redis;
+  /** Subscribing connection of the adapter (a `duplicate()` of the publisher). */
+  subClient: Redis;
+  log: Logger;
+  metricSink: MetricSink;
+}
+
+interface SocketState {
+  principal: Principal;
+  ip: string;
+  budget: EventBudget;
+}
+
+type ChatSocket = Socket<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketState>;
+
+const CLIENT_EVENTS = new Set(["message:send", "typing", "read"]);
+const MAX_BODY_CHARS = 4000;
+const MAX_ID_CHARS = 128;
+/** How far before a lost Redis subscription the replay starts, to cover publishes in flight. */
+const REPLAY_MARGIN_MS = 2000;
+const REPLAY_LIMIT = 1000;
+
+function refusal(r: Rejection): Error {
+  const err = new Error(r.message) as Error & { data?: unknown };
+  err.data = { code: r.code, message: r.message };
+  return err;
+}
+
+function bearer(socket: ChatSocket): string | undefined {
+  const fromAuth = (socket.handshake.auth as Record<string, unknown> | undefined)?.token;
+  if (typeof fromAuth === "string" && fromAuth.length > 0) return fromAuth;
+  const header = socket.handshake.headers.authorization;
+  const m = typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return m?.[1];
+}
+
+function isId(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= MAX_ID_CHARS;
+}
+
+function validateSend(p: unknown): { roomId: string; body: string; clientMsgId: string } {
+  const o = (p ?? {}) as Record<string, unknown>;
+  if (typeof p !== "object" || p === null) throw new ClientError("invalid_event", "message:send expects an object { roomId, body, clientMsgId }");
+  if (!isId(o.roomId)) throw new ClientError("invalid_event", "message:send: roomId must be a non-empty string");
+  if (typeof o.body !== "string" || o.body.trim() === "") throw new ClientError("invalid_event", "message:send: body must be a non-empty string");
+  if (o.body.length > MAX_BODY_CHARS) throw new ClientError("invalid_event", `message:send: body is ${o.body.length} characters; the limit is ${MAX_BODY_CHARS}`);
+  if (!isId(o.clientMsgId)) throw new ClientError("invalid_event", `message:send: clientMsgId must be a string of 1-${MAX_ID_CHARS} characters (a client-generated unique id, reused on retry)`);
+  return { roomId: o.roomId, body: o.body, clientMsgId: o.clientMsgId };
+}
+
+function validateTyping(p: unknown): { roomId: string; isTyping: boolean } {
+  const o = (p ?? {}) as Record<string, unknown>;
+  if (!isId(o.roomId) || typeof o.isTyping !== "boolean") {
+    throw new ClientError("invalid_event", "typing expects { roomId: string, isTyping: boolean }");
+  }
+  return { roomId: o.roomId, isTyping: o.isTyping };
+}
+
+function validateRead(p: unknown): { roomId: string; messageId: string } {
+  const o = (p ?? {}) as Record<string, unknown>;
+  if (!isId(o.roomId) || !isId(o.messageId)) {
+    throw new ClientError("invalid_event", "read expects { roomId: string, messageId: string }");
+  }
+  return { roomId: o.roomId, messageId: o.messageId };
+}
+
+export class RealtimeServer {
+  readonly http: HttpServer;
+  readonly io: Server;
+  readonly metrics: RealtimeMetrics;
+  private readonly limiter: ConnectionLimiter;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private draining = false;
+  private subscriptionLostAt: number | undefined;
+
+  constructor(private readonly opts: RealtimeServerOptions) {
+    const { settings } = opts;
+    this.limiter = new ConnectionLimiter(settings.maxConnectionsPerTask, settings.maxConnectionsPerIp);
+    this.metrics = new RealtimeMetrics(opts.metricSink, () => this.limiter.size);
+    this.http = createServer((req, res) => void this.handleHttp(req, res));
+    // Engine-level cap on sessions, above the Socket.IO limit, so handshake floods cannot pile up sessions.
+    const engineCap = Math.ceil(settings.maxConnectionsPerTask * 1.1) + 100;
+    this.io = new Server(this.http, {
+      adapter: createAdapter(opts.pubClient, opts.subClient),
+      transports: ["polling", "websocket"],
+      // A whole frame past this closes the transport; events under it but over MAX_PAYLOAD_BYTES get an error.
+      maxHttpBufferSize: settings.maxPayloadBytes * 2 + 1024,
+      pingInterval: settings.pingIntervalMs,
+      pingTimeout: settings.pingTimeoutMs,
+      connectTimeout: 10_000,
+      serveClient: false,
+      allowRequest: (_req, done) => {
+        if (this.io.engine.clientsCount >= engineCap) done("server_full", false);
+        else done(null, true);
+      },
+    });
+    this.io.use((socket, next) => void this.admit(socket as ChatSocket, next));
+    this.io.on("connection", (socket) => this.onConnection(socket as ChatSocket));
+    this.watchSubscription();
+  }
+
+  get connectionCount(): number {
+    return this.limiter.size;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  async listen(port = this.opts.settings.port, host = "0.0.0.0"): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once("error", reject);
+      this.http.listen(port, host, () => {
+        this.http.off("error", reject);
+        resolve();
+      });
+    });
+    const { settings } = this.opts;
+    this.every(1000, () => this.disconnectSlowConsumers());
+    this.every(settings.revocationCheckMs, () => this.checkRevocations());
+    this.every(settings.presenceRefreshMs, () => this.refreshPresence());
+    this.metrics.start(settings.metricsIntervalMs);
+    return (this.http.address() as { port: number }).port;
+  }
+
+  // ---------------------------------------------------------------- HTTP
+
+  private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") return send(405, { error: "method not allowed; use GET" });
+    if (path === "/health") return send(200, { status: "ok", connections: this.limiter.size });
+    if (path === "/ready") {
+      if (this.draining) return send(503, { status: "draining" });
+      try {
+        await withTimeout(this.opts.deps.ready(), 2000, "readiness check timed out after 2000 ms");
+        return send(200, { status: "ready" });
+      } catch (err) {
+        return send(503, { status: "not ready", error: (err as Error).message });
+      }
+    }
+    send(404, { error: `no route ${path}; this service answers /health, /ready and /socket.io/` });
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  private reject(reason: RejectionReason, r: Rejection, fields: Record<string, unknown> = {}): Error {
+    this.metrics.rejection(reason);
+    this.opts.log.info("connection refused", { reason, ...fields });
+    return refusal(r);
+  }
+
+  private async admit(socket: ChatSocket, next: (err?: Error) => void): Promise<void> {
+    const { settings, deps } = this.opts;
+    if (this.draining) {
+      return next(this.reject("server_draining", { code: "server_draining", message: "this server is shutting down; reconnect to be routed to another one" }));
+    }
+    const ip = clientIp(socket.handshake.headers, socket.request.socket.remoteAddress, settings.trustProxy);
+    const limited = this.limiter.tryAcquire(ip);
+    if (limited) return next(this.reject(limited.code, limited, { ip }));
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.limiter.release(ip);
+    };
+    socket.conn.once("close", release);
+    socket.once("disconnect", release);
+
+    const token = bearer(socket);
+    if (!token) {
+      release();
+      return next(this.reject("auth_failed", { code: "auth_failed", message: "missing access token: pass it as auth.token or an Authorization: Bearer header" }));
+    }
+    let principal: Principal;
+    try {
+      principal = await deps.authenticate(token);
+    } catch (err) {
+      release();
+      const message = err instanceof Error && err.message ? err.message : "invalid access token";
+      return next(this.reject("auth_failed", { code: "auth_failed", message }, { ip }));
+    }
+    try {
+      const rooms = await deps.roomsOf(principal.userId);
+      socket.join([`user:${principal.userId}`, `session:${principal.sessionId}`, ...rooms.map((r) => `room:${r}`)]);
+    } catch (err) {
+      release();
+      this.opts.log.error("could not load room memberships", { userId: principal.userId, error: (err as Error).message });
+      return next(refusal({ code: "auth_failed", message: "temporarily unable to load your rooms; retry shortly" }));
+    }
+    socket.data = { principal, ip, budget: new EventBudget(settings.maxMessagesPer10s, settings.maxBytesPer10s, settings.maxPayloadBytes) };
+    next();
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private onConnection(socket: ChatSocket): void {
+    const { principal } = socket.data;
+    socket.conn.on("packetCreate", (p: { type: string }) => {
+      if (p.type === "message") this.metrics.outgoingMessage();
+    });
+    socket.use((packet, next) => {
+      const [event, ...args] = packet as [string, ...unknown[]];
+      this.metrics.incomingMessage();
+      const ack = typeof args[args.length - 1] === "function" ? (args[args.length - 1] as (r: unknown) => void) : undefined;
+      let r: Rejection | undefined;
+      if (!CLIENT_EVENTS.has(event)) {
+        r = { code: "invalid_event", message: `unknown event "${String(event).slice(0, 64)}"; send message:send, typing or read` };
+      } else {
+        r = socket.data.budget.take(payloadBytes(args));
+      }
+      if (!r) return next();
+      this.metrics.rejection(r.code);
+      socket.emit("error", { code: r.code, message: r.message });
+      ack?.({ ok: false, error: { code: r.code, message: r.message } });
+    });
+    socket.on("message:send", (payload: unknown, ack?: unknown) => void this.onSend(socket, payload, ack));
+    socket.on("typing", (payload: unknown) => this.onTyping(socket, payload));
+    socket.on("read", (payload: unknown, ack?: unknown) => void this.onRead(socket, payload, ack));
+    socket.on("disconnect", () => void this.onDisconnect(socket));
+    this.opts.deps.markOnline([principal.userId]).catch((err: Error) => this.opts.log.warn("presence update failed", { error: err.message }));
+    for (const room of socket.rooms) {
+      if (room.startsWith("room:")) socket.to(room).emit("presence", { userId: principal.userId, status: "online" });
+    }
+  }
+
+  private fail(socket: ChatSocket, err: unknown, ack: ((r: unknown) => void) | undefined, event: string): void {
+    const ce = err instanceof ClientError ? err : undefined;
+    const code = ce?.code ?? "internal_error";
+    const message = ce?.message ?? `${event} failed on the server; retry (a retried message:send with the same clientMsgId is not duplicated)`;
+    if (!ce) this.opts.log.error(`${event} failed`, { userId: socket.data.principal.userId, error: (err as Error)?.message });
+    if (code === "invalid_event") this.metrics.rejection("invalid_event");
+    if (ack) ack({ ok: false, error: { code, message } });
+    else socket.emit("error", { code, message });
+  }
+
+  private async onSend(socket: ChatSocket, payload: unknown, rawAck: unknown): Promise<void> {
+    const ack = typeof rawAck === "function" ? (rawAck as (r: unknown) => void) : undefined;
+    const { principal } = socket.data;
+    let message: ChatMessage;
+    let created: boolean;
+    try {
+      const input = validateSend(payload);
+      ({ message, created } = await this.opts.deps.postMessage({ userId: principal.userId, ...input }));
+    } catch (err) {
+      return this.fail(socket, err, ack, "message:send");
+    }
+    // Committed: acknowledge, then fan out. A retry (created=false) is broadcast again, since the first
+    // attempt may have died before its broadcast; clients drop duplicates by message id.
+    ack?.({ ok: true, message });
+    const room = `room:${message.roomId}`;
+    if (!socket.rooms.has(room)) socket.join(room);
+    this.io.to(room).emit("message:new", message);
+    if (created) {
+      this.opts.deps.notifyOffline(message, principal.userId).catch((err: Error) =>
+        this.opts.log.error("push jobs for offline members failed", { messageId: message.id, error: err.message }),
+      );
+    }
+  }
+
+  private onTyping(socket: ChatSocket, payload: unknown): void {
+    try {
+      const { roomId, isTyping } = validateTyping(payload);
+      const room = `room:${roomId}`;
+      if (!socket.rooms.has(room)) throw new ClientError("not_member", `you are not a member of room ${roomId}`);
+      socket.to(room).emit("typing", { roomId, userId: socket.data.principal.userId, isTyping });
+    } catch (err) {
+      this.fail(socket, err, undefined, "typing");
+    }
+  }
+
+  private async onRead(socket: ChatSocket, payload: unknown, rawAck: unknown): Promise<void> {
+    const ack = typeof rawAck === "function" ? (rawAck as (r: unknown) => void) : undefined;
+    try {
+      const { roomId, messageId } = validateRead(payload);
+      const room = `room:${roomId}`;
+      if (!socket.rooms.has(room)) throw new ClientError("not_member", `you are not a member of room ${roomId}`);
+      const userId = socket.data.principal.userId;
+      await this.opts.deps.markRead({ userId, roomId, messageId });
+      ack?.({ ok: true });
+      socket.to(room).emit("read", { roomId, userId, messageId });
+    } catch (err) {
+      this.fail(socket, err, ack, "read");
+    }
+  }
+
+  private async onDisconnect(socket: ChatSocket): Promise<void> {
+    const principal = socket.data?.principal;
+    if (!principal || this.draining) return;
+    const userRoom = `user:${principal.userId}`;
+    if (this.io.of("/").adapter.rooms.get(userRoom)?.size) return;
+    try {
+      const remaining = await this.io.in(userRoom).fetchSockets();
+      if (remaining.length > 0) return;
+      await this.opts.deps.markOffline(principal.userId);
+      for (const room of socket.rooms) {
+        if (room.startsWith("room:")) this.io.to(room).emit("presence", { userId: principal.userId, status: "offline" });
+      }
+    } catch (err) {
+      this.opts.log.warn("presence update on disconnect failed", { error: (err as Error).message });
+    }
+  }
+
+  // ---------------------------------------------------------------- periodic checks
+
+  private every(ms: number, fn: () => unknown): void {
+    const t = setInterval(() => {
+      try {
+        const r = fn();
+        if (r instanceof Promise) r.catch((err: Error) => this.opts.log.warn("periodic task failed", { error: err.message }));
+      } catch (err) {
+        this.opts.log.warn("periodic task failed", { error: (err as Error).message });
+      }
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private localSockets(): ChatSocket[] {
+    return [...this.io.of("/").sockets.values()] as ChatSocket[];
+  }
+
+  /** Disconnects sockets whose unsent bytes pass SLOW_CONSUMER_BYTES. */
+  disconnectSlowConsumers(): number {
+    const limit = this.opts.settings.slowConsumerBytes;
+    let dropped = 0;
+    for (const socket of this.localSockets()) {
+      const buffered = bufferedBytes(socket.conn);
+      if (buffered <= limit) continue;
+      dropped++;
+      this.metrics.rejection("slow_consumer");
+      this.opts.log.warn("slow consumer disconnected", { userId: socket.data.principal?.userId, bufferedBytes: buffered, limit });
+      socket.emit("error", { code: "slow_consumer", message: `${buffered} bytes were waiting for this client (limit ${limit}); reconnect and read faster` });
+      socket.disconnect(true);
+    }
+    return dropped;
+  }
+
+  /** Drops sockets whose session or user was revoked, in case the api's disconnect broadcast was missed. */
+  async checkRevocations(): Promise<number> {
+    const sockets = this.localSockets().filter((s) => s.data?.principal);
+    let dropped = 0;
+    for (let i = 0; i < sockets.length; i += 500) {
+      const batch = sockets.slice(i, i + 500);
+      const revoked = await this.opts.deps.revokedAmong(batch.map((s) => s.data.principal));
+      batch.forEach((socket, j) => {
+        if (!revoked[j]) return;
+        dropped++;
+        this.metrics.rejection("revoked");
+        socket.emit("error", { code: "revoked", message: "your session was revoked; sign in again" });
+        socket.disconnect();
+      });
+    }
+    return dropped;
+  }
+
+  private async refreshPresence(): Promise<void> {
+    const users = new Set<string>();
+    for (const s of this.localSockets()) if (s.data?.principal) users.add(s.data.principal.userId);
+    const list = [...users];
+    for (let i = 0; i < list.length; i += 500) await this.opts.deps.markOnline(list.slice(i, i + 500));
+  }
+
+  /**
+   * Pub/sub is fire-and-forget: broadcasts published while this task's subscription was down are lost to
+   * it. When the subscription comes back, the task re-sends the messages of its rooms committed since the
+   * loss (from Postgres) to its local sockets, so no persisted message is missed; clients drop duplicates
+   * by id.
+   */
+  private watchSubscription(): void {
+    const sub = this.opts.subClient;
+    const lost = () => {
+      if (this.subscriptionLostAt === undefined) {
+        this.subscriptionLostAt = Date.now();
+        this.opts.log.warn("redis subscription lost; cross-task delivery paused");
+      }
+    };
+    sub.on("close", lost);
+    sub.on("end", lost);
+    sub.on("error", (err: Error) => this.opts.log.warn("redis subscriber error", { error: err.message }));
+    this.opts.pubClient.on("error", (err: Error) => this.opts.log.warn("redis publisher error", { error: err.message }));
+    sub.on("ready", () => {
+      const since = this.subscriptionLostAt;
+      if (since === undefined) return;
+      this.subscriptionLostAt = undefined;
+      void this.replaySince(since - REPLAY_MARGIN_MS);
+    });
+  }
+
+  private async replaySince(sinceMs: number): Promise<void> {
+    try {
+      // A round trip on the subscriber makes sure Redis has processed the re-subscription first.
+      await this.opts.subClient.ping();
+      const rooms = [...this.io.of("/").adapter.rooms.keys()].filter((r) => r.startsWith("room:")).map((r) => r.slice(5));
+      if (rooms.length === 0) return;
+      const messages = await this.opts.deps.messagesSince(rooms, new Date(sinceMs), REPLAY_LIMIT);
+      for (const m of messages) this.io.local.to(`room:${m.roomId}`).emit("message:new", m);
+      this.opts.log.info("redis subscription restored; replayed messages", { rooms: rooms.length, messages: messages.length });
+    } catch (err) {
+      this.opts.log.error("replay after redis recovery failed", { error: (err as Error).message });
+    }
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /**
+   * Stops accepting (readiness fails, handshakes are refused), closes every client's transport so
+   * socket.io-client reconnects (the load balancer picks another target), spreading the disconnects over
+   * part of the grace period, then closes the servers. Resolves within `graceMs`.
+   */
+  async drain(graceMs = this.opts.settings.shutdownGraceMs): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const started = Date.now();
+    this.opts.log.info("draining", { connections: this.limiter.size, graceMs });
+    const sockets = this.localSockets();
+    const spreadMs = Math.min(5000, graceMs / 4);
+    const batches = Math.max(1, Math.min(10, Math.ceil(sockets.length / 100)));
+    const perBatch = Math.ceil(sockets.length / batches);
+    for (let b = 0; b < batches; b++) {
+      for (const s of sockets.slice(b * perBatch, (b + 1) * perBatch)) s.disconnect(true);
+      if (b < batches - 1) await sleep(spreadMs / batches);
+    }
+    const left = Math.max(100, graceMs - (Date.now() - started) - 500);
+    await withTimeout(this.close(), left, "close timed out").catch((err: Error) => this.opts.log.warn("shutdown incomplete", { error: err.message }));
+  }
+
+  /** Stops timers, closes Socket.IO and the HTTP server. Redis and DB clients belong to the caller. */
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    this.metrics.flush();
+    this.metrics.close();
+    await new Promise<void>((resolve) => {
+      this.io.close(() => resolve());
+      this.http.closeAllConnections?.();
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, reject) => {
+      t = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
+}

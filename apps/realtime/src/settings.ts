@@ -1,0 +1,117 @@
+/**
+ * Limits and timings of the realtime service, read from the environment once at start-up.
+ *
+ * Every variable is optional; a value that is present but malformed stops the start with a message naming the
+ * variable, what was given and what is accepted, so a bad task definition fails fast instead of running with
+ * a silently different limit.
+ */
+
+export interface RealtimeSettings {
+  port: number;
+  /** Connections (Socket.IO sockets) one task accepts before refusing new handshakes. */
+  maxConnectionsPerTask: number;
+  /** Connections one client IP may hold on one task. */
+  maxConnectionsPerIp: number;
+  /** Events one connection may send per 10-second window. */
+  maxMessagesPer10s: number;
+  /** Event payload bytes one connection may send per 10-second window. */
+  maxBytesPer10s: number;
+  /** Largest single event payload accepted (bytes of its JSON arguments). */
+  maxPayloadBytes: number;
+  /** A socket whose unsent (buffered) bytes pass this is disconnected as a slow consumer. */
+  slowConsumerBytes: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  /** Time from SIGTERM to exit; the stacks set it below the target group's deregistration delay. */
+  shutdownGraceMs: number;
+  /** Use the first X-Forwarded-For entry as the client IP (only behind a load balancer that sets it). */
+  trustProxy: boolean;
+  /** How often open sockets are re-checked against the revocation keys in Redis. */
+  revocationCheckMs: number;
+  /** How often presence keys of connected users are refreshed. */
+  presenceRefreshMs: number;
+  /** How often metrics are written. */
+  metricsIntervalMs: number;
+}
+
+export const DEFAULTS: RealtimeSettings = {
+  port: 3001,
+  maxConnectionsPerTask: 5000,
+  maxConnectionsPerIp: 50,
+  maxMessagesPer10s: 100,
+  maxBytesPer10s: 1_048_576,
+  maxPayloadBytes: 16_384,
+  slowConsumerBytes: 1_048_576,
+  pingIntervalMs: 25_000,
+  pingTimeoutMs: 20_000,
+  shutdownGraceMs: 25_000,
+  trustProxy: false,
+  revocationCheckMs: 15_000,
+  presenceRefreshMs: 20_000,
+  metricsIntervalMs: 10_000,
+};
+
+const INT_VARS: Array<[keyof RealtimeSettings, string, number]> = [
+  ["port", "PORT", 1],
+  ["maxConnectionsPerTask", "MAX_CONNECTIONS_PER_TASK", 1],
+  ["maxConnectionsPerIp", "MAX_CONNECTIONS_PER_IP", 1],
+  ["maxMessagesPer10s", "MAX_MESSAGES_PER_10S", 1],
+  ["maxBytesPer10s", "MAX_BYTES_PER_10S", 64],
+  ["maxPayloadBytes", "MAX_PAYLOAD_BYTES", 64],
+  ["slowConsumerBytes", "SLOW_CONSUMER_BYTES", 1024],
+  ["pingIntervalMs", "PING_INTERVAL_MS", 100],
+  ["pingTimeoutMs", "PING_TIMEOUT_MS", 100],
+  ["shutdownGraceMs", "SHUTDOWN_GRACE_MS", 100],
+  ["revocationCheckMs", "REVOCATION_CHECK_MS", 100],
+  ["presenceRefreshMs", "PRESENCE_REFRESH_MS", 100],
+  ["metricsIntervalMs", "METRICS_INTERVAL_MS", 100],
+];
+
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SettingsError";
+  }
+}
+
+function readInt(env: NodeJS.ProcessEnv, name: string, min: number, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw.trim());
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new SettingsError(
+      `${name} must be a whole number >= ${min} (got "${raw}"); fix the value or unset it to use the default ${fallback}`,
+    );
+  }
+  return value;
+}
+
+function readBool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const v = raw.trim().toLowerCase();
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new SettingsError(`${name} must be "true" or "false" (got "${raw}")`);
+}
+
+/** Reads and validates the realtime settings; throws SettingsError naming the first bad variable. */
+export function loadRealtimeSettings(env: NodeJS.ProcessEnv = process.env): RealtimeSettings {
+  const out: RealtimeSettings = { ...DEFAULTS };
+  for (const [key, name, min] of INT_VARS) {
+    (out as unknown as Record<string, number>)[key] = readInt(env, name, min, DEFAULTS[key] as number);
+  }
+  out.trustProxy = readBool(env, "TRUST_PROXY", DEFAULTS.trustProxy);
+  if (out.port > 65535) throw new SettingsError(`PORT must be between 1 and 65535 (got "${env.PORT}")`);
+  if (out.maxConnectionsPerIp > out.maxConnectionsPerTask) {
+    throw new SettingsError(
+      `MAX_CONNECTIONS_PER_IP (${out.maxConnectionsPerIp}) must not exceed MAX_CONNECTIONS_PER_TASK (${out.maxConnectionsPerTask})`,
+    );
+  }
+  if (out.maxPayloadBytes > out.maxBytesPer10s) {
+    throw new SettingsError(
+      `MAX_PAYLOAD_BYTES (${out.maxPayloadBytes}) must not exceed MAX_BYTES_PER_10S (${out.maxBytesPer10s}): one event could never be accepted`,
+    );
+  }
+  return out;
+}

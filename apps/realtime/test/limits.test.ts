@@ -1,0 +1,96 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ConnectionLimiter, EventBudget, clientIp, payloadBytes } from "../src/limits";
+import { DEFAULTS, loadRealtimeSettings } from "../src/settings";
+import { bufferedBytes } from "../src/slow-consumer";
+import { RealtimeMetrics, type MetricPoint } from "../src/metrics";
+
+test("settings: defaults when nothing is set, values when set", () => {
+  assert.deepEqual(loadRealtimeSettings({}), DEFAULTS);
+  const s = loadRealtimeSettings({ MAX_CONNECTIONS_PER_IP: "3", TRUST_PROXY: "true", PING_INTERVAL_MS: " 500 " });
+  assert.equal(s.maxConnectionsPerIp, 3);
+  assert.equal(s.trustProxy, true);
+  assert.equal(s.pingIntervalMs, 500);
+});
+
+test("settings: bad values are refused with the variable named and the fix", () => {
+  const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
+    [{ MAX_CONNECTIONS_PER_IP: "ten" }, /^MAX_CONNECTIONS_PER_IP must be a whole number >= 1 \(got "ten"\); fix the value or unset it to use the default 50$/],
+    [{ MAX_PAYLOAD_BYTES: "1.5" }, /^MAX_PAYLOAD_BYTES must be a whole number >= 64/],
+    [{ SHUTDOWN_GRACE_MS: "-1" }, /^SHUTDOWN_GRACE_MS must be a whole number >= 100/],
+    [{ TRUST_PROXY: "yes" }, /^TRUST_PROXY must be "true" or "false" \(got "yes"\)$/],
+    [{ PORT: "70000" }, /^PORT must be between 1 and 65535/],
+    [{ MAX_CONNECTIONS_PER_TASK: "10", MAX_CONNECTIONS_PER_IP: "11" }, /^MAX_CONNECTIONS_PER_IP \(11\) must not exceed MAX_CONNECTIONS_PER_TASK \(10\)$/],
+    [{ MAX_PAYLOAD_BYTES: "2000", MAX_BYTES_PER_10S: "1000" }, /^MAX_PAYLOAD_BYTES \(2000\) must not exceed MAX_BYTES_PER_10S \(1000\)/],
+  ];
+  for (const [env, re] of cases) assert.throws(() => loadRealtimeSettings(env), { name: "SettingsError", message: re }, JSON.stringify(env));
+});
+
+test("clientIp: X-Forwarded-For only when the proxy is trusted", () => {
+  const headers = { "x-forwarded-for": "203.0.113.7, 10.0.1.5" };
+  assert.equal(clientIp(headers, "10.0.1.5", true), "203.0.113.7");
+  assert.equal(clientIp(headers, "::ffff:10.0.1.5", false), "10.0.1.5");
+  assert.equal(clientIp({}, "127.0.0.1", true), "127.0.0.1");
+});
+
+test("ConnectionLimiter: per-IP and per-task caps, released slots are reusable", () => {
+  const l = new ConnectionLimiter(3, 2);
+  assert.equal(l.tryAcquire("a"), undefined);
+  assert.equal(l.tryAcquire("a"), undefined);
+  assert.equal(l.tryAcquire("a")?.code, "too_many_connections_from_ip");
+  assert.equal(l.tryAcquire("b"), undefined);
+  assert.equal(l.tryAcquire("c")?.code, "server_full");
+  l.release("a");
+  assert.equal(l.size, 2);
+  assert.equal(l.tryAcquire("c"), undefined);
+  l.release("zzz");
+  assert.equal(l.size, 3);
+});
+
+test("EventBudget: events, bytes and payload size per 10 s window", () => {
+  let now = 0;
+  const b = new EventBudget(3, 100, 60, () => now);
+  assert.equal(b.take(10), undefined);
+  assert.equal(b.take(10), undefined);
+  assert.equal(b.take(61)?.code, "payload_too_large");
+  assert.equal(b.take(50), undefined);
+  const r = b.take(1);
+  assert.equal(r?.code, "rate_limited");
+  assert.match(r!.message, /more than 3 events in 10 s; slow down and retry in 10 s/);
+  now = 10_000;
+  assert.equal(b.take(60), undefined);
+  assert.equal(b.take(50)?.code, "bytes_rate_limited");
+});
+
+test("payloadBytes ignores the ack callback and counts JSON size", () => {
+  assert.equal(payloadBytes([{ a: "xy" }, () => undefined]), JSON.stringify({ a: "xy" }).length);
+  assert.equal(payloadBytes(["é"]), 4);
+});
+
+test("bufferedBytes sums the engine write buffer and the WebSocket's buffered amount", () => {
+  assert.equal(bufferedBytes({ writeBuffer: [{ data: "abcd" }, { data: Buffer.alloc(6) }], transport: { name: "polling" } }), 10);
+  assert.equal(bufferedBytes({ writeBuffer: [], transport: { name: "websocket", socket: { bufferedAmount: 500 } } }), 500);
+  assert.equal(bufferedBytes({}), 0);
+});
+
+test("metrics: snapshot carries the contract names and resets counters", () => {
+  const seen: MetricPoint[][] = [];
+  const m = new RealtimeMetrics((p) => seen.push(p), () => 7);
+  m.incomingMessage();
+  m.outgoingMessage(3);
+  m.rejection("rate_limited");
+  m.rejection("rate_limited");
+  m.rejection("auth_failed");
+  m.flush();
+  const first = seen[0];
+  const byName = (n: string, reason?: string) => first.find((p) => p.name === n && p.dimensions?.Reason === reason)?.value;
+  assert.equal(byName("ActiveConnections"), 7);
+  assert.equal(byName("MessagesIn"), 1);
+  assert.equal(byName("MessagesOut"), 3);
+  assert.equal(byName("Rejections", "rate_limited"), 2);
+  assert.equal(byName("Rejections"), 3);
+  assert.ok(first.some((p) => p.name === "EventLoopLagMs" && p.unit === "Milliseconds"));
+  m.flush();
+  assert.equal(seen[1].find((p) => p.name === "MessagesIn")?.value, 0);
+  m.close();
+});
