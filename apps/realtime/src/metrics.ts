@@ -1,77 +1,52 @@
 /**
- * Per-task metrics of the realtime service. Counters accumulate between flushes; every interval one snapshot
- * is handed to a sink (the shared EMF writer in production, a recorder in tests):
+ * Per-task metrics of the realtime service, written through the shared EMF `Metrics` writer (namespace
+ * `<project>-<env>`, dimension `ServiceName`). Every interval:
  * - `ActiveConnections` (Count): open Socket.IO connections of this task at flush time;
  * - `EventLoopLagMs` (Milliseconds): p95 event-loop delay over the interval;
  * - `MessagesIn` / `MessagesOut` (Count): events received from clients / packets written to clients;
- * - `Rejections` (Count) once in total and once per `Reason`.
+ * - `Rejections` (Count) in total, and again with a `Reason` dimension per reason seen.
+ * Zero counts are written too, so alarms see data rather than gaps.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+import { Metrics } from "@chat/shared/src/metrics";
 import type { RejectionReason } from "./limits";
 
-export interface MetricPoint {
-  name: "ActiveConnections" | "EventLoopLagMs" | "MessagesIn" | "MessagesOut" | "Rejections";
-  value: number;
-  unit: "Count" | "Milliseconds";
-  /** Extra dimensions beyond `ServiceName` (only `Reason` for rejections). */
-  dimensions?: Record<string, string>;
-}
-
-export type MetricSink = (points: MetricPoint[]) => void;
-
 export class RealtimeMetrics {
-  private messagesIn = 0;
-  private messagesOut = 0;
-  private readonly rejections = new Map<RejectionReason, number>();
-  private readonly lag: IntervalHistogram;
+  private readonly rejectionsSeen = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sink: MetricSink, private readonly activeConnections: () => number) {
-    this.lag = monitorEventLoopDelay({ resolution: 10 });
-    this.lag.enable();
+  /**
+   * @param emf the shared writer, created with `intervalMs: 0` (this class decides when to flush, so the
+   *   connection gauge is current in every line)
+   * @param activeConnections read at each flush
+   */
+  constructor(readonly emf: Metrics, private readonly activeConnections: () => number) {
+    emf.trackEventLoopLag("EventLoopLagMs");
   }
 
   incomingMessage(): void {
-    this.messagesIn++;
+    this.emf.count("MessagesIn");
   }
 
   outgoingMessage(n = 1): void {
-    this.messagesOut += n;
+    this.emf.count("MessagesOut", n);
   }
 
   rejection(reason: RejectionReason): void {
-    this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1);
+    this.emf.count("Rejections");
+    this.emf.count("Rejections", 1, { Reason: reason });
+    this.rejectionsSeen.set(reason, (this.rejectionsSeen.get(reason) ?? 0) + 1);
   }
 
-  /** Rejections counted since the last flush, by reason (for tests and logs). */
-  pendingRejections(): Record<string, number> {
-    return Object.fromEntries(this.rejections);
+  /** Rejections by reason since start (for tests and the shutdown log line). */
+  rejectionTotals(): Record<string, number> {
+    return Object.fromEntries(this.rejectionsSeen);
   }
 
-  /** Builds the snapshot of the interval that just ended and resets the counters. */
-  snapshot(): MetricPoint[] {
-    const lagMs = this.lag.count > 0 ? this.lag.percentile(95) / 1e6 : 0;
-    this.lag.reset();
-    const points: MetricPoint[] = [
-      { name: "ActiveConnections", value: this.activeConnections(), unit: "Count" },
-      { name: "EventLoopLagMs", value: Math.round(lagMs * 100) / 100, unit: "Milliseconds" },
-      { name: "MessagesIn", value: this.messagesIn, unit: "Count" },
-      { name: "MessagesOut", value: this.messagesOut, unit: "Count" },
-    ];
-    let total = 0;
-    for (const [reason, n] of this.rejections) {
-      total += n;
-      points.push({ name: "Rejections", value: n, unit: "Count", dimensions: { Reason: reason } });
-    }
-    points.push({ name: "Rejections", value: total, unit: "Count" });
-    this.messagesIn = 0;
-    this.messagesOut = 0;
-    this.rejections.clear();
-    return points;
-  }
-
-  flush(): void {
-    this.sink(this.snapshot());
+  /** Writes the interval's lines and returns them. */
+  flush(): string[] {
+    this.emf.gauge("ActiveConnections", this.activeConnections(), "Count");
+    for (const name of ["MessagesIn", "MessagesOut", "Rejections"]) this.emf.count(name, 0);
+    return this.emf.flush();
   }
 
   start(intervalMs: number): void {
@@ -87,6 +62,7 @@ export class RealtimeMetrics {
 
   close(): void {
     this.stop();
-    this.lag.disable();
+    this.emf.gauge("ActiveConnections", this.activeConnections(), "Count");
+    this.emf.close();
   }
 }

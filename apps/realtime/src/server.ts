@@ -14,14 +14,16 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
 import { ConnectionLimiter, EventBudget, clientIp, payloadBytes, type Rejection, type RejectionReason } from "./limits";
 import { bufferedBytes } from "./slow-consumer";
-import { RealtimeMetrics, type MetricSink } from "./metrics";
+import { RealtimeMetrics } from "./metrics";
+import type { Metrics } from "@chat/shared/src/metrics";
 import { ClientError, type ChatMessage, type Principal, type RealtimeDeps } from "./ports";
 import type { RealtimeSettings } from "./settings";
 
+/** The subset of the shared (pino) logger the server uses: `log.info({ fields }, "message")`. */
 export interface Logger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
 }
 
 export interface RealtimeServerOptions {
@@ -32,7 +34,8 @@ export interface RealtimeServerOptions {
   /** Subscribing connection of the adapter (a `duplicate()` of the publisher). */
   subClient: Redis;
   log: Logger;
-  metricSink: MetricSink;
+  /** Shared EMF writer created with `intervalMs: 0`; the server flushes it every `metricsIntervalMs`. */
+  emf: Metrics;
 }
 
 interface SocketState {
@@ -106,7 +109,7 @@ export class RealtimeServer {
   constructor(private readonly opts: RealtimeServerOptions) {
     const { settings } = opts;
     this.limiter = new ConnectionLimiter(settings.maxConnectionsPerTask, settings.maxConnectionsPerIp);
-    this.metrics = new RealtimeMetrics(opts.metricSink, () => this.limiter.size);
+    this.metrics = new RealtimeMetrics(opts.emf, () => this.limiter.size);
     this.http = createServer((req, res) => void this.handleHttp(req, res));
     // Engine-level cap on sessions, above the Socket.IO limit, so handshake floods cannot pile up sessions.
     const engineCap = Math.ceil(settings.maxConnectionsPerTask * 1.1) + 100;
@@ -179,7 +182,7 @@ export class RealtimeServer {
 
   private reject(reason: RejectionReason, r: Rejection, fields: Record<string, unknown> = {}): Error {
     this.metrics.rejection(reason);
-    this.opts.log.info("connection refused", { reason, ...fields });
+    this.opts.log.info({ reason, ...fields }, "connection refused");
     return refusal(r);
   }
 
@@ -218,7 +221,7 @@ export class RealtimeServer {
       socket.join([`user:${principal.userId}`, `session:${principal.sessionId}`, ...rooms.map((r) => `room:${r}`)]);
     } catch (err) {
       release();
-      this.opts.log.error("could not load room memberships", { userId: principal.userId, error: (err as Error).message });
+      this.opts.log.error({ userId: principal.userId, error: (err as Error).message }, "could not load room memberships");
       return next(refusal({ code: "auth_failed", message: "temporarily unable to load your rooms; retry shortly" }));
     }
     socket.data = { principal, ip, budget: new EventBudget(settings.maxMessagesPer10s, settings.maxBytesPer10s, settings.maxPayloadBytes) };
@@ -251,7 +254,7 @@ export class RealtimeServer {
     socket.on("typing", (payload: unknown) => this.onTyping(socket, payload));
     socket.on("read", (payload: unknown, ack?: unknown) => void this.onRead(socket, payload, ack));
     socket.on("disconnect", () => void this.onDisconnect(socket));
-    this.opts.deps.markOnline([principal.userId]).catch((err: Error) => this.opts.log.warn("presence update failed", { error: err.message }));
+    this.opts.deps.markOnline([principal.userId]).catch((err: Error) => this.opts.log.warn({ error: err.message }, "presence update failed"));
     for (const room of socket.rooms) {
       if (room.startsWith("room:")) socket.to(room).emit("presence", { userId: principal.userId, status: "online" });
     }
@@ -261,7 +264,7 @@ export class RealtimeServer {
     const ce = err instanceof ClientError ? err : undefined;
     const code = ce?.code ?? "internal_error";
     const message = ce?.message ?? `${event} failed on the server; retry (a retried message:send with the same clientMsgId is not duplicated)`;
-    if (!ce) this.opts.log.error(`${event} failed`, { userId: socket.data.principal.userId, error: (err as Error)?.message });
+    if (!ce) this.opts.log.error({ userId: socket.data.principal.userId, error: (err as Error)?.message }, `${event} failed`);
     if (code === "invalid_event") this.metrics.rejection("invalid_event");
     if (ack) ack({ ok: false, error: { code, message } });
     else socket.emit("error", { code, message });
@@ -286,7 +289,7 @@ export class RealtimeServer {
     this.io.to(room).emit("message:new", message);
     if (created) {
       this.opts.deps.notifyOffline(message, principal.userId).catch((err: Error) =>
-        this.opts.log.error("push jobs for offline members failed", { messageId: message.id, error: err.message }),
+        this.opts.log.error({ messageId: message.id, error: err.message }, "push jobs for offline members failed"),
       );
     }
   }
@@ -330,7 +333,7 @@ export class RealtimeServer {
         if (room.startsWith("room:")) this.io.to(room).emit("presence", { userId: principal.userId, status: "offline" });
       }
     } catch (err) {
-      this.opts.log.warn("presence update on disconnect failed", { error: (err as Error).message });
+      this.opts.log.warn({ error: (err as Error).message }, "presence update on disconnect failed");
     }
   }
 
@@ -340,9 +343,9 @@ export class RealtimeServer {
     const t = setInterval(() => {
       try {
         const r = fn();
-        if (r instanceof Promise) r.catch((err: Error) => this.opts.log.warn("periodic task failed", { error: err.message }));
+        if (r instanceof Promise) r.catch((err: Error) => this.opts.log.warn({ error: err.message }, "periodic task failed"));
       } catch (err) {
-        this.opts.log.warn("periodic task failed", { error: (err as Error).message });
+        this.opts.log.warn({ error: (err as Error).message }, "periodic task failed");
       }
     }, ms);
     t.unref();
@@ -362,7 +365,7 @@ export class RealtimeServer {
       if (buffered <= limit) continue;
       dropped++;
       this.metrics.rejection("slow_consumer");
-      this.opts.log.warn("slow consumer disconnected", { userId: socket.data.principal?.userId, bufferedBytes: buffered, limit });
+      this.opts.log.warn({ userId: socket.data.principal?.userId, bufferedBytes: buffered, limit }, "slow consumer disconnected");
       socket.emit("error", { code: "slow_consumer", message: `${buffered} bytes were waiting for this client (limit ${limit}); reconnect and read faster` });
       socket.disconnect(true);
     }
@@ -405,13 +408,13 @@ export class RealtimeServer {
     const lost = () => {
       if (this.subscriptionLostAt === undefined) {
         this.subscriptionLostAt = Date.now();
-        this.opts.log.warn("redis subscription lost; cross-task delivery paused");
+        this.opts.log.warn({}, "redis subscription lost; cross-task delivery paused");
       }
     };
     sub.on("close", lost);
     sub.on("end", lost);
-    sub.on("error", (err: Error) => this.opts.log.warn("redis subscriber error", { error: err.message }));
-    this.opts.pubClient.on("error", (err: Error) => this.opts.log.warn("redis publisher error", { error: err.message }));
+    sub.on("error", (err: Error) => this.opts.log.warn({ error: err.message }, "redis subscriber error"));
+    this.opts.pubClient.on("error", (err: Error) => this.opts.log.warn({ error: err.message }, "redis publisher error"));
     sub.on("ready", () => {
       const since = this.subscriptionLostAt;
       if (since === undefined) return;
@@ -428,9 +431,9 @@ export class RealtimeServer {
       if (rooms.length === 0) return;
       const messages = await this.opts.deps.messagesSince(rooms, new Date(sinceMs), REPLAY_LIMIT);
       for (const m of messages) this.io.local.to(`room:${m.roomId}`).emit("message:new", m);
-      this.opts.log.info("redis subscription restored; replayed messages", { rooms: rooms.length, messages: messages.length });
+      this.opts.log.info({ rooms: rooms.length, messages: messages.length }, "redis subscription restored; replayed messages");
     } catch (err) {
-      this.opts.log.error("replay after redis recovery failed", { error: (err as Error).message });
+      this.opts.log.error({ error: (err as Error).message }, "replay after redis recovery failed");
     }
   }
 
@@ -445,7 +448,7 @@ export class RealtimeServer {
     if (this.draining) return;
     this.draining = true;
     const started = Date.now();
-    this.opts.log.info("draining", { connections: this.limiter.size, graceMs });
+    this.opts.log.info({ connections: this.limiter.size, graceMs }, "draining");
     const sockets = this.localSockets();
     const spreadMs = Math.min(5000, graceMs / 4);
     const batches = Math.max(1, Math.min(10, Math.ceil(sockets.length / 100)));
@@ -455,14 +458,13 @@ export class RealtimeServer {
       if (b < batches - 1) await sleep(spreadMs / batches);
     }
     const left = Math.max(100, graceMs - (Date.now() - started) - 500);
-    await withTimeout(this.close(), left, "close timed out").catch((err: Error) => this.opts.log.warn("shutdown incomplete", { error: err.message }));
+    await withTimeout(this.close(), left, "close timed out").catch((err: Error) => this.opts.log.warn({ error: err.message }, "shutdown incomplete"));
   }
 
   /** Stops timers, closes Socket.IO and the HTTP server. Redis and DB clients belong to the caller. */
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
-    this.metrics.flush();
     this.metrics.close();
     await new Promise<void>((resolve) => {
       this.io.close(() => resolve());

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { ConnectionLimiter, EventBudget, clientIp, payloadBytes } from "../src/limits";
 import { DEFAULTS, loadRealtimeSettings } from "../src/settings";
 import { bufferedBytes } from "../src/slow-consumer";
-import { RealtimeMetrics, type MetricPoint } from "../src/metrics";
+import { RealtimeMetrics } from "../src/metrics";
+import { Metrics } from "@chat/shared/src/metrics";
 
 test("settings: defaults when nothing is set, values when set", () => {
   assert.deepEqual(loadRealtimeSettings({}), DEFAULTS);
@@ -73,24 +74,31 @@ test("bufferedBytes sums the engine write buffer and the WebSocket's buffered am
   assert.equal(bufferedBytes({}), 0);
 });
 
-test("metrics: snapshot carries the contract names and resets counters", () => {
-  const seen: MetricPoint[][] = [];
-  const m = new RealtimeMetrics((p) => seen.push(p), () => 7);
+test("metrics: EMF lines carry the contract names, dimensions and reset counters", () => {
+  const lines: string[] = [];
+  const emf = new Metrics({ namespace: "chat-dev", serviceName: "chat-dev-realtime", intervalMs: 0, write: (l) => lines.push(l) });
+  const m = new RealtimeMetrics(emf, () => 7);
   m.incomingMessage();
   m.outgoingMessage(3);
   m.rejection("rate_limited");
   m.rejection("rate_limited");
   m.rejection("auth_failed");
-  m.flush();
-  const first = seen[0];
-  const byName = (n: string, reason?: string) => first.find((p) => p.name === n && p.dimensions?.Reason === reason)?.value;
-  assert.equal(byName("ActiveConnections"), 7);
-  assert.equal(byName("MessagesIn"), 1);
-  assert.equal(byName("MessagesOut"), 3);
-  assert.equal(byName("Rejections", "rate_limited"), 2);
-  assert.equal(byName("Rejections"), 3);
-  assert.ok(first.some((p) => p.name === "EventLoopLagMs" && p.unit === "Milliseconds"));
-  m.flush();
-  assert.equal(seen[1].find((p) => p.name === "MessagesIn")?.value, 0);
+  const docs = m.flush().map((l) => JSON.parse(l) as Record<string, any>);
+  const plain = docs.find((d) => d.Reason === undefined)!;
+  assert.equal(plain._aws.CloudWatchMetrics[0].Namespace, "chat-dev");
+  assert.deepEqual(plain._aws.CloudWatchMetrics[0].Dimensions, [["ServiceName"]]);
+  assert.equal(plain.ServiceName, "chat-dev-realtime");
+  assert.equal(plain.ActiveConnections, 7);
+  assert.equal(plain.MessagesIn, 1);
+  assert.equal(plain.MessagesOut, 3);
+  assert.equal(plain.Rejections, 3);
+  assert.equal(typeof plain.EventLoopLagMs === "number" || plain.EventLoopLagMs === undefined, true);
+  const limited = docs.find((d) => d.Reason === "rate_limited")!;
+  assert.deepEqual(limited._aws.CloudWatchMetrics[0].Dimensions, [["ServiceName", "Reason"]]);
+  assert.equal(limited.Rejections, 2);
+  assert.deepEqual(m.rejectionTotals(), { rate_limited: 2, auth_failed: 1 });
+  const next = m.flush().map((l) => JSON.parse(l) as Record<string, any>).find((d) => d.Reason === undefined)!;
+  assert.equal(next.MessagesIn, 0);
+  assert.equal(next.Rejections, 0);
   m.close();
 });
