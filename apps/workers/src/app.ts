@@ -1,0 +1,140 @@
+/**
+ * The workers service: one SQS consumer per queue (push, offline), a Postgres pool for idempotency records and
+ * digests, EMF metrics, and a tiny HTTP server for `GET /health` (liveness) and `GET /ready` (Postgres answers,
+ * both consumers are polling, not shutting down).
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Pool } from "pg";
+import { createPool } from "@chat/shared/src/db";
+import { createSqsClient } from "@chat/shared/src/jobs";
+import { createLogger, type Logger } from "@chat/shared/src/log";
+import { Metrics, metricsNamespace } from "@chat/shared/src/metrics";
+import type { WorkersConfig } from "./config";
+import { SqsConsumer, type JobResult } from "./consumer";
+import { offlineHandler, pushHandler } from "./handlers";
+import { PushGatewayClient } from "./push-gateway";
+
+export interface WorkersOptions {
+  config: WorkersConfig;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Overrides for tests (e.g. a short heartbeat). */
+  heartbeatIntervalMs?: number;
+}
+
+export interface Workers {
+  /** Port the health server listens on (useful with PORT=0). */
+  port: number;
+  push: SqsConsumer;
+  offline: SqsConsumer;
+  pool: Pool;
+  stop(): Promise<void>;
+}
+
+export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger({ service: "workers", level: config.logLevel });
+  const metrics =
+    opts.metrics ?? new Metrics({ namespace: metricsNamespace(config.project, config.env), serviceName: config.serviceName });
+  // Each running job holds one connection for its transaction: size the pool for both consumers.
+  const pool = createPool({ ...config.db, poolMax: Math.max(config.db.poolMax, config.concurrency * 2 + 2) }, config.serviceName);
+  const sqs = createSqsClient({ region: config.awsRegion, endpoint: config.sqsEndpoint });
+  const gateway = new PushGatewayClient({
+    url: config.pushGatewayUrl,
+    secret: config.pushGatewaySecret,
+    attemptTimeoutMs: config.pushAttemptTimeoutMs,
+    maxAttempts: config.pushMaxAttempts,
+  });
+
+  const onResult = (r: JobResult) => {
+    if (r.outcome === "processed") metrics.count("JobsProcessed");
+    else metrics.count("JobsFailed");
+    metrics.observe("JobDurationMs", r.durationMs);
+  };
+  const common = {
+    client: sqs,
+    concurrency: config.concurrency,
+    waitTimeSeconds: config.waitTimeS,
+    visibilityTimeoutSeconds: config.visibilityTimeoutS,
+    jobTimeoutMs: config.jobTimeoutMs,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    logger,
+    onResult,
+  };
+  const handlerDeps = { pool, lockTimeoutMs: config.jobTimeoutMs, logger };
+  const push = new SqsConsumer({
+    ...common,
+    name: "push",
+    queueUrl: config.pushQueueUrl,
+    handler: pushHandler({ ...handlerDeps, gateway, onRejected: () => metrics.count("PushRejected") }),
+  });
+  const offline = new SqsConsumer({
+    ...common,
+    name: "offline",
+    queueUrl: config.offlineQueueUrl,
+    handler: offlineHandler(handlerDeps),
+  });
+
+  let stopping = false;
+  const server = createHealthServer(async () => {
+    if (stopping) return { ok: false, detail: "shutting down" };
+    if (!push.healthy || !offline.healthy) return { ok: false, detail: "queue polling is failing" };
+    try {
+      await pool.query("SELECT 1");
+    } catch {
+      return { ok: false, detail: "database unreachable" };
+    }
+    return { ok: true, detail: "ready" };
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, "0.0.0.0", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  push.start();
+  offline.start();
+  logger.info({ port, pushQueue: config.pushQueueUrl, offlineQueue: config.offlineQueueUrl, concurrency: config.concurrency }, "workers started");
+
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    push,
+    offline,
+    pool,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        logger.info({ running: push.active + offline.active }, "stopping: finishing or releasing running jobs");
+        await Promise.all([push.stop(config.shutdownGraceMs), offline.stop(config.shutdownGraceMs)]);
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        sqs.destroy();
+        await pool.end();
+        if (!opts.metrics) metrics.close();
+        logger.info({}, "workers stopped");
+      })();
+      return stopped;
+    },
+  };
+}
+
+function createHealthServer(ready: () => Promise<{ ok: boolean; detail: string }>): Server {
+  return createServer((req, res) => {
+    const send = (status: number, body: object) => {
+      res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify(body));
+    };
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") return send(405, { error: "method not allowed: use GET" });
+    if (path === "/health") return send(200, { status: "ok" });
+    if (path === "/ready") {
+      ready().then(
+        (r) => send(r.ok ? 200 : 503, { status: r.ok ? "ready" : "not ready", detail: r.detail }),
+        () => send(503, { status: "not ready", detail: "readiness check failed" }),
+      );
+      return;
+    }
+    send(404, { error: `no route ${path}: use GET /health or GET /ready` });
+  });
+}

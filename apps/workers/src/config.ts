@@ -1,0 +1,83 @@
+/**
+ * Workers configuration, read once at start-up. Every problem is collected and reported together, each naming
+ * the variable and the fix. The workers need Postgres and SQS only: no Redis and no JWT keys.
+ */
+import { Env, parseDbConfig, type DbConfig } from "@chat/shared/src/config";
+
+export interface WorkersConfig {
+  project: string;
+  env: string;
+  serviceName: string;
+  port: number;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  db: DbConfig;
+  awsRegion: string;
+  sqsEndpoint?: string;
+  pushQueueUrl: string;
+  offlineQueueUrl: string;
+  pushGatewayUrl: string;
+  pushGatewaySecret: string;
+  /** Jobs running at once, per queue. */
+  concurrency: number;
+  /** Longest time one job may run; the queues' visibility timeout is sized from it. */
+  jobTimeoutMs: number;
+  visibilityTimeoutS: number;
+  /** Long-poll wait (SQS maximum 20). */
+  waitTimeS: number;
+  pushAttemptTimeoutMs: number;
+  pushMaxAttempts: number;
+  /** How long SIGTERM waits for running jobs before releasing them. */
+  shutdownGraceMs: number;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export function loadWorkersConfig(source: Record<string, string | undefined> = process.env): WorkersConfig {
+  const env = new Env(source);
+  const project = env.str("PROJECT", { default: "chat" });
+  const envName = env.str("ENV", { default: "local" });
+  const queueHint = "the SQS queue URL (stack outputs pushQueueUrl / offlineQueueUrl)";
+  const jobTimeoutMs = env.int("JOB_TIMEOUT_MS", { default: 30_000, min: 100, max: 900_000 });
+  const waitTimeS = env.int("SQS_WAIT_TIME_S", { default: 20, min: 0, max: 20 });
+  const visibilityTimeoutS = env.int("VISIBILITY_TIMEOUT_S", {
+    default: Math.max(waitTimeS + 1, Math.ceil(jobTimeoutMs / 1000) + 30),
+    min: 1,
+    max: 43_200,
+  });
+  if (visibilityTimeoutS <= waitTimeS) {
+    env.problem(`VISIBILITY_TIMEOUT_S=${visibilityTimeoutS} must be above SQS_WAIT_TIME_S=${waitTimeS}`);
+  }
+  const config: WorkersConfig = {
+    project,
+    env: envName,
+    serviceName: env.str("SERVICE_NAME", { default: `${project}-${envName}-workers` }),
+    port: env.int("PORT", { default: 3002, min: 0, max: 65535 }),
+    logLevel: env.enum("LOG_LEVEL", LOG_LEVELS, { default: "info" }),
+    db: parseDbConfig(env),
+    awsRegion: env.str("AWS_REGION", { default: "us-east-1" }),
+    sqsEndpoint: env.has("SQS_ENDPOINT") ? env.url("SQS_ENDPOINT", { protocols: ["http", "https"] }) : undefined,
+    pushQueueUrl: env.url("PUSH_QUEUE_URL", { protocols: ["http", "https"], hint: queueHint }),
+    offlineQueueUrl: env.url("OFFLINE_QUEUE_URL", { protocols: ["http", "https"], hint: queueHint }),
+    pushGatewayUrl: env.url("PUSH_GATEWAY_URL", {
+      protocols: ["http", "https"],
+      hint: "the HTTP endpoint that accepts signed push notifications",
+    }),
+    pushGatewaySecret: env.str("PUSH_GATEWAY_SECRET", {
+      minLength: 32,
+      hint: "the HMAC key shared with the push gateway (at least 32 characters, from Secrets Manager)",
+    }),
+    concurrency: env.int("WORKER_CONCURRENCY", { default: 10, min: 1, max: 200 }),
+    jobTimeoutMs,
+    visibilityTimeoutS,
+    waitTimeS,
+    pushAttemptTimeoutMs: env.int("PUSH_ATTEMPT_TIMEOUT_MS", {
+      default: Math.max(50, Math.min(5000, Math.floor(jobTimeoutMs / 4))),
+      min: 50,
+      max: jobTimeoutMs,
+    }),
+    pushMaxAttempts: env.int("PUSH_MAX_ATTEMPTS", { default: 3, min: 1, max: 10 }),
+    shutdownGraceMs: env.int("SHUTDOWN_GRACE_MS", { default: 20_000, min: 0, max: 120_000 }),
+  };
+  env.done();
+  return config;
+}

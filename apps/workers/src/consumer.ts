@@ -1,0 +1,342 @@
+/**
+ * A small SQS consumer engine: long-poll batch receive, bounded concurrency, visibility heartbeats for slow
+ * jobs, per-job timeout, partial-batch acknowledgement (only successes are deleted) and a graceful stop that
+ * finishes in-flight work or hands it back to the queue (visibility 0).
+ *
+ * Outcomes of a handler call:
+ * - resolves                 -> the message is deleted (batched DeleteMessageBatch).
+ * - throws PoisonMessageError -> the message is released at once (visibility 0) so the queue's redrive policy
+ *                                moves it to the DLQ after maxReceiveCount receives, without waiting.
+ * - throws anything else     -> the message is left alone and comes back after its visibility timeout
+ *                                (SQS's own retry); during shutdown it is released instead.
+ */
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+
+/** Thrown by a handler for a message that can never succeed (bad JSON, wrong schema). */
+export class PoisonMessageError extends Error {
+  override readonly name = "PoisonMessageError";
+}
+
+/** The subset of a pino logger the consumer uses. */
+export interface ConsumerLogger {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+}
+
+export interface JobContext {
+  /** Aborted when the job times out or the consumer is stopped hard. */
+  signal: AbortSignal;
+  /** ApproximateReceiveCount of this delivery (1 on the first). */
+  receiveCount: number;
+  messageId: string;
+}
+
+export type JobOutcome = "processed" | "failed" | "poison" | "released";
+
+export interface JobResult {
+  queue: string;
+  outcome: JobOutcome;
+  durationMs: number;
+  error?: unknown;
+}
+
+export interface ConsumerOptions {
+  client: SQSClient;
+  queueUrl: string;
+  /** Short label for logs and metrics, e.g. "push". */
+  name: string;
+  handler: (message: Message, ctx: JobContext) => Promise<void>;
+  /** Jobs running at once (and the most messages held at once). */
+  concurrency: number;
+  /** Long-poll wait, 0..20 s. */
+  waitTimeSeconds: number;
+  /** Visibility timeout asked for on receive and on every heartbeat. */
+  visibilityTimeoutSeconds: number;
+  /** A job still running after this long is aborted through its signal and counted as failed. */
+  jobTimeoutMs: number;
+  /** How often a running job's visibility is extended. @default half the visibility timeout */
+  heartbeatIntervalMs?: number;
+  logger?: ConsumerLogger;
+  /** Called once per settled job (metrics). */
+  onResult?: (result: JobResult) => void;
+}
+
+interface InFlight {
+  message: Message;
+  controller: AbortController;
+  startedAt: number;
+  heartbeat: NodeJS.Timeout;
+  done: Promise<void>;
+}
+
+const silent: ConsumerLogger = { info() {}, warn() {}, error() {} };
+
+export class SqsConsumer {
+  private readonly opts: Required<Omit<ConsumerOptions, "onResult">> & Pick<ConsumerOptions, "onResult">;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly acks: { Id: string; ReceiptHandle: string }[] = [];
+  private ackTimer: NodeJS.Timeout | undefined;
+  private readonly flushes = new Set<Promise<void>>();
+  private slotWaiter: (() => void) | undefined;
+  private pollAbort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+  private lastPollOkAt = 0;
+  private ackSeq = 0;
+
+  constructor(options: ConsumerOptions) {
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
+      throw new Error(`SqsConsumer(${options.name}): concurrency must be a positive integer, got ${options.concurrency}`);
+    }
+    if (options.waitTimeSeconds < 0 || options.waitTimeSeconds > 20) {
+      throw new Error(`SqsConsumer(${options.name}): waitTimeSeconds must be 0..20, got ${options.waitTimeSeconds}`);
+    }
+    if (options.visibilityTimeoutSeconds <= options.waitTimeSeconds) {
+      throw new Error(
+        `SqsConsumer(${options.name}): visibilityTimeoutSeconds (${options.visibilityTimeoutSeconds}) must be above waitTimeSeconds (${options.waitTimeSeconds})`,
+      );
+    }
+    this.opts = {
+      heartbeatIntervalMs: Math.max(200, (options.visibilityTimeoutSeconds * 1000) / 2),
+      logger: silent,
+      ...options,
+    };
+  }
+
+  /** Number of jobs running now. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** True while polling works (a receive succeeded within the last two wait periods + 5 s). */
+  get healthy(): boolean {
+    if (this.stopping || !this.loop) return false;
+    return Date.now() - this.lastPollOkAt < this.opts.waitTimeSeconds * 2000 + 5000;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.lastPollOkAt = Date.now();
+    this.loop = this.pollLoop();
+  }
+
+  /**
+   * Stops receiving, lets running jobs finish for up to `graceMs`, then aborts the rest and releases their
+   * messages (visibility 0) so another worker takes them at once. Pending deletes are flushed before it resolves.
+   */
+  stop(graceMs = 10_000): Promise<void> {
+    this.stopped ??= this.shutdown(graceMs);
+    return this.stopped;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.pollAbort.abort();
+    this.slotWaiter?.();
+    const loop = this.loop ?? Promise.resolve();
+    await loop;
+    const drained = Promise.all([...this.inFlight.values()].map((j) => j.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.opts.logger.warn({ queue: this.opts.name, jobs: this.inFlight.size }, "stop grace period over: aborting running jobs");
+      for (const job of this.inFlight.values()) job.controller.abort(new Error("worker shutting down"));
+      await Promise.all([...this.inFlight.values()].map((j) => j.done));
+    }
+    await this.flushAcks();
+    await Promise.all([...this.flushes]);
+  }
+
+  private async pollLoop(): Promise<void> {
+    const { client, queueUrl, concurrency, waitTimeSeconds, visibilityTimeoutSeconds, logger, name } = this.opts;
+    let failures = 0;
+    while (!this.stopping) {
+      if (this.inFlight.size >= concurrency) {
+        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
+        this.slotWaiter = undefined;
+        continue;
+      }
+      let messages: Message[];
+      try {
+        const res = await client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: Math.min(10, concurrency - this.inFlight.size),
+            WaitTimeSeconds: waitTimeSeconds,
+            VisibilityTimeout: visibilityTimeoutSeconds,
+            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+          }),
+          { abortSignal: this.pollAbort.signal },
+        );
+        messages = res.Messages ?? [];
+        this.lastPollOkAt = Date.now();
+        failures = 0;
+      } catch (err) {
+        if (this.stopping) break;
+        failures++;
+        const delay = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
+        logger.error({ queue: name, error: errorMessage(err), retryInMs: delay }, "receive failed");
+        await sleep(delay, this.pollAbort.signal);
+        continue;
+      }
+      if (this.stopping) {
+        // Received while the stop began: hand them straight back.
+        await this.release(messages);
+        break;
+      }
+      for (const message of messages) this.run(message);
+    }
+  }
+
+  private run(message: Message): void {
+    const { handler, jobTimeoutMs, heartbeatIntervalMs, name, logger, onResult } = this.opts;
+    const receipt = message.ReceiptHandle;
+    if (!receipt) return;
+    const controller = new AbortController();
+    const startedAt = Date.now();
+    const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+    const timeout = setTimeout(() => controller.abort(new JobTimeoutError(jobTimeoutMs)), jobTimeoutMs);
+    const heartbeat = setInterval(() => void this.extend(message), heartbeatIntervalMs);
+    const job: InFlight = { message, controller, startedAt, heartbeat, done: Promise.resolve() };
+    this.inFlight.set(receipt, job);
+    job.done = (async () => {
+      let outcome: JobOutcome;
+      let error: unknown;
+      try {
+        await handler(message, { signal: controller.signal, receiveCount, messageId: message.MessageId ?? "" });
+        outcome = "processed";
+      } catch (err) {
+        error = err;
+        outcome = err instanceof PoisonMessageError ? "poison" : "failed";
+      } finally {
+        clearTimeout(timeout);
+        clearInterval(heartbeat);
+      }
+      const durationMs = Date.now() - startedAt;
+      if (outcome === "processed") {
+        this.ack(receipt);
+      } else if (outcome === "poison") {
+        logger.warn({
+          queue: name, messageId: message.MessageId, receiveCount, error: errorMessage(error),
+        }, "invalid message: released for redrive to the DLQ");
+        await this.release([message]);
+      } else if (this.stopping) {
+        outcome = "released";
+        await this.release([message]);
+      } else {
+        logger.warn({
+          queue: name, messageId: message.MessageId, receiveCount, error: errorMessage(error),
+        }, "job failed: message will be retried after its visibility timeout");
+      }
+      this.inFlight.delete(receipt);
+      this.slotWaiter?.();
+      try {
+        onResult?.({ queue: name, outcome, durationMs, error });
+      } catch {
+        /* metrics must never break the consumer */
+      }
+    })();
+  }
+
+  private async extend(message: Message): Promise<void> {
+    if (!message.ReceiptHandle || !this.inFlight.has(message.ReceiptHandle)) return;
+    try {
+      await this.opts.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.opts.queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: this.opts.visibilityTimeoutSeconds,
+        }),
+      );
+    } catch (err) {
+      this.opts.logger.warn({ queue: this.opts.name, messageId: message.MessageId, error: errorMessage(err) }, "visibility extension failed");
+    }
+  }
+
+  private ack(receiptHandle: string): void {
+    this.acks.push({ Id: `a${this.ackSeq++}`, ReceiptHandle: receiptHandle });
+    if (this.acks.length >= 10) void this.flushAcks();
+    else if (!this.ackTimer) this.ackTimer = setTimeout(() => void this.flushAcks(), 20);
+  }
+
+  private flushAcks(): Promise<void> {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.acks.length === 0) return Promise.resolve();
+    const entries = this.acks.splice(0, this.acks.length);
+    const work = (async () => {
+      for (let i = 0; i < entries.length; i += 10) {
+        const chunk = entries.slice(i, i + 10);
+        try {
+          const res = await this.opts.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.opts.queueUrl, Entries: chunk }));
+          for (const f of res.Failed ?? []) {
+            this.opts.logger.error({
+              queue: this.opts.name, code: f.Code, error: f.Message,
+            }, "delete failed: the message may be processed again (idempotent)");
+          }
+        } catch (err) {
+          this.opts.logger.error({
+            queue: this.opts.name, count: chunk.length, error: errorMessage(err),
+          }, "delete batch failed: messages may be processed again (idempotent)");
+        }
+      }
+    })();
+    this.flushes.add(work);
+    void work.finally(() => this.flushes.delete(work));
+    return work;
+  }
+
+  private async release(messages: Message[]): Promise<void> {
+    const entries = messages
+      .filter((m) => m.ReceiptHandle)
+      .map((m, i) => ({ Id: `r${i}`, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 }));
+    for (let i = 0; i < entries.length; i += 10) {
+      try {
+        await this.opts.client.send(
+          new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.opts.queueUrl, Entries: entries.slice(i, i + 10) }),
+        );
+      } catch (err) {
+        this.opts.logger.warn({
+          queue: this.opts.name, error: errorMessage(err),
+        }, "release failed: messages return after their visibility timeout");
+      }
+    }
+  }
+}
+
+export class JobTimeoutError extends Error {
+  override readonly name = "JobTimeoutError";
+  constructor(ms: number) {
+    super(`job did not finish within ${ms} ms`);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

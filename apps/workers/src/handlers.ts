@@ -1,0 +1,103 @@
+/**
+ * The two job handlers. Each one validates the body (anything invalid is poison: released at once and
+ * redriven to the DLQ untouched), then runs its effect exactly once per job id (see idempotency.ts).
+ */
+import type { Message } from "@aws-sdk/client-sqs";
+import type { Pool } from "pg";
+import { PoisonMessageError, errorMessage, type ConsumerLogger, type JobContext } from "./consumer";
+import { PushGatewayError, type PushGatewayClient } from "./push-gateway";
+import { runOnce } from "./idempotency";
+import { parseJob, type OfflineJob, type PushJob } from "@chat/shared/src/jobs";
+
+export interface HandlerDeps {
+  pool: Pool;
+  /** Longest wait on a duplicate delivery that is still running. */
+  lockTimeoutMs: number;
+  logger: ConsumerLogger;
+  /** Called when the gateway refuses a notification for good (metrics). */
+  onRejected?: () => void;
+}
+
+type Handler = (message: Message, ctx: JobContext) => Promise<void>;
+
+function parseAs<T extends PushJob | OfflineJob>(message: Message, type: T["type"]): T {
+  const parsed = parseJob(message.Body);
+  if (!parsed.ok) throw new PoisonMessageError(`invalid ${type} job: ${parsed.error}`);
+  if (parsed.job.type !== type) throw new PoisonMessageError(`a "${parsed.job.type}" job arrived on the ${type} queue`);
+  return parsed.job as T;
+}
+
+/** A value the database refuses to store (bad id format, out of range) can never succeed: poison. */
+function poisonOnDataError(err: unknown): never {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && code.startsWith("22")) {
+    throw new PoisonMessageError(`job data refused by the database: ${errorMessage(err)}`);
+  }
+  throw err;
+}
+
+export function pushHandler(deps: HandlerDeps & { gateway: PushGatewayClient }): Handler {
+  return async (message, ctx) => {
+    const job = parseAs<PushJob>(message, "push");
+    const result = await runOnce(deps.pool, { jobId: job.jobId, queue: "push", lockTimeoutMs: deps.lockTimeoutMs }, async (tx) => {
+      let status: "delivered" | "rejected";
+      let gatewayStatus: number | undefined;
+      let attempts: number;
+      try {
+        const sent = await deps.gateway.send(
+          {
+            jobId: job.jobId,
+            userId: job.userId,
+            roomId: job.roomId,
+            messageId: job.messageId,
+            preview: job.preview,
+            createdAt: job.createdAt,
+          },
+          ctx.signal,
+        );
+        status = "delivered";
+        gatewayStatus = sent.status;
+        attempts = sent.attempts;
+      } catch (err) {
+        if (!(err instanceof PushGatewayError) || err.retryable) throw err;
+        deps.logger.warn({ jobId: job.jobId, status: err.status, error: err.message }, "push gateway refused the notification");
+        deps.onRejected?.();
+        status = "rejected";
+        gatewayStatus = err.status;
+        attempts = err.attempts;
+      }
+      // A user deleted meanwhile has no delivery row to keep (the row would cascade away anyway).
+      await tx.query(
+        `INSERT INTO push_deliveries (job_id, user_id, message_id, status, gateway_status, attempts)
+         SELECT $1, u.id, $3, $4, $5, $6 FROM users u WHERE u.id = $2
+         ON CONFLICT (job_id) DO NOTHING`,
+        [job.jobId, job.userId, job.messageId, status, gatewayStatus ?? null, attempts],
+      );
+      return status;
+    }).catch(poisonOnDataError);
+    if (result.status === "duplicate") deps.logger.info({ jobId: job.jobId }, "duplicate push job skipped");
+  };
+}
+
+/**
+ * Adds the message to the user's digest of messages missed while offline (`offline_digests`, one row per user
+ * and message; the api lists the unfetched rows and marks them fetched). A user, room or message deleted in
+ * the meantime leaves nothing to record: the job ends as "skipped".
+ */
+export function offlineHandler(deps: HandlerDeps): Handler {
+  return async (message) => {
+    const job = parseAs<OfflineJob>(message, "offline");
+    const result = await runOnce(deps.pool, { jobId: job.jobId, queue: "offline", lockTimeoutMs: deps.lockTimeoutMs }, async (tx) => {
+      const res = await tx.query(
+        `INSERT INTO offline_digests (user_id, room_id, message_id)
+         SELECT u.id, m.room_id, m.id
+           FROM users u, messages m
+          WHERE u.id = $1 AND m.id = $3 AND m.room_id = $2
+         ON CONFLICT (user_id, message_id) DO NOTHING`,
+        [job.userId, job.roomId, job.messageId],
+      );
+      return res.rowCount === 0 ? "skipped" : "recorded";
+    }).catch(poisonOnDataError);
+    if (result.status === "duplicate") deps.logger.info({ jobId: job.jobId }, "duplicate offline job skipped");
+  };
+}
