@@ -11,12 +11,9 @@ export interface Principal {
   issuedAt: number;
 }
 
-/** A persisted chat message as clients receive it; `id` and `roomId` are all the server relies on. */
-export interface ChatMessage {
-  id: string;
-  roomId: string;
-  [field: string]: unknown;
-}
+/** A persisted chat message as clients receive it (the shared store's row shape). */
+import type { Message } from "@chat/shared";
+export type ChatMessage = Message;
 
 /** An error the client may see: `code` is stable, `message` says what to fix. */
 export class ClientError extends Error {

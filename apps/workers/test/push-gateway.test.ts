@@ -1,0 +1,84 @@
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { PushGatewayClient, PushGatewayError, signBody, verifySignature } from "../src/push-gateway";
+import { GATEWAY_SECRET, startSink, type Sink } from "./helpers";
+
+const notification = {
+  jobId: "push:1:u1",
+  userId: "u1",
+  roomId: "r1",
+  messageId: "1",
+  preview: "hi",
+  createdAt: "2026-01-01T00:00:00.000Z",
+};
+
+let sink: Sink;
+before(async () => {
+  sink = await startSink();
+});
+after(() => sink.close());
+
+function client(overrides: Partial<ConstructorParameters<typeof PushGatewayClient>[0]> = {}) {
+  return new PushGatewayClient({ url: sink.url, secret: GATEWAY_SECRET, attemptTimeoutMs: 500, maxAttempts: 3, baseDelayMs: 10, ...overrides });
+}
+
+test("a delivery is signed: the gateway can verify it, and a tampered body or wrong secret fails", async () => {
+  sink.requests.length = 0;
+  sink.respond = () => ({ status: 202 });
+  const result = await client().send(notification);
+  assert.deepEqual(result, { status: 202, attempts: 1 });
+  const req = sink.requests[0];
+  assert.equal(req.headers["idempotency-key"], "push:1:u1");
+  assert.deepEqual(JSON.parse(req.body), notification);
+  assert.equal(verifySignature(GATEWAY_SECRET, req.headers, req.body), true);
+  assert.equal(verifySignature(GATEWAY_SECRET, req.headers, req.body.replace("hi", "ho")), false);
+  assert.equal(verifySignature("another-secret-that-is-long-enough-000", req.headers, req.body), false);
+  const ts = Number(req.headers["x-chat-timestamp"]);
+  assert.equal(verifySignature(GATEWAY_SECRET, req.headers, req.body, { now: ts + 3600 }), false, "stale timestamps are refused");
+  assert.equal(signBody("k", 1, "b"), signBody("k", 1, "b"));
+});
+
+test("5xx and 429 are retried with backoff, then succeed", async () => {
+  sink.requests.length = 0;
+  let n = 0;
+  sink.respond = () => (++n === 1 ? { status: 503 } : n === 2 ? { status: 429, headers: { "retry-after": "0" } } : { status: 200 });
+  const result = await client().send(notification);
+  assert.deepEqual(result, { status: 200, attempts: 3 });
+  assert.equal(sink.requests.length, 3);
+});
+
+test("permanent refusals (410) are not retried; 401 is retryable so a bad secret never drops jobs silently", async () => {
+  sink.requests.length = 0;
+  sink.respond = () => ({ status: 410 });
+  await assert.rejects(client().send(notification), (err: unknown) => {
+    assert.ok(err instanceof PushGatewayError);
+    assert.equal(err.retryable, false);
+    assert.equal(err.status, 410);
+    return true;
+  });
+  assert.equal(sink.requests.length, 1);
+
+  sink.requests.length = 0;
+  sink.respond = () => ({ status: 401 });
+  await assert.rejects(client({ maxAttempts: 2 }).send(notification), (err: unknown) => {
+    assert.ok(err instanceof PushGatewayError && err.retryable && err.attempts === 2);
+    return true;
+  });
+  assert.equal(sink.requests.length, 2);
+});
+
+test("an attempt that hangs times out and counts as retryable; an aborted job stops retrying", async () => {
+  sink.requests.length = 0;
+  sink.respond = () => ({ status: 200, delayMs: 400 });
+  await assert.rejects(client({ attemptTimeoutMs: 100, maxAttempts: 2 }).send(notification), /did not answer within 100 ms/);
+  assert.equal(sink.requests.length, 2);
+
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error("job timed out")), 50);
+  await assert.rejects(client({ attemptTimeoutMs: 1000 }).send(notification, controller.signal), /job timed out/);
+});
+
+test("an unreachable gateway is a retryable error naming the cause", async () => {
+  const c = new PushGatewayClient({ url: "http://127.0.0.1:9/push", secret: GATEWAY_SECRET, attemptTimeoutMs: 500, maxAttempts: 1 });
+  await assert.rejects(c.send(notification), (err: unknown) => err instanceof PushGatewayError && err.retryable && /unreachable/.test(err.message));
+});

@@ -1,0 +1,325 @@
+/**
+ * `npm run bench:realtime [-- --clients 300 --messages 300 --window 20 --body 100 --workers 2]`
+ *
+ * Room fan-out through the realtime service: two realtime processes on one Redis (and a real Postgres, since
+ * every `message:send` is committed before it is broadcast), N Socket.IO clients split evenly between them,
+ * all members of one room. One client sends `messages` messages keeping at most `window` of them unechoed;
+ * every client records the delivery latency of each message. Then, in the same run, a bare `ws` broadcast
+ * server with the same client count, message count and window gives the baseline on this machine.
+ *
+ * Clients live in separate worker processes (bench/realtime/clients.ts), never in a server's event loop.
+ * Everything listens on 127.0.0.1; every phase is bounded in messages and in time (`--timeout` seconds).
+ *
+ * Prints: connect rate, delivered messages/s, p50/p99 delivery latency, memory per connection (RSS delta of
+ * the server processes / N), the same for the baseline, our throughput as a ratio of the baseline, and the
+ * per-task connection capacity these figures support under the capacity model (infra/config/capacity.ts).
+ */
+import { spawn, fork, type ChildProcess } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Pool } from "pg";
+import Redis from "ioredis";
+import { createTestDatabase } from "../test/support/postgres";
+import { startRedis, freePort } from "../test/support/redis";
+import { migrate } from "../apps/shared/src/migrate";
+import { TokenService } from "../apps/shared/src/auth";
+import type { WorkerInit } from "./realtime/clients";
+
+interface Args {
+  clients: number;
+  messages: number;
+  window: number;
+  body: number;
+  workers: number;
+  timeout: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { clients: 300, messages: 300, window: 20, body: 100, workers: 2, timeout: 60 };
+  const limits: Record<keyof Args, [number, number]> = {
+    clients: [2, 5000],
+    messages: [1, 100_000],
+    window: [1, 1000],
+    body: [40, 8000],
+    workers: [1, 8],
+    timeout: [5, 600],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i].replace(/^--/, "") as keyof Args;
+    if (!(key in limits)) throw new Error(`unknown option ${argv[i]}; use --clients, --messages, --window, --body, --workers, --timeout`);
+    const v = Number(argv[++i]);
+    const [min, max] = limits[key];
+    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${key} must be an integer between ${min} and ${max} (got ${argv[i]})`);
+    a[key] = v;
+  }
+  return a;
+}
+
+const ROOT = join(__dirname, "..");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : 0;
+}
+
+async function waitHttp(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}
+
+function stopProcess(p: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    p.once("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+    p.kill("SIGTERM");
+  });
+}
+
+class Worker {
+  private readonly child: ChildProcess;
+  private waiting = new Map<string, (v: any) => void>();
+
+  constructor() {
+    this.child = fork(join(__dirname, "realtime", "clients.ts"), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.child.on("message", (m: { cmd: string }) => {
+      const w = this.waiting.get(m.cmd);
+      this.waiting.delete(m.cmd);
+      w?.(m);
+    });
+  }
+
+  call<T = any>(cmd: string, extra: object = {}): Promise<T> {
+    return new Promise((resolve) => {
+      this.waiting.set(cmd, resolve);
+      this.child.send({ cmd, ...extra });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.race([this.call("close"), sleep(3000)]);
+    await stopProcess(this.child, 3000);
+  }
+}
+
+interface PhaseResult {
+  label: string;
+  connected: number;
+  connectMs: number;
+  delivered: number;
+  expected: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  memPerConnKb: number;
+  sent: number;
+  acked: number;
+}
+
+function percentileOf(buckets: Map<number, number>, bucketMs: number, p: number): number {
+  const total = [...buckets.values()].reduce((a, b) => a + b, 0);
+  let rank = Math.ceil((p / 100) * total);
+  for (const [b, c] of [...buckets.entries()].sort((x, y) => x[0] - y[0])) {
+    rank -= c;
+    if (rank <= 0) return Math.round(b * bucketMs * 10) / 10;
+  }
+  return Number.NaN;
+}
+
+/** Connects, warms up, sends, waits for deliveries, collects. `serverPids` are measured for RSS. */
+async function runPhase(label: string, inits: WorkerInit[], serverPids: number[], args: Args): Promise<PhaseResult> {
+  const workers = inits.map(() => new Worker());
+  try {
+    await Promise.all(workers.map((w, i) => w.call("init", { init: inits[i] })));
+    const rssBefore = serverPids.reduce((s, pid) => s + rssKb(pid), 0);
+    const t0 = Date.now();
+    const conns = await Promise.all(workers.map((w) => w.call<{ connected: number; failed: number }>("connect")));
+    const connectMs = Date.now() - t0;
+    const connected = conns.reduce((s, c) => s + c.connected, 0);
+    const failed = conns.reduce((s, c) => s + c.failed, 0);
+    if (failed > 0) console.error(`${label}: ${failed} client(s) failed to connect`);
+    await sleep(1000);
+    const rssAfter = serverPids.reduce((s, pid) => s + rssKb(pid), 0);
+
+    // Warm-up (JIT, pools), then a clean measurement.
+    await workers[0].call("send", { count: 20, window: args.window, timeoutMs: 10_000 });
+    await sleep(300);
+    await Promise.all(workers.map((w) => w.call("reset")));
+
+    const sendResult = await workers[0].call<{ sent: number; acked: number; echoed: number }>("send", {
+      count: args.messages,
+      window: args.window,
+      timeoutMs: args.timeout * 1000,
+    });
+    const expected = sendResult.sent * connected;
+    const deadline = Date.now() + 10_000;
+    let stats: Array<{ received: number; firstAt: number; lastAt: number; buckets: Array<[number, number]>; bucketMs: number }> = [];
+    let last = -1;
+    for (;;) {
+      stats = await Promise.all(workers.map((w) => w.call("stats")));
+      const got = stats.reduce((s, x) => s + x.received, 0);
+      if (got >= expected || Date.now() > deadline || got === last) break;
+      last = got;
+      await sleep(300);
+    }
+    const delivered = stats.reduce((s, x) => s + x.received, 0);
+    const first = Math.min(...stats.filter((s) => s.firstAt).map((s) => s.firstAt));
+    const lastAt = Math.max(...stats.map((s) => s.lastAt));
+    const seconds = (lastAt - first) / 1000;
+    const merged = new Map<number, number>();
+    for (const s of stats) for (const [b, c] of s.buckets) merged.set(b, (merged.get(b) ?? 0) + c);
+    const bucketMs = stats[0].bucketMs;
+    return {
+      label,
+      connected,
+      connectMs,
+      delivered,
+      expected,
+      seconds: Math.round(seconds * 100) / 100,
+      perSecond: Math.round(delivered / seconds),
+      p50: percentileOf(merged, bucketMs, 50),
+      p99: percentileOf(merged, bucketMs, 99),
+      memPerConnKb: Math.round(((rssAfter - rssBefore) / Math.max(1, connected)) * 10) / 10,
+      sent: sendResult.sent,
+      acked: sendResult.acked,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+  }
+}
+
+function split<T>(items: T[], parts: number): T[][] {
+  const out: T[][] = Array.from({ length: parts }, () => []);
+  items.forEach((x, i) => out[Math.min(parts - 1, Math.floor((i * parts) / items.length))].push(x));
+  return out;
+}
+
+async function seed(dbUrl: string, n: number): Promise<{ userIds: string[]; roomId: string }> {
+  const pool = new Pool({ connectionString: dbUrl, max: 2 });
+  try {
+    await migrate(pool);
+    const users = await pool.query<{ id: string }>(
+      `INSERT INTO users (username, display_name, password_hash)
+       SELECT 'bench_' || g, 'Bench ' || g, 'not-a-login' FROM generate_series(1, $1) g RETURNING id`,
+      [n],
+    );
+    const userIds = users.rows.map((r) => r.id);
+    const room = await pool.query<{ id: string }>(`INSERT INTO rooms (name, created_by) VALUES ('bench', $1) RETURNING id`, [userIds[0]]);
+    const roomId = room.rows[0].id;
+    await pool.query(`INSERT INTO room_members (room_id, user_id) SELECT $1, unnest($2::uuid[])`, [roomId, userIds]);
+    return { userIds, roomId };
+  } finally {
+    await pool.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  console.log(`bench:realtime clients=${args.clients} messages=${args.messages} window=${args.window} body=${args.body}B workers=${args.workers} (2 realtime processes, 1 redis, postgres)`);
+  const redis = await startRedis();
+  const dbUrl = await createTestDatabase("bench_rt");
+  const servers: ChildProcess[] = [];
+  let baseline: ChildProcess | undefined;
+  const tokenRedis = new Redis(redis.url);
+  try {
+    const { userIds, roomId } = await seed(dbUrl, args.clients);
+    const keys = { current: { kid: "bench", secret: randomBytes(32).toString("hex") } };
+    const tokenService = new TokenService({ keys, redis: tokenRedis, accessTtlSeconds: 3600 });
+    const tokens = await Promise.all(userIds.map(async (u) => (await tokenService.sign(u, randomUUID())).token));
+
+    const ports = [await freePort(), await freePort()];
+    for (const port of ports) {
+      const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "apps/realtime/src/main.ts")], {
+        cwd: ROOT,
+        stdio: ["ignore", "ignore", "inherit"],
+        env: {
+          ...process.env,
+          PORT: String(port),
+          ENV: "bench",
+          LOG_LEVEL: "warn",
+          DATABASE_URL: dbUrl,
+          DB_POOL_MAX: "10",
+          REDIS_URL: redis.url,
+          JWT_KEYS: JSON.stringify(keys),
+          MAX_CONNECTIONS_PER_TASK: "10000",
+          MAX_CONNECTIONS_PER_IP: "10000",
+          MAX_MESSAGES_PER_10S: "1000000",
+          MAX_BYTES_PER_10S: "1000000000",
+          METRICS_INTERVAL_MS: "60000",
+        },
+      });
+      servers.push(child);
+    }
+    await Promise.all(ports.map((p) => waitHttp(`http://127.0.0.1:${p}/ready`)));
+
+    const runId = randomBytes(4).toString("hex");
+    const sioInits: WorkerInit[] = split(tokens, args.workers).map((slice, w) => ({
+      mode: "sio",
+      // Worker w starts on server w, so the sender (worker 0, client 0) and half the room sit on one process.
+      urls: ports.map((_, i) => `http://127.0.0.1:${ports[(i + w) % ports.length]}`),
+      tokens: slice,
+      roomId,
+      bodyBytes: args.body,
+      runId: `${runId}-${w}`,
+    }));
+    const ours = await runPhase("socket.io x2 + redis + postgres", sioInits, servers.map((s) => s.pid!), args);
+    await Promise.all(servers.map((s) => stopProcess(s)));
+
+    baseline = spawn(process.execPath, ["--import", "tsx", join(__dirname, "realtime", "ws-server.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    const wsPort = await new Promise<number>((resolve, reject) => {
+      baseline!.stdout!.once("data", (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
+      baseline!.once("exit", () => reject(new Error("ws baseline server exited")));
+    });
+    const wsInits: WorkerInit[] = split(tokens, args.workers).map((slice) => ({
+      mode: "ws",
+      urls: [`ws://127.0.0.1:${wsPort}`],
+      tokens: slice,
+      roomId,
+      bodyBytes: args.body,
+      runId,
+    }));
+    const base = await runPhase("bare ws broadcast (1 process)", wsInits, [baseline.pid!], args);
+
+    const rows = [ours, base];
+    console.log("");
+    console.log("| server | clients | connect/s | delivered | msgs/s delivered | p50 ms | p99 ms | RSS KiB/conn |");
+    console.log("|---|---|---|---|---|---|---|---|");
+    for (const r of rows) {
+      console.log(
+        `| ${r.label} | ${r.connected} | ${Math.round(r.connected / (r.connectMs / 1000))} | ${r.delivered}/${r.expected} | ${r.perSecond} | ${r.p50} | ${r.p99} | ${r.memPerConnKb} |`,
+      );
+    }
+    const ratio = Math.round((ours.perSecond / base.perSecond) * 1000) / 1000;
+    console.log(`\nthroughput ratio (ours / bare ws): ${ratio}`);
+    if (ours.acked !== ours.sent) console.log(`warning: ${ours.sent - ours.acked} message(s) sent but not acknowledged`);
+    console.log(JSON.stringify({ args, ours, baseline: base, ratio }));
+  } finally {
+    await Promise.all(servers.map((s) => stopProcess(s)));
+    if (baseline) await stopProcess(baseline);
+    tokenRedis.disconnect();
+    await redis.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench:realtime failed: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,168 @@
+/**
+ * Load-generator worker for `npm run bench:realtime`, forked by bench/realtime.ts so clients never share an
+ * event loop with the servers. It holds a slice of the connections (Socket.IO clients of the realtime
+ * service, or raw `ws` clients of the baseline) and answers commands from the parent over IPC:
+ *
+ *   connect -> opens every client (in small concurrent batches) and reports how many connected
+ *   send    -> the worker's first client sends `count` messages keeping at most `window` of them unechoed
+ *   stats   -> delivery count, latency histogram (0.1 ms buckets) and first/last delivery time
+ *   close   -> closes every client and exits
+ *
+ * Each message body carries its send time (performance.timeOrigin + performance.now(), comparable across
+ * processes on one machine); a receiving client records now - sendTime.
+ */
+import { performance } from "node:perf_hooks";
+import { io as ioClient, type Socket } from "socket.io-client";
+import WebSocket from "ws";
+
+export interface WorkerInit {
+  mode: "sio" | "ws";
+  /** Base URLs; client i connects to urls[i % urls.length]. */
+  urls: string[];
+  /** One access token per client (sio mode). */
+  tokens: string[];
+  roomId: string;
+  bodyBytes: number;
+  runId: string;
+}
+
+type Cmd =
+  | { cmd: "init"; init: WorkerInit }
+  | { cmd: "connect" }
+  | { cmd: "send"; count: number; window: number; timeoutMs: number }
+  | { cmd: "stats" }
+  | { cmd: "reset" }
+  | { cmd: "close" };
+
+const BUCKET_MS = 0.1;
+const MAX_MS = 30_000;
+let hist = new Uint32Array(MAX_MS / BUCKET_MS + 1);
+let received = 0;
+let firstAt = 0;
+let lastAt = 0;
+let init: WorkerInit;
+const sio: Socket[] = [];
+const raw: WebSocket[] = [];
+let echoed = 0;
+
+const now = () => performance.timeOrigin + performance.now();
+
+function record(sentAt: number, isSender: boolean): void {
+  const t = now();
+  const ms = Math.max(0, t - sentAt);
+  hist[Math.min(hist.length - 1, Math.round(ms / BUCKET_MS))]++;
+  received++;
+  if (!firstAt) firstAt = t;
+  lastAt = t;
+  if (isSender) echoed++;
+}
+
+function bodyOf(seq: number): string {
+  const head = JSON.stringify({ t: now(), seq });
+  return head + " ".repeat(Math.max(0, init.bodyBytes - head.length));
+}
+
+function parseBody(text: string): number {
+  const end = text.indexOf("}");
+  return (JSON.parse(text.slice(0, end + 1)) as { t: number }).t;
+}
+
+function openSio(i: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = ioClient(init.urls[i % init.urls.length], {
+      transports: ["websocket"],
+      auth: { token: init.tokens[i] },
+      reconnection: false,
+      timeout: 20_000,
+    });
+    s.on("message:new", (m: { body: string }) => record(parseBody(m.body), i === 0));
+    s.once("connect", () => resolve(true));
+    s.once("connect_error", (err) => {
+      if (i < 3) process.stderr.write(`client ${i}: ${err.message}\n`);
+      resolve(false);
+    });
+    sio[i] = s;
+  });
+}
+
+function openWs(i: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(init.urls[i % init.urls.length], { perMessageDeflate: false });
+    ws.on("message", (data) => record(parseBody(data.toString()), i === 0));
+    ws.once("open", () => resolve(true));
+    ws.once("error", () => resolve(false));
+    raw[i] = ws;
+  });
+}
+
+async function connectAll(): Promise<{ connected: number; failed: number }> {
+  let connected = 0;
+  let failed = 0;
+  const n = init.tokens.length;
+  for (let i = 0; i < n; i += 50) {
+    const batch = [];
+    for (let j = i; j < Math.min(n, i + 50); j++) batch.push(init.mode === "sio" ? openSio(j) : openWs(j));
+    for (const ok of await Promise.all(batch)) ok ? connected++ : failed++;
+  }
+  return { connected, failed };
+}
+
+async function sendAll(count: number, window: number, timeoutMs: number): Promise<{ sent: number; acked: number; echoed: number; elapsedMs: number }> {
+  echoed = 0;
+  let sent = 0;
+  let acked = 0;
+  const started = now();
+  const deadline = started + timeoutMs;
+  while ((sent < count || echoed < sent) && now() < deadline) {
+    if (sent < count && sent - echoed < window) {
+      const seq = sent++;
+      if (init.mode === "sio") {
+        sio[0].emit("message:send", { roomId: init.roomId, body: bodyOf(seq), clientMsgId: `${init.runId}-${seq}` }, (r: { ok: boolean }) => {
+          if (r?.ok) acked++;
+        });
+      } else {
+        raw[0].send(bodyOf(seq));
+        acked++;
+      }
+      continue;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  return { sent, acked, echoed, elapsedMs: now() - started };
+}
+
+function stats() {
+  const buckets: Array<[number, number]> = [];
+  hist.forEach((c, i) => {
+    if (c) buckets.push([i, c]);
+  });
+  return { received, firstAt, lastAt, buckets, bucketMs: BUCKET_MS };
+}
+
+process.on("message", (m: Cmd) => {
+  const reply = (data: unknown) => process.send?.({ cmd: m.cmd, ...((data as object) ?? {}) });
+  void (async () => {
+    switch (m.cmd) {
+      case "init":
+        init = m.init;
+        return reply({});
+      case "connect":
+        return reply(await connectAll());
+      case "send":
+        return reply(await sendAll(m.count, m.window, m.timeoutMs));
+      case "stats":
+        return reply(stats());
+      case "reset":
+        hist = new Uint32Array(MAX_MS / BUCKET_MS + 1);
+        received = 0;
+        firstAt = 0;
+        lastAt = 0;
+        return reply({});
+      case "close":
+        for (const s of sio) s?.close();
+        for (const w of raw) w?.terminate();
+        reply({});
+        setTimeout(() => process.exit(0), 50);
+    }
+  })();
+});

@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { subnetCidr, subnetLayout } from "../components/cidr";
+import { CAPACITY, estimateTraffic, taskCounts } from "./capacity";
+import { StackConfigError, validateStackConfig } from "./load";
+import { fitName, Naming, physicalName } from "./naming";
+import { instanceSizeRank, TIER_ORDER, TIERS } from "./tiers";
+
+const base = {
+  "aws:region": "us-east-1",
+  "realtime-chat:tier": "10k-dau",
+  "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+};
+
+function problems(raw: Record<string, unknown>, stack = "test"): string[] {
+  try {
+    validateStackConfig(raw, stack);
+  } catch (err) {
+    assert.ok(err instanceof StackConfigError, `expected StackConfigError, got ${err}`);
+    return err.problems;
+  }
+  return [];
+}
+
+describe("validateStackConfig", () => {
+  it("accepts a valid config and fills defaults", () => {
+    const cfg = validateStackConfig(base, "10k-dau");
+    assert.equal(cfg.tier, "10k-dau");
+    assert.equal(cfg.project, "chat");
+    assert.equal(cfg.env, "10k-dau");
+    assert.equal(cfg.vpcCidr, "10.0.0.0/16");
+    assert.equal(cfg.drRegion, "us-west-2");
+    assert.equal(cfg.region, "us-east-1");
+    assert.deepEqual(cfg.sizing, TIERS["10k-dau"]);
+    assert.notEqual(cfg.sizing, TIERS["10k-dau"], "sizing must be a copy");
+  });
+
+  it("parses values given as Pulumi config strings (JSON for structured values)", () => {
+    const cfg = validateStackConfig(
+      { ...base, "realtime-chat:availabilityZones": '["us-east-1a","us-east-1b","us-east-1c"]',
+        "realtime-chat:sizing": '{"services":{"api":{"min":4,"max":10}}}' }, "s");
+    assert.deepEqual(cfg.availabilityZones, ["us-east-1a", "us-east-1b", "us-east-1c"]);
+    assert.equal(cfg.sizing.services.api.min, 4);
+    assert.equal(cfg.sizing.services.api.max, 10);
+    assert.equal(cfg.sizing.services.realtime.min, TIERS["10k-dau"].services.realtime.min);
+  });
+
+  const cases: Array<[string, Record<string, unknown>, string[]]> = [
+    ["unknown tier", { ...base, "realtime-chat:tier": "2k-dau" },
+      ['realtime-chat:tier = "2k-dau": not a tier; allowed: dev, 1k-dau, 10k-dau, 100k-dau']],
+    ["missing tier", { "aws:region": "us-east-1", "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b"] },
+      ["realtime-chat:tier is missing; add it to Pulumi.test.yaml (dev | 1k-dau | 10k-dau | 100k-dau)"]],
+    ["unknown key", { ...base, "realtime-chat:tierr": "dev" },
+      ['realtime-chat:tierr = "dev": unknown key; known keys: tier, project, env, availabilityZones, vpcCidr, drRegion, domainName, certificateArn, alarmEmail, apiImage, realtimeImage, workersImage, sizing']],
+    ["bad CIDR prefix", { ...base, "realtime-chat:vpcCidr": "10.0.0.0/8" },
+      ['realtime-chat:vpcCidr = "10.0.0.0/8": prefix /8 not allowed; expected an IPv4 network like 10.0.0.0/16 with a prefix from /16 to /20 and no host bits set']],
+    ["CIDR with host bits", { ...base, "realtime-chat:vpcCidr": "10.0.1.0/16" },
+      ['realtime-chat:vpcCidr = "10.0.1.0/16": host bits set; expected an IPv4 network like 10.0.0.0/16 with a prefix from /16 to /20 and no host bits set']],
+    ["CIDR garbage", { ...base, "realtime-chat:vpcCidr": "10.0.0/16" },
+      ['realtime-chat:vpcCidr = "10.0.0/16": expected an IPv4 network like 10.0.0.0/16 with a prefix from /16 to /20 and no host bits set']],
+    ["invalid Fargate pair", { ...base, "realtime-chat:sizing": { services: { api: { cpu: 256, memory: 4096 } } } },
+      ["realtime-chat:sizing.services.api.memory = 4096: not valid with cpu 256 on Fargate; allowed: 512, 1024, 2048"]],
+    ["invalid Fargate cpu", { ...base, "realtime-chat:sizing": { services: { workers: { cpu: 300 } } } },
+      ["realtime-chat:sizing.services.workers.cpu = 300: not a Fargate cpu value; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384"]],
+    ["min > max", { ...base, "realtime-chat:sizing": { services: { realtime: { min: 9, max: 4 } } } },
+      ["realtime-chat:sizing.services.realtime.min = 9: greater than max (4); keep min <= max"]],
+    ["zone list too short", { ...base, "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b"] },
+      ['realtime-chat:availabilityZones = ["us-east-1a","us-east-1b"]: tier 10k-dau needs at least 3 zones; list 3 or more']],
+    ["zone in another region", { ...base, "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b", "us-west-2c"] },
+      ['realtime-chat:availabilityZones = ["us-east-1a","us-east-1b","us-west-2c"]: zones us-west-2c are not in aws:region us-east-1']],
+    ["repeated zone", { ...base, "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1a", "us-east-1b"] },
+      ['realtime-chat:availabilityZones = ["us-east-1a","us-east-1a","us-east-1b"]: zones must not repeat']],
+    ["unknown sizing path", { ...base, "realtime-chat:sizing": { services: { web: { min: 1 } } } },
+      ['realtime-chat:sizing.services.web = {"min":1}: no such sizing setting; allowed here: api, realtime, workers']],
+    ["wrong sizing type", { ...base, "realtime-chat:sizing": { database: { multiAz: "yes" } } },
+      ['realtime-chat:sizing.database.multiAz = "yes": expected a boolean (tier value true)']],
+    ["idle timeout below Socket.IO silence", { ...base, "realtime-chat:sizing": { alb: { idleTimeoutSeconds: 30 } } },
+      ["realtime-chat:sizing.alb.idleTimeoutSeconds = 30: must be above the Socket.IO ping interval + timeout (45 s) and at most 4000"]],
+    ["DR region equals region", { ...base, "realtime-chat:drRegion": "us-east-1" },
+      ['realtime-chat:drRegion = "us-east-1": must differ from aws:region (us-east-1); pick another region such as us-west-2']],
+    ["certificate in another region", { ...base, "realtime-chat:certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc" },
+      ['realtime-chat:certificateArn = "arn:aws:acm:eu-west-1:123456789012:certificate/abc": the certificate must be in aws:region us-east-1 (an ALB cannot use one from another region)']],
+    ["missing region", { "realtime-chat:tier": "dev", "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b"] },
+      ['aws:region is missing; add e.g. "aws:region: us-east-1" to Pulumi.test.yaml']],
+    ["bad log retention", { ...base, "realtime-chat:sizing": { observability: { logRetentionDays: 10 } } },
+      ["realtime-chat:sizing.observability.logRetentionDays = 10: not a CloudWatch Logs retention; allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"]],
+  ];
+  for (const [title, raw, expected] of cases) {
+    it(`rejects: ${title}`, () => assert.deepEqual(problems(raw), expected));
+  }
+
+  it("reports every problem at once, naming the stack file", () => {
+    const raw = { ...base, "realtime-chat:tier": "huge", "realtime-chat:vpcCidr": "300.0.0.0/16", "realtime-chat:bogus": 1 };
+    assert.throws(() => validateStackConfig(raw, "prod"), (err: Error) => {
+      assert.ok(err instanceof StackConfigError);
+      assert.equal(err.problems.length, 3);
+      assert.match(err.message, /^Invalid configuration in Pulumi\.prod\.yaml \(3 problems\):\n  - /);
+      return true;
+    });
+  });
+});
+
+describe("tiers", () => {
+  function compare(path: string, small: unknown, big: unknown, out: string[]): void {
+    if (typeof small === "number") {
+      if ((big as number) < small) out.push(`${path}: ${big} < ${small}`);
+    } else if (typeof small === "boolean") {
+      if (small && !big) out.push(`${path}: true -> false`);
+    } else if (Array.isArray(small)) {
+      const missing = small.filter((x) => !(big as unknown[]).includes(x));
+      if (missing.length) out.push(`${path}: drops ${missing.join(", ")}`);
+    } else if (typeof small === "string") {
+      if (path.endsWith("natGateways")) {
+        const order = ["single", "perZone"];
+        if (order.indexOf(big as string) < order.indexOf(small)) out.push(`${path}: ${big} < ${small}`);
+      } else if (/instanceClass|nodeType/.test(path)) {
+        if (instanceSizeRank(big as string) < instanceSizeRank(small)) out.push(`${path}: ${big} < ${small}`);
+      } else if (small !== big) out.push(`${path}: ${small} -> ${big} (strings must match or be ranked)`);
+    } else if (small && typeof small === "object") {
+      for (const k of Object.keys(small)) compare(`${path}.${k}`, (small as any)[k], (big as any)[k], out);
+    }
+  }
+
+  it("a bigger tier never gets less of anything", () => {
+    const out: string[] = [];
+    for (let i = 1; i < TIER_ORDER.length; i++) {
+      compare(`${TIER_ORDER[i - 1]}->${TIER_ORDER[i]}`, TIERS[TIER_ORDER[i - 1]!], TIERS[TIER_ORDER[i]!], out);
+    }
+    assert.deepEqual(out, []);
+  });
+
+  it("the monotonicity check can fail", () => {
+    const out: string[] = [];
+    compare("x", { a: 2, b: true, c: ["s"], d: "db.r6g.xlarge" }, { a: 1, b: false, c: [], d: "db.r6g.large" }, out);
+    assert.equal(out.length, 4);
+  });
+
+  it("every tier passes validation with the stack's own zones", () => {
+    for (const tier of TIER_ORDER) {
+      const zones = ["us-east-1a", "us-east-1b", "us-east-1c"].slice(0, TIERS[tier].network.minZones);
+      assert.doesNotThrow(() => validateStackConfig({ "aws:region": "us-east-1", "realtime-chat:tier": tier, "realtime-chat:availabilityZones": zones }, tier));
+    }
+  });
+
+  it("task counts follow the capacity model", () => {
+    const t = estimateTraffic(100_000);
+    assert.equal(t.peakConnections, 100_000 * CAPACITY.peakConcurrencyShare);
+    const rt = TIERS["100k-dau"].services.realtime;
+    assert.equal(rt.maxConnectionsPerTask, (CAPACITY.realtimeConnectionsPerVcpu * rt.cpu) / 1024);
+    assert.equal(rt.min, Math.ceil((t.peakConnections * CAPACITY.headroom) / rt.maxConnectionsPerTask));
+    assert.deepEqual(taskCounts(10, 100, 2), { min: 2, max: 6 });
+    assert.deepEqual(taskCounts(1000, 100, 1), { min: 15, max: 45 });
+    assert.ok(rt.connectionsPerTaskTarget < rt.maxConnectionsPerTask * 0.8, "scaling must act before the 80% alarm");
+    assert.equal(TIERS.dev.network.natGateways, "single");
+    for (const tier of TIER_ORDER.slice(1)) assert.equal(TIERS[tier].network.natGateways, "perZone");
+  });
+
+  it("ranks instance sizes", () => {
+    assert.ok(instanceSizeRank("db.r6g.2xlarge") > instanceSizeRank("db.r6g.xlarge"));
+    assert.ok(instanceSizeRank("db.r6g.xlarge") > instanceSizeRank("db.r6g.large"));
+    assert.ok(instanceSizeRank("cache.t4g.small") > instanceSizeRank("cache.t4g.micro"));
+  });
+});
+
+describe("naming", () => {
+  it("builds operator-facing names", () => {
+    const n = new Naming("chat", "10k-dau");
+    assert.equal(n.prefix, "chat-10k-dau");
+    assert.equal(n.name("realtime"), "chat-10k-dau-realtime");
+    assert.equal(n.logGroup("api"), "/ecs/chat-10k-dau/api");
+    assert.equal(n.wafLogGroup, "aws-waf-logs-chat-10k-dau");
+    assert.equal(physicalName("chat", "dev", "push-dlq"), "chat-dev-push-dlq");
+  });
+
+  it("fits long names into 32 characters deterministically and uniquely", () => {
+    const n = new Naming("chatplatform", "100k-dau-blue");
+    const a = n.targetGroup("realtime-canary");
+    const b = n.targetGroup("realtime-primary");
+    assert.equal(a.length, 32);
+    assert.equal(b.length, 32);
+    assert.notEqual(a, b);
+    assert.equal(a, n.targetGroup("realtime-canary"));
+    assert.match(a, /^chatplatform-100k-dau-blu-[0-9a-f]{6}$/);
+    assert.equal(n.loadBalancer("alb"), "chatplatform-100k-dau-blue-alb");
+    assert.equal(fitName("short", 32), "short");
+    assert.throws(() => fitName("a-very-long-name", 5), /too small/);
+  });
+});
+
+describe("subnet layout", () => {
+  it("splits the VPC range without overlap", () => {
+    assert.deepEqual(subnetLayout("10.0.0.0/16", 3), {
+      private: ["10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"],
+      public: ["10.0.240.0/24", "10.0.241.0/24", "10.0.242.0/24"],
+    });
+    assert.equal(subnetCidr("10.1.0.0/20", 24, -1), "10.1.15.0/24");
+    assert.throws(() => subnetCidr("10.0.0.0/16", 17, 2), /outside/);
+  });
+});

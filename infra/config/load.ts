@@ -1,0 +1,190 @@
+/**
+ * Reads and validates the stack configuration before any resource is created.
+ *
+ * `validateStackConfig(raw, stackName)` is pure: `raw` is the `config:` map of `Pulumi.<stack>.yaml`
+ * (namespaced keys such as `realtime-chat:tier` and `aws:region`; values as strings or parsed YAML). It
+ * returns a `StackConfig` or throws ONE `StackConfigError` listing every problem, each naming the stack
+ * file, the key, the bad value and what is allowed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, ConfigValueError, fromJson } from "./schema";
+import type { ConfigKeyName, SizingOverrides, StackConfig } from "./schema";
+import { SOCKET_IO_SILENCE_SECONDS, TIERS, tierSizing } from "./tiers";
+import type { TierName, TierSizing } from "./tiers";
+
+export class StackConfigError extends Error {
+  constructor(
+    readonly stackFile: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `Invalid configuration in ${stackFile} (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "StackConfigError";
+  }
+}
+
+/** Valid Fargate memory sizes (MiB) per cpu value. */
+export const FARGATE_MEMORY: Record<number, number[]> = {
+  256: [512, 1024, 2048],
+  512: range(1024, 4096, 1024),
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+  8192: range(16384, 61440, 4096),
+  16384: range(32768, 122880, 8192),
+};
+
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+}
+
+/** CloudWatch Logs retention values. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+const show = (v: unknown) => JSON.stringify(v);
+
+/** Formats several memory sizes compactly. */
+function listMemory(values: number[]): string {
+  return values.length > 4 ? `${values[0]} to ${values[values.length - 1]} in steps of ${values[1]! - values[0]!}` : values.join(", ");
+}
+
+export function validateStackConfig(raw: Record<string, unknown>, stackName: string): StackConfig {
+  const file = `Pulumi.${stackName}.yaml`;
+  const problems: string[] = [];
+  const at = (k: string, value: unknown, msg: string) => problems.push(`${k} = ${show(value)}: ${msg}`);
+
+  const values: Record<string, unknown> = {};
+  const known = new Set(Object.keys(CONFIG_KEYS));
+  for (const [fullKey, value] of Object.entries(raw)) {
+    const [ns, ...rest] = fullKey.split(":");
+    if (ns !== CONFIG_NAMESPACE) continue;
+    const name = rest.join(":");
+    if (!known.has(name)) {
+      at(fullKey, value, `unknown key; known keys: ${[...known].join(", ")}`);
+      continue;
+    }
+    try {
+      values[name] = CONFIG_KEYS[name as ConfigKeyName].parse(value);
+    } catch (err) {
+      if (!(err instanceof ConfigValueError)) throw err;
+      at(fullKey, value, err.message);
+    }
+  }
+  for (const [name, spec] of Object.entries(CONFIG_KEYS)) {
+    const fullKey = `${CONFIG_NAMESPACE}:${name}`;
+    if (fullKey in raw) continue;
+    if (spec.required) problems.push(`${fullKey} is missing; add it to ${file} (${spec.type})`);
+    values[name] = typeof spec.default === "function" ? (spec.default as (s: string) => unknown)(stackName) : spec.default;
+  }
+
+  const region = typeof raw["aws:region"] === "string" ? (raw["aws:region"] as string) : undefined;
+  if (region === undefined) problems.push(`aws:region is missing; add e.g. "aws:region: us-east-1" to ${file}`);
+
+  const tier = values.tier as TierName | undefined;
+  let sizing: TierSizing | undefined;
+  if (tier !== undefined && TIERS[tier]) {
+    sizing = tierSizing(tier);
+    if (values.sizing !== undefined) mergeOverrides(sizing, values.sizing as SizingOverrides, `${CONFIG_NAMESPACE}:sizing`, at);
+    checkSizing(sizing, at);
+    const zones = values.availabilityZones as string[] | undefined;
+    if (zones && zones.length < sizing.network.minZones) {
+      at(`${CONFIG_NAMESPACE}:availabilityZones`, zones,
+        `tier ${tier} needs at least ${sizing.network.minZones} zones; list ${sizing.network.minZones} or more`);
+    }
+  }
+  const zones = values.availabilityZones as string[] | undefined;
+  if (region && zones) {
+    const foreign = zones.filter((z) => z.slice(0, -1) !== region);
+    if (foreign.length) at(`${CONFIG_NAMESPACE}:availabilityZones`, zones, `zones ${foreign.join(", ")} are not in aws:region ${region}`);
+  }
+  if (region && values.drRegion === region) {
+    at(`${CONFIG_NAMESPACE}:drRegion`, values.drRegion, `must differ from aws:region (${region}); pick another region such as us-west-2`);
+  }
+  const cert = values.certificateArn as string | undefined;
+  if (region && cert && cert.split(":")[3] !== region) {
+    at(`${CONFIG_NAMESPACE}:certificateArn`, cert, `the certificate must be in aws:region ${region} (an ALB cannot use one from another region)`);
+  }
+
+  if (problems.length) throw new StackConfigError(file, problems);
+  return { ...(values as Omit<StackConfig, "stack" | "region" | "sizing">), stack: stackName, region: region!, sizing: sizing! };
+}
+
+/** Applies `sizing` overrides in place; each leaf must exist in the tier table and keep its type. */
+function mergeOverrides(target: Record<string, any>, overrides: Record<string, unknown>, path: string,
+  at: (k: string, v: unknown, m: string) => void): void {
+  for (const [k, v] of Object.entries(overrides)) {
+    const p = `${path}.${k}`;
+    if (!(k in target)) {
+      at(p, v, `no such sizing setting; allowed here: ${Object.keys(target).join(", ")}`);
+      continue;
+    }
+    const current = target[k];
+    if (Array.isArray(current)) {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== typeof current[0] && current.length > 0)) at(p, v, `expected a list like ${show(current)}`);
+      else target[k] = v;
+    } else if (typeof current === "object" && current !== null) {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) at(p, v, `expected an object with keys ${Object.keys(current).join(", ")}`);
+      else mergeOverrides(current, v as Record<string, unknown>, p, at);
+    } else {
+      const parsed = typeof current === "string" ? v : fromJson(v);
+      if (typeof parsed !== typeof current) at(p, v, `expected a ${typeof current} (tier value ${show(current)})`);
+      else if (typeof parsed === "number" && (!Number.isFinite(parsed) || parsed < 0)) at(p, v, "expected a number >= 0");
+      else target[k] = parsed;
+    }
+  }
+}
+
+/** Cross-field checks on the merged sizing. */
+function checkSizing(s: TierSizing, at: (k: string, v: unknown, m: string) => void): void {
+  const key = (p: string) => `${CONFIG_NAMESPACE}:sizing.${p}`;
+  for (const name of ["api", "realtime", "workers"] as const) {
+    const svc = s.services[name];
+    const allowed = FARGATE_MEMORY[svc.cpu];
+    if (!allowed) {
+      at(key(`services.${name}.cpu`), svc.cpu, `not a Fargate cpu value; allowed: ${Object.keys(FARGATE_MEMORY).join(", ")}`);
+    } else if (!allowed.includes(svc.memory)) {
+      at(key(`services.${name}.memory`), svc.memory, `not valid with cpu ${svc.cpu} on Fargate; allowed: ${listMemory(allowed)}`);
+    }
+    if (svc.min > svc.max) at(key(`services.${name}.min`), svc.min, `greater than max (${svc.max}); keep min <= max`);
+    if (svc.max < 1) at(key(`services.${name}.max`), svc.max, "must be at least 1");
+    if (!Number.isInteger(svc.min) || !Number.isInteger(svc.max)) at(key(`services.${name}`), { min: svc.min, max: svc.max }, "task counts must be whole numbers");
+    if (svc.cpuTarget < 10 || svc.cpuTarget > 95) at(key(`services.${name}.cpuTarget`), svc.cpuTarget, "must be between 10 and 95 (percent)");
+  }
+  const rt = s.services.realtime;
+  if (rt.connectionsPerTaskTarget > rt.maxConnectionsPerTask) {
+    at(key("services.realtime.connectionsPerTaskTarget"), rt.connectionsPerTaskTarget,
+      `must not exceed maxConnectionsPerTask (${rt.maxConnectionsPerTask})`);
+  }
+  if (s.network.minZones < 2) at(key("network.minZones"), s.network.minZones, "must be at least 2 (the ALB and RDS need two zones)");
+  if (!["single", "perZone"].includes(s.network.natGateways)) at(key("network.natGateways"), s.network.natGateways, 'allowed: "single", "perZone"');
+  if (s.alb.idleTimeoutSeconds <= SOCKET_IO_SILENCE_SECONDS || s.alb.idleTimeoutSeconds > 4000) {
+    at(key("alb.idleTimeoutSeconds"), s.alb.idleTimeoutSeconds,
+      `must be above the Socket.IO ping interval + timeout (${SOCKET_IO_SILENCE_SECONDS} s) and at most 4000`);
+  }
+  if (![60, 120, 300, 600].includes(s.waf.evaluationWindowSeconds)) at(key("waf.evaluationWindowSeconds"), s.waf.evaluationWindowSeconds, "allowed: 60, 120, 300, 600");
+  for (const r of ["generalRateLimit", "socketIoRateLimit"] as const) {
+    if (s.waf[r] < 10 || s.waf[r] > 2_000_000_000) at(key(`waf.${r}`), s.waf[r], "must be between 10 and 2000000000 (WAF rate-based rule limits)");
+  }
+  if (s.database.storageGb < 20) at(key("database.storageGb"), s.database.storageGb, "must be at least 20 (RDS gp3 minimum)");
+  if (s.database.maxStorageGb < s.database.storageGb) at(key("database.maxStorageGb"), s.database.maxStorageGb, `must be >= storageGb (${s.database.storageGb})`);
+  if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(s.database.instanceClass)) at(key("database.instanceClass"), s.database.instanceClass, "expected an RDS class like db.t4g.small");
+  if (s.database.backupRetentionDays < 1 || s.database.backupRetentionDays > 35) at(key("database.backupRetentionDays"), s.database.backupRetentionDays, "must be 1 to 35");
+  if (s.database.proxyMaxConnectionsPercent < 1 || s.database.proxyMaxConnectionsPercent > 100) at(key("database.proxyMaxConnectionsPercent"), s.database.proxyMaxConnectionsPercent, "must be 1 to 100");
+  if (!/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(s.redis.nodeType)) at(key("redis.nodeType"), s.redis.nodeType, "expected an ElastiCache node type like cache.t4g.small");
+  if (s.redis.multiAz && s.redis.replicas < 1) at(key("redis.multiAz"), s.redis.multiAz, "Multi-AZ needs at least 1 replica; set redis.replicas >= 1 or multiAz false");
+  if (s.redis.replicas > 5) at(key("redis.replicas"), s.redis.replicas, "must be 0 to 5");
+  for (const [p, v] of [["observability.logRetentionDays", s.observability.logRetentionDays], ["waf.logRetentionDays", s.waf.logRetentionDays],
+    ["network.flowLogRetentionDays", s.network.flowLogRetentionDays]] as const) {
+    if (!LOG_RETENTION_DAYS.includes(v)) at(key(p), v, `not a CloudWatch Logs retention; allowed: ${LOG_RETENTION_DAYS.join(", ")}`);
+  }
+}
+
+/** Reads the running stack's configuration from Pulumi and validates it. */
+export function loadStackConfig(): StackConfig {
+  const all = pulumi.runtime.allConfig();
+  return validateStackConfig(all, pulumi.getStack());
+}

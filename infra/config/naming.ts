@@ -1,0 +1,72 @@
+/**
+ * Physical names operators type: `<project>-<env>-<role>` (e.g. `chat-dev-api`), log groups
+ * `/ecs/<project>-<env>/<service>`. Names over an AWS length limit are shortened deterministically:
+ * cut, then a 6-character hash of the full name, so two long names never collide and a name never changes
+ * between runs.
+ */
+import { createHash } from "node:crypto";
+
+export const NAME_LIMITS = {
+  /** ALB and target group names. */
+  loadBalancer: 32,
+  targetGroup: 32,
+  /** ECS services, clusters, SQS queues, CloudWatch alarms... */
+  default: 255,
+  /** IAM role names. */
+  iamRole: 64,
+} as const;
+
+/** Shortens `name` to `max` characters: `<prefix>-<hash6>`, keeping it unique and stable. */
+export function fitName(name: string, max: number): string {
+  if (name.length <= max) return name;
+  if (max < 8) throw new Error(`fitName: limit ${max} is too small to keep a name unique (need at least 8)`);
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 6);
+  const prefix = name.slice(0, max - 7).replace(/-+$/, "");
+  return `${prefix}-${hash}`;
+}
+
+export function physicalName(project: string, env: string, role: string, max: number = NAME_LIMITS.default): string {
+  return fitName(`${project}-${env}-${role}`, max);
+}
+
+export function logGroupName(project: string, env: string, service: string): string {
+  return `/ecs/${project}-${env}/${service}`;
+}
+
+/** Names for one stack, bound to its project and env. */
+export class Naming {
+  constructor(
+    readonly project: string,
+    readonly env: string,
+  ) {}
+
+  /** `<project>-<env>`: the ECS cluster name and the metrics namespace. */
+  get prefix(): string {
+    return `${this.project}-${this.env}`;
+  }
+
+  /** `<project>-<env>-<role>`. */
+  name(role: string, max: number = NAME_LIMITS.default): string {
+    return physicalName(this.project, this.env, role, max);
+  }
+
+  /** Load balancer name (32-character limit). */
+  loadBalancer(role: string): string {
+    return this.name(role, NAME_LIMITS.loadBalancer);
+  }
+
+  /** Target group name (32-character limit). */
+  targetGroup(role: string): string {
+    return this.name(role, NAME_LIMITS.targetGroup);
+  }
+
+  /** `/ecs/<project>-<env>/<service>`. */
+  logGroup(service: string): string {
+    return logGroupName(this.project, this.env, service);
+  }
+
+  /** WAF logging requires the `aws-waf-logs-` prefix. */
+  get wafLogGroup(): string {
+    return `aws-waf-logs-${this.prefix}`;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The stack configuration keys (namespace `realtime-chat:`), one entry per key.
+ *
+ * To add a key: add ONE entry to `CONFIG_KEYS` (doc, type, default, parse). `StackConfig` picks up its type
+ * from the parser, `validateStackConfig` rejects bad values with the key's `allowed` text, and
+ * `docs/CONFIG.md` lists it. Parsers receive the raw value (a string from Pulumi config, or the parsed YAML
+ * value in tests) and throw `ConfigValueError` with what is allowed.
+ */
+import type { TierName, TierSizing } from "./tiers";
+import { TIER_NAMES } from "./tiers";
+
+export const CONFIG_NAMESPACE = "realtime-chat";
+
+/** Thrown by a parser: `message` says what is wrong and what is allowed. */
+export class ConfigValueError extends Error {}
+
+export interface ConfigKeySpec<T> {
+  /** What the key does. */
+  doc: string;
+  /** Type as written in the docs. */
+  type: string;
+  /** Value when the key is absent: a constant, a function of the stack name, or undefined (optional). */
+  default: T | ((stack: string) => T) | undefined;
+  /** Absent and no default -> error (message says what to add). */
+  required?: boolean;
+  parse(value: unknown): T;
+}
+
+function key<T>(spec: ConfigKeySpec<T>): ConfigKeySpec<T> {
+  return spec;
+}
+
+/** Pulumi config values arrive as strings; structured values as JSON text. */
+export function fromJson(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const text = value.trim();
+  if (text === "") return value;
+  if ("[{".includes(text[0]!) || text === "true" || text === "false" || /^-?\d+(\.\d+)?$/.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+function str(value: unknown, allowed: string, pattern?: RegExp): string {
+  if (typeof value !== "string" || value.trim() === "") throw new ConfigValueError(`expected ${allowed}`);
+  if (pattern && !pattern.test(value)) throw new ConfigValueError(`expected ${allowed}`);
+  return value;
+}
+
+const NAME_PART = /^[a-z][a-z0-9-]{0,15}$/;
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const ZONE = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
+const IMAGE = /^[\w.\-/:@]+$/;
+
+export function parseCidr(value: unknown): string {
+  const allowed = "an IPv4 network like 10.0.0.0/16 with a prefix from /16 to /20 and no host bits set";
+  const text = str(value, allowed);
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  if (!m) throw new ConfigValueError(`expected ${allowed}`);
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255)) throw new ConfigValueError(`octet out of range; expected ${allowed}`);
+  if (prefix < 16 || prefix > 20) throw new ConfigValueError(`prefix /${prefix} not allowed; expected ${allowed}`);
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  if (address % 2 ** (32 - prefix) !== 0) throw new ConfigValueError(`host bits set; expected ${allowed}`);
+  return text;
+}
+
+export const CONFIG_KEYS = {
+  tier: key<TierName>({
+    doc: "DAU tier whose sizing the stack uses (see infra/config/tiers.ts).",
+    type: TIER_NAMES.join(" | "),
+    default: undefined,
+    required: true,
+    parse: (v) => {
+      if (typeof v === "string" && (TIER_NAMES as readonly string[]).includes(v)) return v as TierName;
+      throw new ConfigValueError(`not a tier; allowed: ${TIER_NAMES.join(", ")}`);
+    },
+  }),
+  project: key<string>({
+    doc: "Project part of physical names (`<project>-<env>-<role>`).",
+    type: "string",
+    default: "chat",
+    parse: (v) => str(v, "lowercase letters, digits and '-', starting with a letter, at most 16 characters", NAME_PART),
+  }),
+  env: key<string>({
+    doc: "Environment part of physical names; defaults to the stack name.",
+    type: "string",
+    default: (stack) => stack,
+    parse: (v) => str(v, "lowercase letters, digits and '-', starting with a letter, at most 16 characters", NAME_PART),
+  }),
+  availabilityZones: key<string[]>({
+    doc: "Availability zones to spread subnets over, listed explicitly (no lookup at deploy time).",
+    type: "list of zone names",
+    default: undefined,
+    required: true,
+    parse: (raw) => {
+      const v = fromJson(raw);
+      if (!Array.isArray(v) || v.some((z) => typeof z !== "string" || !ZONE.test(z))) {
+        throw new ConfigValueError("expected a list of zone names like [us-east-1a, us-east-1b, us-east-1c]");
+      }
+      if (new Set(v).size !== v.length) throw new ConfigValueError("zones must not repeat");
+      return v as string[];
+    },
+  }),
+  vpcCidr: key<string>({
+    doc: "VPC address range; private subnets take /(prefix+4) blocks, public subnets /(prefix+8) blocks at the top.",
+    type: "CIDR",
+    default: "10.0.0.0/16",
+    parse: parseCidr,
+  }),
+  drRegion: key<string>({
+    doc: "Disaster-recovery region for backup copies; must differ from aws:region.",
+    type: "region",
+    default: "us-west-2",
+    parse: (v) => str(v, "an AWS region name like us-west-2", REGION),
+  }),
+  domainName: key<string | undefined>({
+    doc: "Public DNS name of the site (informational; DNS records are managed outside the stack).",
+    type: "string",
+    default: undefined,
+    parse: (v) => str(v, "a DNS name like chat.example.com", /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/),
+  }),
+  certificateArn: key<string | undefined>({
+    doc: "ACM certificate for the HTTPS listener. Without it the ALB serves plain HTTP (with a warning).",
+    type: "ACM certificate ARN",
+    default: undefined,
+    parse: (v) =>
+      str(v, "an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>",
+        /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/),
+  }),
+  alarmEmail: key<string | undefined>({
+    doc: "E-mail address subscribed to the alarm topic.",
+    type: "e-mail",
+    default: undefined,
+    parse: (v) => str(v, "an e-mail address like oncall@example.com", /^[^@\s]+@[^@\s]+\.[^@\s]+$/),
+  }),
+  apiImage: key<string | undefined>({
+    doc: "Image URI for the api service; absent -> built from apps/api/Dockerfile.",
+    type: "image URI",
+    default: undefined,
+    parse: (v) => str(v, "an image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/chat-api:1.2.3", IMAGE),
+  }),
+  realtimeImage: key<string | undefined>({
+    doc: "Image URI for the realtime service; absent -> built from apps/realtime/Dockerfile.",
+    type: "image URI",
+    default: undefined,
+    parse: (v) => str(v, "an image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/chat-realtime:1.2.3", IMAGE),
+  }),
+  workersImage: key<string | undefined>({
+    doc: "Image URI for the workers service; absent -> built from apps/workers/Dockerfile.",
+    type: "image URI",
+    default: undefined,
+    parse: (v) => str(v, "an image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/chat-workers:1.2.3", IMAGE),
+  }),
+  sizing: key<SizingOverrides>({
+    doc: "Per-key overrides of the tier's sizing, same shape as the tier table (e.g. services.api.min: 3).",
+    type: "object",
+    default: {},
+    parse: (raw) => {
+      const v = fromJson(raw);
+      if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        throw new ConfigValueError("expected an object shaped like the tier table, e.g. {services: {api: {min: 3}}}");
+      }
+      return v as SizingOverrides;
+    },
+  }),
+};
+
+export type ConfigKeyName = keyof typeof CONFIG_KEYS;
+
+/** Deep partial of the tier sizing. */
+export type SizingOverrides = DeepPartial<TierSizing>;
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+type KeyValues = { [K in ConfigKeyName]: (typeof CONFIG_KEYS)[K] extends ConfigKeySpec<infer T> ? T : never };
+
+/** The validated configuration of one stack. */
+export type StackConfig = Omit<KeyValues, "sizing"> & {
+  /** Pulumi stack name. */
+  stack: string;
+  /** `aws:region`. */
+  region: string;
+  /** The tier's sizing with the `sizing` overrides applied. */
+  sizing: TierSizing;
+};

@@ -1,0 +1,385 @@
+/**
+ * DAU tiers as plain data. Everything the stacks size lives here, one section per layer; components read
+ * their section and never branch on the tier name. Task counts come from the capacity model in
+ * `capacity.ts`; the rest (instance classes, retention, thresholds) is chosen per tier below.
+ *
+ * Rule, enforced by `tiers.test.ts`: a bigger tier never gets less of anything.
+ * To add a setting: add the field to the section interface and a value to every tier.
+ */
+import { CAPACITY, estimateTraffic, realtimeConnectionsPerTask, SOCKET_IO, taskCounts } from "./capacity";
+
+export const TIER_NAMES = ["dev", "1k-dau", "10k-dau", "100k-dau"] as const;
+export type TierName = (typeof TIER_NAMES)[number];
+
+export type NatStrategy = "single" | "perZone";
+
+export interface NetworkSizing {
+  /** Fewest availability zones the stack may list (RDS and ALB need two; production tiers spread over three). */
+  minZones: number;
+  /** One NAT gateway for the whole VPC, or one per zone (no cross-zone dependency). */
+  natGateways: NatStrategy;
+  /** Interface VPC endpoints (service suffix after `com.amazonaws.<region>.`); S3 always gets a gateway endpoint. */
+  interfaceEndpoints: string[];
+  /** Retention of the VPC flow log group, in days. */
+  flowLogRetentionDays: number;
+}
+
+export interface WafSizing {
+  /** Requests per IP per evaluation window across the whole site before blocking. */
+  generalRateLimit: number;
+  /** Requests per IP per evaluation window to `/socket.io/` (handshakes and long-polling) before blocking. */
+  socketIoRateLimit: number;
+  /** Rate-based rule window, seconds (60, 120, 300 or 600). */
+  evaluationWindowSeconds: number;
+  /** Retention of the WAF log group, in days. */
+  logRetentionDays: number;
+}
+
+export interface AlbSizing {
+  /** Idle timeout; must exceed the Socket.IO ping interval + timeout so idle sockets are not cut. */
+  idleTimeoutSeconds: number;
+  /** Deregistration delay of the api target group. */
+  apiDeregistrationDelaySeconds: number;
+  /** Deregistration delay of the realtime target group: time given to sockets to drain on deploy/scale-in. */
+  realtimeDeregistrationDelaySeconds: number;
+  /** Lifetime of the realtime stickiness cookie (long-polling must hit the same task). */
+  stickinessSeconds: number;
+  /** Days ALB access logs are kept in S3 before expiry. */
+  accessLogRetentionDays: number;
+}
+
+export interface ServiceSizing {
+  /** Fargate cpu units (256 = 0.25 vCPU). */
+  cpu: number;
+  /** Fargate memory, MiB; must be a valid pair with cpu. */
+  memory: number;
+  /** Autoscaling floor (also the initial desired count). */
+  min: number;
+  /** Autoscaling ceiling. */
+  max: number;
+  /** Target average CPU utilization, percent. */
+  cpuTarget: number;
+}
+
+export interface ApiSizing extends ServiceSizing {
+  /** Target ALB requests per target per minute. */
+  requestsPerTargetTarget: number;
+}
+
+export interface RealtimeSizing extends ServiceSizing {
+  /** Connections a task accepts (MAX_CONNECTIONS_PER_TASK); alarms and scaling use it. */
+  maxConnectionsPerTask: number;
+  /** Scaling target for the ActiveConnections metric, per task. */
+  connectionsPerTaskTarget: number;
+}
+
+export interface WorkersSizing extends ServiceSizing {
+  /** Scaling target: visible queue messages per running task. */
+  backlogPerTaskTarget: number;
+  /** Seconds ECS waits after SIGTERM so a batch can finish. */
+  stopTimeoutSeconds: number;
+}
+
+export interface ServicesSizing {
+  api: ApiSizing;
+  realtime: RealtimeSizing;
+  workers: WorkersSizing;
+}
+
+export interface DatabaseSizing {
+  /** PostgreSQL major version. */
+  engineMajor: string;
+  instanceClass: string;
+  storageGb: number;
+  maxStorageGb: number;
+  multiAz: boolean;
+  backupRetentionDays: number;
+  proxyEnabled: boolean;
+  /** Share of the database's max_connections the proxy may open. */
+  proxyMaxConnectionsPercent: number;
+  /** Seconds an idle client connection to the proxy is kept. */
+  proxyIdleClientTimeoutSeconds: number;
+}
+
+export interface RedisSizing {
+  nodeType: string;
+  /** Read replicas per shard (0 = primary only). */
+  replicas: number;
+  multiAz: boolean;
+  snapshotRetentionDays: number;
+}
+
+export interface QueuesSizing {
+  /** Receives before a message moves to the dead-letter queue. */
+  maxReceiveCount: number;
+  /** Time a worker may spend on one job (JOB_TIMEOUT_MS / 1000); the visibility timeout is sized from it. */
+  consumerTimeoutSeconds: number;
+  messageRetentionDays: number;
+  dlqRetentionDays: number;
+}
+
+export interface Threshold {
+  warning: number;
+  critical: number;
+}
+
+export interface ObservabilitySizing {
+  logRetentionDays: number;
+  /** From the operators' "Key Metrics" table. Percentages unless the name says otherwise. */
+  alarms: {
+    ecsCpuPercent: Threshold;
+    ecsMemoryPercent: Threshold;
+    rdsConnectionsPercentOfMax: Threshold;
+    redisMemoryPercent: Threshold;
+    realtimeConnectionsPercentOfMax: Threshold;
+    eventLoopLagMs: Threshold;
+    queueDepth: Threshold;
+    dlqMessages: Threshold;
+  };
+}
+
+export interface BackupSizing {
+  dailyRetentionDays: number;
+  weeklyRetentionDays: number;
+  monthlyRetentionDays: number;
+  /** AWS Backup vault lock (compliance mode): recovery points cannot be deleted early. */
+  vaultLock: boolean;
+  /** Copy recovery points to the DR region's vault. */
+  crossRegionCopy: boolean;
+  /** Replicate RDS automated backups (point-in-time recovery) to the DR region. */
+  crossRegionPitr: boolean;
+}
+
+export interface TierSizing {
+  /** Daily active users the tier is sized for. */
+  dau: number;
+  network: NetworkSizing;
+  waf: WafSizing;
+  alb: AlbSizing;
+  services: ServicesSizing;
+  database: DatabaseSizing;
+  redis: RedisSizing;
+  queues: QueuesSizing;
+  observability: ObservabilitySizing;
+  backup: BackupSizing;
+}
+
+/** Alarm thresholds from the runbook's Key Metrics table (same for every tier). */
+const KEY_METRIC_ALARMS: ObservabilitySizing["alarms"] = {
+  ecsCpuPercent: { warning: 70, critical: 85 },
+  ecsMemoryPercent: { warning: 70, critical: 85 },
+  rdsConnectionsPercentOfMax: { warning: 70, critical: 90 },
+  redisMemoryPercent: { warning: 70, critical: 85 },
+  realtimeConnectionsPercentOfMax: { warning: 80, critical: 95 },
+  eventLoopLagMs: { warning: 100, critical: 200 },
+  queueDepth: { warning: 1000, critical: 5000 },
+  dlqMessages: { warning: 1, critical: 10 },
+};
+
+interface TaskSize {
+  cpu: number;
+  memory: number;
+}
+
+/** Derives the three services' counts from the DAU and task sizes through the capacity model. */
+function servicesFor(
+  dau: number,
+  sizes: { api: TaskSize; realtime: TaskSize; workers: TaskSize },
+  floor: number,
+): ServicesSizing {
+  const traffic = estimateTraffic(dau);
+  const vcpu = (t: TaskSize) => t.cpu / 1024;
+  const maxConnectionsPerTask = realtimeConnectionsPerTask(sizes.realtime.cpu);
+  return {
+    api: {
+      ...sizes.api,
+      ...taskCounts(traffic.apiRequestsPerSecond, CAPACITY.apiRequestsPerSecondPerVcpu * vcpu(sizes.api), floor),
+      cpuTarget: 60,
+      // requests per target per minute at the same utilization the headroom leaves
+      requestsPerTargetTarget: Math.floor((CAPACITY.apiRequestsPerSecondPerVcpu * vcpu(sizes.api) * 60) / CAPACITY.headroom),
+    },
+    realtime: {
+      ...sizes.realtime,
+      ...taskCounts(traffic.peakConnections, maxConnectionsPerTask, floor),
+      cpuTarget: 60,
+      maxConnectionsPerTask,
+      connectionsPerTaskTarget: Math.floor(maxConnectionsPerTask * CAPACITY.realtimeTargetUtilization),
+    },
+    workers: {
+      ...sizes.workers,
+      ...taskCounts(traffic.jobsPerSecond, CAPACITY.workerJobsPerSecondPerVcpu * vcpu(sizes.workers), floor),
+      cpuTarget: 70,
+      backlogPerTaskTarget: 100,
+      stopTimeoutSeconds: 120,
+    },
+  };
+}
+
+const BASE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"];
+const ALL_ENDPOINTS = [...BASE_ENDPOINTS, "sqs", "kms", "sts", "monitoring"];
+
+const alb = (accessLogRetentionDays: number): AlbSizing => ({
+  // Socket.IO: ping every 25 s, give up after 20 s more -> 45 s of silence is normal; allow well over it
+  idleTimeoutSeconds: 120,
+  apiDeregistrationDelaySeconds: 30,
+  realtimeDeregistrationDelaySeconds: 120,
+  stickinessSeconds: 86_400,
+  accessLogRetentionDays,
+});
+
+export const TIERS: Record<TierName, TierSizing> = {
+  dev: {
+    dau: 100,
+    network: { minZones: 2, natGateways: "single", interfaceEndpoints: [], flowLogRetentionDays: 7 },
+    waf: { generalRateLimit: 2000, socketIoRateLimit: 600, evaluationWindowSeconds: 300, logRetentionDays: 7 },
+    alb: alb(7),
+    services: servicesFor(
+      100,
+      { api: { cpu: 256, memory: 512 }, realtime: { cpu: 256, memory: 512 }, workers: { cpu: 256, memory: 512 } },
+      1,
+    ),
+    database: {
+      engineMajor: "16",
+      instanceClass: "db.t4g.micro",
+      storageGb: 20,
+      maxStorageGb: 50,
+      multiAz: false,
+      backupRetentionDays: 1,
+      proxyEnabled: true,
+      proxyMaxConnectionsPercent: 90,
+      proxyIdleClientTimeoutSeconds: 1800,
+    },
+    redis: { nodeType: "cache.t4g.micro", replicas: 0, multiAz: false, snapshotRetentionDays: 1 },
+    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, messageRetentionDays: 4, dlqRetentionDays: 14 },
+    observability: { logRetentionDays: 7, alarms: KEY_METRIC_ALARMS },
+    backup: {
+      dailyRetentionDays: 7,
+      weeklyRetentionDays: 0,
+      monthlyRetentionDays: 0,
+      vaultLock: false,
+      crossRegionCopy: false,
+      crossRegionPitr: false,
+    },
+  },
+  "1k-dau": {
+    dau: 1_000,
+    network: { minZones: 2, natGateways: "perZone", interfaceEndpoints: BASE_ENDPOINTS, flowLogRetentionDays: 30 },
+    waf: { generalRateLimit: 2000, socketIoRateLimit: 600, evaluationWindowSeconds: 300, logRetentionDays: 30 },
+    alb: alb(30),
+    services: servicesFor(
+      1_000,
+      { api: { cpu: 512, memory: 1024 }, realtime: { cpu: 512, memory: 1024 }, workers: { cpu: 256, memory: 512 } },
+      2,
+    ),
+    database: {
+      engineMajor: "16",
+      instanceClass: "db.t4g.small",
+      storageGb: 50,
+      maxStorageGb: 200,
+      multiAz: true,
+      backupRetentionDays: 7,
+      proxyEnabled: true,
+      proxyMaxConnectionsPercent: 90,
+      proxyIdleClientTimeoutSeconds: 1800,
+    },
+    redis: { nodeType: "cache.t4g.small", replicas: 1, multiAz: true, snapshotRetentionDays: 3 },
+    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, messageRetentionDays: 4, dlqRetentionDays: 14 },
+    observability: { logRetentionDays: 30, alarms: KEY_METRIC_ALARMS },
+    backup: {
+      dailyRetentionDays: 14,
+      weeklyRetentionDays: 35,
+      monthlyRetentionDays: 90,
+      vaultLock: false,
+      crossRegionCopy: true,
+      crossRegionPitr: false,
+    },
+  },
+  "10k-dau": {
+    dau: 10_000,
+    network: { minZones: 3, natGateways: "perZone", interfaceEndpoints: ALL_ENDPOINTS, flowLogRetentionDays: 90 },
+    waf: { generalRateLimit: 3000, socketIoRateLimit: 1000, evaluationWindowSeconds: 300, logRetentionDays: 90 },
+    alb: alb(90),
+    services: servicesFor(
+      10_000,
+      { api: { cpu: 1024, memory: 2048 }, realtime: { cpu: 1024, memory: 2048 }, workers: { cpu: 512, memory: 1024 } },
+      2,
+    ),
+    database: {
+      engineMajor: "16",
+      instanceClass: "db.r6g.large",
+      storageGb: 100,
+      maxStorageGb: 1000,
+      multiAz: true,
+      backupRetentionDays: 14,
+      proxyEnabled: true,
+      proxyMaxConnectionsPercent: 90,
+      proxyIdleClientTimeoutSeconds: 1800,
+    },
+    redis: { nodeType: "cache.r7g.large", replicas: 1, multiAz: true, snapshotRetentionDays: 7 },
+    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, messageRetentionDays: 4, dlqRetentionDays: 14 },
+    observability: { logRetentionDays: 90, alarms: KEY_METRIC_ALARMS },
+    backup: {
+      dailyRetentionDays: 35,
+      weeklyRetentionDays: 90,
+      monthlyRetentionDays: 365,
+      vaultLock: true,
+      crossRegionCopy: true,
+      crossRegionPitr: true,
+    },
+  },
+  "100k-dau": {
+    dau: 100_000,
+    network: { minZones: 3, natGateways: "perZone", interfaceEndpoints: ALL_ENDPOINTS, flowLogRetentionDays: 365 },
+    waf: { generalRateLimit: 5000, socketIoRateLimit: 1500, evaluationWindowSeconds: 300, logRetentionDays: 365 },
+    alb: alb(365),
+    services: servicesFor(
+      100_000,
+      { api: { cpu: 1024, memory: 2048 }, realtime: { cpu: 2048, memory: 4096 }, workers: { cpu: 1024, memory: 2048 } },
+      3,
+    ),
+    database: {
+      engineMajor: "16",
+      instanceClass: "db.r6g.2xlarge",
+      storageGb: 500,
+      maxStorageGb: 4000,
+      multiAz: true,
+      backupRetentionDays: 35,
+      proxyEnabled: true,
+      proxyMaxConnectionsPercent: 90,
+      proxyIdleClientTimeoutSeconds: 1800,
+    },
+    redis: { nodeType: "cache.r7g.xlarge", replicas: 2, multiAz: true, snapshotRetentionDays: 14 },
+    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, messageRetentionDays: 4, dlqRetentionDays: 14 },
+    observability: { logRetentionDays: 365, alarms: KEY_METRIC_ALARMS },
+    backup: {
+      dailyRetentionDays: 35,
+      weeklyRetentionDays: 90,
+      monthlyRetentionDays: 365,
+      vaultLock: true,
+      crossRegionCopy: true,
+      crossRegionPitr: true,
+    },
+  },
+};
+
+/** Ordered smallest to largest: what "bigger tier" means. */
+export const TIER_ORDER: readonly TierName[] = TIER_NAMES;
+
+/** Instance size words in increasing order, for comparing `db.r6g.large` with `db.r6g.2xlarge`. */
+const SIZE_ORDER = ["nano", "micro", "small", "medium", "large", "xlarge"];
+
+/** Rank of an instance class or node type by its size word (`2xlarge` > `xlarge` > `large`...). */
+export function instanceSizeRank(instanceClass: string): number {
+  const size = instanceClass.split(".").pop() ?? "";
+  const multiple = /^(\d+)xlarge$/.exec(size);
+  if (multiple) return SIZE_ORDER.length + Number(multiple[1]);
+  return SIZE_ORDER.indexOf(size);
+}
+
+/** The Socket.IO silence a connection may see before the client gives up, seconds. */
+export const SOCKET_IO_SILENCE_SECONDS = (SOCKET_IO.pingIntervalMs + SOCKET_IO.pingTimeoutMs) / 1000;
+
+/** A deep copy of a tier's sizing (callers may merge overrides into it). */
+export function tierSizing(tier: TierName): TierSizing {
+  return structuredClone(TIERS[tier]);
+}

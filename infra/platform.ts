@@ -1,0 +1,47 @@
+/**
+ * The single composition point: builds every component for one stack, in dependency order, and returns
+ * the stack outputs. Components never reach into each other; wiring between them happens here only.
+ * `infra/index.ts` validates the config and calls `buildPlatform`; tests call it through the synth harness.
+ */
+import type { StackConfig } from "./config/schema";
+import { Naming } from "./config/naming";
+import { Network } from "./components/network";
+
+export function buildPlatform(cfg: StackConfig) {
+  const naming = new Naming(cfg.project, cfg.env);
+  const s = cfg.sizing;
+
+  // ---- 1. Network ------------------------------------------------------------------------------------
+  const network = new Network("network", {
+    namePrefix: naming.prefix,
+    cidr: cfg.vpcCidr,
+    zones: cfg.availabilityZones,
+    region: cfg.region,
+    natGateways: s.network.natGateways,
+    interfaceEndpoints: s.network.interfaceEndpoints,
+    flowLogRetentionDays: s.network.flowLogRetentionDays,
+  });
+
+  // ---- 2. Edge: WAF + ALB -----------------------------------------------------------------------------
+  // (filled in next: infra/components/alb.ts, infra/components/waf.ts)
+
+  // ---- 3. Data tier: database, proxy, redis, queues, secrets ------------------------------------------
+  // DATA TIER SLOT: create the data-tier components here (private subnets: network.privateSubnetIds).
+
+  // ---- 4. Compute: ECS cluster + api / realtime / workers services -----------------------------------
+  // COMPUTE SLOT: create the cluster and the three services here (ALB target groups and SGs from step 2,
+  // data-tier endpoints and secrets from step 3).
+
+  // ---- 5. Observability: alarms, dashboard, backup -----------------------------------------------------
+  // OBSERVABILITY SLOT: alarms (thresholds: s.observability), dashboard, AWS Backup (s.backup) here.
+
+  return {
+    vpcId: network.vpcId,
+    vpcCidr: network.vpcCidr,
+    publicSubnetIds: network.publicSubnetIds,
+    privateSubnetIds: network.privateSubnetIds,
+    // STACK OUTPUTS SLOT: add outputs of the layers above here.
+  };
+}
+
+export type PlatformOutputs = ReturnType<typeof buildPlatform>;

@@ -1,0 +1,167 @@
+/**
+ * Stack tests: synthesize every Pulumi.<stack>.yaml under the mock runtime (normal and preview), then check
+ * invariants and the network layout each tier asks for.
+ */
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { before, describe, it } from "node:test";
+import { validateStackConfig } from "./config/load";
+import { TIERS } from "./config/tiers";
+import type { TierName } from "./config/tiers";
+import { byType, inventory, loadStackFile, one, REPO_ROOT, synthesize, synthesizeInChild, UNKNOWN } from "./synth";
+import type { SynthResult } from "./synth";
+
+const STACKS = readdirSync(REPO_ROOT)
+  .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+  .filter((s): s is string => s !== undefined)
+  .sort();
+
+const runs = new Map<string, { normal: SynthResult; preview: SynthResult }>();
+
+before(async () => {
+  for (const stack of STACKS) {
+    runs.set(stack, { normal: await synthesize(stack), preview: await synthesize(stack, { preview: true }) });
+  }
+});
+
+describe("stack files", () => {
+  it("exist for every tier", () => {
+    assert.deepEqual(STACKS, ["100k-dau", "10k-dau", "1k-dau", "dev"]);
+  });
+
+  for (const stack of STACKS) {
+    describe(stack, () => {
+      const get = () => runs.get(stack)!;
+      const cfg = () => validateStackConfig(loadStackFile(stack).config, stack);
+
+      it("has a valid config in us-east-1 with us-west-2 for DR and the tier named like the stack", () => {
+        const c = cfg();
+        assert.equal(c.region, "us-east-1");
+        assert.equal(c.drRegion, "us-west-2");
+        assert.equal(c.tier, stack as TierName);
+        assert.ok(c.availabilityZones.length >= TIERS[c.tier].network.minZones);
+      });
+
+      it("registers no two resources with the same URN", () => {
+        for (const run of [get().normal, get().preview]) {
+          const seen = new Map<string, number>();
+          for (const r of run.resources) seen.set(r.urn, (seen.get(r.urn) ?? 0) + 1);
+          assert.deepEqual([...seen].filter(([, n]) => n > 1), []);
+        }
+      });
+
+      it("registers the same resources in a preview (nothing is created inside apply)", () => {
+        assert.deepEqual(inventory(get().preview), inventory(get().normal));
+        assert.equal(get().preview.outputs.vpcId, UNKNOWN, "the preview must really leave computed values unknown");
+      });
+
+      it("gives every child a parent and keeps components under realtime-chat:", () => {
+        for (const r of get().normal.resources) {
+          if (r.custom) assert.ok(r.parent, `${r.type}::${r.name} has no parent component`);
+          else assert.match(r.type, /^realtime-chat:[a-z]+:[A-Z][A-Za-z]+$/);
+        }
+      });
+
+      it("lays out the network for the tier", () => {
+        const run = get().normal;
+        const c = cfg();
+        const sizing = TIERS[c.tier].network;
+        const zones = c.availabilityZones;
+        const vpc = one(run, "aws:ec2/vpc:Vpc", "network-vpc");
+        assert.equal(vpc.inputs.cidrBlock, c.vpcCidr);
+        assert.equal(vpc.inputs.enableDnsHostnames, true);
+
+        const subnets = byType(run, "aws:ec2/subnet:Subnet");
+        const priv = subnets.filter((s) => s.inputs.tags.Tier === "private");
+        const pub = subnets.filter((s) => s.inputs.tags.Tier === "public");
+        assert.deepEqual(priv.map((s) => s.inputs.availabilityZone), zones);
+        assert.deepEqual(pub.map((s) => s.inputs.availabilityZone), zones);
+        for (const s of subnets) assert.equal(s.inputs.mapPublicIpOnLaunch, false, `${s.name} must not hand out public IPs`);
+
+        const nats = byType(run, "aws:ec2/natGateway:NatGateway");
+        assert.equal(nats.length, sizing.natGateways === "single" ? 1 : zones.length);
+        const pubIds = new Set(run.outputs.publicSubnetIds);
+        for (const n of nats) assert.ok(pubIds.has(n.inputs.subnetId), "NAT gateways live in public subnets");
+
+        // each private subnet routes to the internet through a NAT, never an internet gateway
+        const rts = byType(run, "aws:ec2/routeTable:RouteTable").filter((r) => r.name.startsWith("network-private-rt-"));
+        assert.equal(rts.length, zones.length);
+        for (const rt of rts) {
+          assert.equal(rt.inputs.routes.length, 1);
+          assert.equal(rt.inputs.routes[0].gatewayId, undefined);
+          assert.match(rt.inputs.routes[0].natGatewayId, /^nat-/);
+        }
+        if (sizing.natGateways === "perZone") {
+          assert.equal(new Set(rts.map((rt) => rt.inputs.routes[0].natGatewayId)).size, zones.length, "one NAT per zone");
+        }
+
+        const endpoints = byType(run, "aws:ec2/vpcEndpoint:VpcEndpoint");
+        const gateway = endpoints.filter((e) => e.inputs.vpcEndpointType === "Gateway");
+        assert.deepEqual(gateway.map((e) => e.inputs.serviceName), ["com.amazonaws.us-east-1.s3"]);
+        assert.equal(gateway[0]!.inputs.routeTableIds.length, zones.length);
+        const iface = endpoints.filter((e) => e.inputs.vpcEndpointType === "Interface");
+        assert.deepEqual(iface.map((e) => e.inputs.serviceName).sort(),
+          sizing.interfaceEndpoints.map((s) => `com.amazonaws.us-east-1.${s}`).sort());
+        const privIds = new Set(run.outputs.privateSubnetIds);
+        for (const e of iface) {
+          assert.equal(e.inputs.privateDnsEnabled, true);
+          assert.ok(e.inputs.subnetIds.every((id: string) => privIds.has(id)), "interface endpoints sit in private subnets");
+        }
+        const endpointSg = byType(run, "aws:ec2/securityGroup:SecurityGroup").find((s) => s.name === "network-endpoints-sg");
+        if (iface.length) {
+          assert.deepEqual(endpointSg!.inputs.ingress.map((r: any) => [r.protocol, r.fromPort, r.toPort, r.cidrBlocks]), [["tcp", 443, 443, [c.vpcCidr]]]);
+        } else {
+          assert.equal(endpointSg, undefined);
+        }
+
+        const defaultSg = one(run, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "network-default-sg");
+        assert.equal(defaultSg.inputs.ingress, undefined, "default security group keeps no rules");
+        const flow = one(run, "aws:ec2/flowLog:FlowLog", "network-flow-log");
+        assert.equal(flow.inputs.trafficType, "ALL");
+        assert.equal(one(run, "aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").inputs.retentionInDays, sizing.flowLogRetentionDays);
+
+        assert.equal(run.outputs.vpcCidr, c.vpcCidr);
+        assert.equal(run.outputs.privateSubnetIds.length, zones.length);
+      });
+    });
+  }
+});
+
+describe("synth harness", () => {
+  it("applies config overrides and fails with the validation message before any resource", async () => {
+    await assert.rejects(
+      synthesize("dev", { configOverrides: { "realtime-chat:tier": "mega" } }),
+      /Invalid configuration in Pulumi\.dev\.yaml \(1 problem\):\n  - realtime-chat:tier = "mega": not a tier/,
+    );
+  });
+
+  it("refuses invokes it does not know", async () => {
+    const aws = await import("@pulumi/aws");
+    await assert.rejects(
+      synthesize("dev", { program: async () => ({ zones: (await aws.getAvailabilityZones()).names }) }),
+      /unsupported invoke aws:index\/getAvailabilityZones:getAvailabilityZones\. Supported: aws:index\/getCallerIdentity/,
+    );
+  });
+
+  it("a preview misses resources created inside apply, so the parity test can fail", async () => {
+    const aws = await import("@pulumi/aws");
+    const program = () => {
+      const vpc = new aws.ec2.Vpc("probe-vpc", { cidrBlock: "10.9.0.0/16" });
+      vpc.id.apply((id) => new aws.ec2.Subnet("probe-subnet", { vpcId: id, cidrBlock: "10.9.0.0/24" }));
+      return { vpcId: vpc.id };
+    };
+    const normal = await synthesize("dev", { program });
+    const preview = await synthesize("dev", { program, preview: true });
+    assert.deepEqual(inventory(normal), ["aws:ec2/subnet:Subnet::probe-subnet", "aws:ec2/vpc:Vpc::probe-vpc"]);
+    assert.deepEqual(inventory(preview), ["aws:ec2/vpc:Vpc::probe-vpc"]);
+  });
+
+  it("synthesizes in a child process and returns the same JSON", async () => {
+    const child = await synthesizeInChild("dev");
+    const here = runs.get("dev")!.normal;
+    assert.deepEqual(inventory(child), inventory(here));
+    assert.deepEqual(child.outputs, here.outputs);
+    assert.equal(child.stack, "dev");
+    assert.equal(child.project, "realtime-chat");
+  });
+});

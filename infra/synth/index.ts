@@ -1,0 +1,260 @@
+/**
+ * Synth harness: runs the stack program in-process under Pulumi's mock runtime and returns what it
+ * registered. No CLI, no AWS, no provider plugins.
+ *
+ *   const r = await synthesize("dev");                      // from Pulumi.dev.yaml
+ *   const p = await synthesize("dev", { preview: true });   // unknown computed values, like `pulumi preview`
+ *   const o = await synthesize("dev", { configOverrides: { "realtime-chat:certificateArn": "arn:..." } });
+ *   const c = await synthesizeInChild("10k-dau");           // same result, in a fresh Node process
+ *
+ * Result (`SynthResult`): `{ stack, project, region, resources, outputs, secretOutputs, warnings }`;
+ * each resource is `{ type, name, urn, parent, custom, inputs, options: { protect, retainOnDelete,
+ * ignoreChanges, provider, dependsOn } }` in registration order. Values unknown during a preview are the
+ * string `UNKNOWN`. Pulumi's runtime state is per process: run one synthesis at a time per process
+ * (`synthesize` serializes calls) and use `synthesizeInChild` to get JSON from a separate process.
+ *
+ * Helpers: `promiseOf(output)` resolves an Output (undefined when unknown), `byType`/`find`/`one` query a
+ * result, `loadStackFile(stack)` reads a stack file's flattened config.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { loadStackConfig } from "../config/load";
+import { buildPlatform } from "../platform";
+import { computedState, invoke } from "./mocks";
+
+export const REPO_ROOT = resolve(__dirname, "..", "..");
+export const UNKNOWN = "<unknown>";
+
+export interface SynthResource {
+  type: string;
+  name: string;
+  urn: string;
+  parent: string | undefined;
+  custom: boolean;
+  inputs: Record<string, any>;
+  options: {
+    protect: boolean;
+    retainOnDelete: boolean;
+    ignoreChanges: string[];
+    provider: string | undefined;
+    dependsOn: string[];
+  };
+}
+
+export interface SynthResult {
+  stack: string;
+  project: string;
+  region: string;
+  preview: boolean;
+  resources: SynthResource[];
+  outputs: Record<string, any>;
+  /** Names of outputs that are secrets. */
+  secretOutputs: string[];
+  /** Messages passed to `pulumi.log.warn` during the run. */
+  warnings: string[];
+}
+
+export interface SynthOptions {
+  /** Run as a preview: computed attributes are unknown. */
+  preview?: boolean;
+  /** Config entries (namespaced keys) set on top of the stack file; `undefined` removes a key. */
+  configOverrides?: Record<string, unknown>;
+  /** Program to run instead of `buildPlatform(loadStackConfig())`. Returns the stack outputs. */
+  program?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+  /** Folder holding Pulumi.yaml and the stack files (default: the repository root). */
+  rootDir?: string;
+}
+
+/** Resolves an Output (or plain value); `undefined` when the value is unknown (preview). */
+export async function promiseOf<T>(value: pulumi.Input<T>): Promise<T | undefined> {
+  const out = pulumi.output(value) as unknown as { isKnown: Promise<boolean>; promise(withUnknowns?: boolean): Promise<T> };
+  const [known, v] = await Promise.all([out.isKnown, out.promise(true)]);
+  return known ? v : undefined;
+}
+
+/** Flattened `config:` of `Pulumi.<stack>.yaml` (values as in YAML) and the project name. */
+export function loadStackFile(stack: string, rootDir = REPO_ROOT): { project: string; config: Record<string, unknown> } {
+  const project = parseYaml(readFileSync(join(rootDir, "Pulumi.yaml"), "utf8"))?.name;
+  if (typeof project !== "string") throw new Error(`synth: ${join(rootDir, "Pulumi.yaml")} has no project name`);
+  const file = join(rootDir, `Pulumi.${stack}.yaml`);
+  let doc: any;
+  try {
+    doc = parseYaml(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new Error(`synth: cannot read stack file ${file}: ${(err as Error).message}`);
+  }
+  return { project, config: { ...(doc?.config ?? {}) } };
+}
+
+function toConfigString(v: unknown): string {
+  if (v && typeof v === "object" && "secure" in (v as object)) return "mock-secret-value";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function clean(v: unknown): any {
+  if (pulumi.Output.isInstance(v)) return UNKNOWN;
+  if (v === null || v === undefined) return v;
+  if ((pulumi as any).isUnknown?.(v)) return UNKNOWN;
+  if (Array.isArray(v)) return v.map(clean);
+  if (typeof v === "object") {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      if (v.constructor?.name === "Unknown") return UNKNOWN;
+      // assets/archives and resources: keep a readable marker
+      const ctor = v.constructor?.name ?? "object";
+      return `<${ctor}>`;
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clean(x)]));
+  }
+  return v;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Synthesizes one stack in this process (calls are serialized). */
+export function synthesize(stack: string, opts: SynthOptions = {}): Promise<SynthResult> {
+  const run = queue.then(() => synthesizeNow(stack, opts));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function synthesizeNow(stack: string, opts: SynthOptions): Promise<SynthResult> {
+  const { project, config } = loadStackFile(stack, opts.rootDir);
+  for (const [k, v] of Object.entries(opts.configOverrides ?? {})) {
+    if (v === undefined) delete config[k];
+    else config[k] = v;
+  }
+  const region = typeof config["aws:region"] === "string" ? (config["aws:region"] as string) : "us-east-1";
+  const preview = opts.preview ?? false;
+  const ctx = { region };
+
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, toConfigString(v)])));
+  await pulumi.runtime.setMocks(
+    {
+      // In a preview nothing is computed yet: ids and provider-computed attributes stay unknown, as in
+      // `pulumi preview` for new resources. Resources created inside `apply` then go missing (tested).
+      newResource: (args) =>
+        preview ? { id: undefined, state: { ...args.inputs } } : computedState(args.type, args.name, args.inputs, ctx),
+      call: (args) => invoke(args.token, args.inputs, ctx),
+    },
+    project,
+    stack,
+    preview,
+  );
+
+  const resources: SynthResource[] = [];
+  let pending = 0;
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: unknown, resp: unknown) => void) => {
+    const parent = req.getParent() || undefined;
+    resources.push({
+      type: req.getType(),
+      name: req.getName(),
+      urn: monitor.newUrn(parent, req.getType(), req.getName()),
+      parent,
+      custom: req.getCustom(),
+      inputs: clean(pulumi.runtime.deserializeProperties(req.getObject(), true)),
+      options: {
+        protect: req.getProtect() ?? false,
+        retainOnDelete: req.getRetainondelete() ?? false,
+        ignoreChanges: req.getIgnorechangesList(),
+        provider: req.getProvider() || undefined,
+        dependsOn: req.getDependenciesList(),
+      },
+    });
+    pending++;
+    return register(req, (err: unknown, resp: unknown) => {
+      pending--;
+      callback(err, resp);
+    });
+  };
+
+  const warnings: string[] = [];
+  const log = pulumi.log as any;
+  const warn = log.warn;
+  log.warn = async (msg: string) => {
+    warnings.push(msg);
+  };
+  try {
+    const program = opts.program ?? defaultProgram;
+    const exported = (await program()) ?? {};
+    const outputs: Record<string, any> = {};
+    const secretOutputs: string[] = [];
+    for (const [k, v] of Object.entries(exported)) {
+      const value = await promiseOf(v as pulumi.Input<unknown>);
+      outputs[k] = value === undefined ? (preview ? UNKNOWN : undefined) : clean(value);
+      if (pulumi.Output.isInstance(v) && (await pulumi.isSecret(v as pulumi.Output<unknown>))) secretOutputs.push(k);
+    }
+    await settle(() => pending);
+    return { stack, project, region, preview, resources, outputs, secretOutputs, warnings };
+  } finally {
+    log.warn = warn;
+  }
+}
+
+/** Waits until no registration is in flight and none starts for a few turns of the event loop. */
+async function settle(pending: () => number): Promise<void> {
+  let quiet = 0;
+  while (quiet < 5) {
+    await new Promise((r) => setTimeout(r, 1));
+    quiet = pending() === 0 ? quiet + 1 : 0;
+  }
+}
+
+async function defaultProgram(): Promise<Record<string, unknown>> {
+  return buildPlatform(loadStackConfig()) as unknown as Record<string, unknown>;
+}
+
+/** Synthesizes in a fresh Node process (`infra/synth/cli.ts`) and returns the parsed result. */
+export function synthesizeInChild(stack: string, opts: Omit<SynthOptions, "program"> = {}): Promise<SynthResult> {
+  const args = ["--import", "tsx", join(__dirname, "cli.ts"), stack];
+  if (opts.preview) args.push("--preview");
+  if (opts.configOverrides) args.push("--config", JSON.stringify(opts.configOverrides));
+  if (opts.rootDir) args.push("--root", opts.rootDir);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const marker = out.lastIndexOf(CHILD_MARKER);
+      if (code !== 0 || marker < 0) {
+        reject(new Error(`synth of ${stack} in a child process failed (exit ${code}):\n${err.trim() || out.trim()}`));
+        return;
+      }
+      resolvePromise(JSON.parse(out.slice(marker + CHILD_MARKER.length)));
+    });
+  });
+}
+
+/** Separates the JSON result from anything else the program printed. */
+export const CHILD_MARKER = "\n@@synth-result@@\n";
+
+/** Query helpers. */
+export function byType(r: SynthResult, type: string): SynthResource[] {
+  return r.resources.filter((x) => x.type === type);
+}
+
+export function find(r: SynthResult, type: string, name: string): SynthResource | undefined {
+  return r.resources.find((x) => x.type === type && x.name === name);
+}
+
+export function one(r: SynthResult, type: string, name: string): SynthResource {
+  const found = find(r, type, name);
+  if (!found) {
+    const names = byType(r, type).map((x) => x.name);
+    throw new Error(`no ${type} named ${name}; registered: ${names.join(", ") || "none"}`);
+  }
+  return found;
+}
+
+/** Sorted `type::name` inventory. */
+export function inventory(r: SynthResult): string[] {
+  return r.resources.map((x) => `${x.type}::${x.name}`).sort();
+}
