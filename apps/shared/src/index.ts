@@ -8,4 +8,5 @@ export * from "./auth";
 export * from "./presence";
 export * from "./jobs";
 export * from "./chat";
+export * from "./emitter";
 export * from "./http";

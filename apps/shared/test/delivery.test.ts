@@ -1,0 +1,115 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { createEmitter } from "../src/emitter";
+import { createTestDatabase } from "../../../test/support/postgres";
+import { startRedis, type TestRedis } from "../../../test/support/redis";
+import { startSqs, type TestSqs } from "../../../test/support/sqs";
+import { createPool, type Pool } from "../src/db";
+import { migrate } from "../src/migrate";
+import { createRedis, closeRedis, type Redis } from "../src/redis";
+import { ChatStore, Delivery } from "../src/chat";
+import { Presence } from "../src/presence";
+import { JobProducer, parseJob } from "../src/jobs";
+import { socketRoom } from "./socket-room";
+
+let pool: Pool;
+let server: TestRedis;
+let redis: Redis;
+let sqs: TestSqs;
+
+before(async () => {
+  pool = createPool({ kind: "url", url: await createTestDatabase("shared_delivery"), poolMax: 4 });
+  await migrate(pool);
+  server = await startRedis();
+  redis = createRedis({ kind: "url", url: server.url });
+  sqs = await startSqs();
+});
+after(async () => {
+  await pool.end();
+  await closeRedis(redis);
+  await server.stop();
+  await sqs.stop();
+});
+
+async function user(name: string): Promise<string> {
+  const { rows } = await pool.query("INSERT INTO users (username, display_name, password_hash) VALUES ($1, $1, 'x') RETURNING id", [name]);
+  return rows[0].id;
+}
+
+async function drain(queueUrl: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+    for (const m of r.Messages ?? []) {
+      const p = parseJob(m.Body);
+      assert.ok(p.ok, "queued job parses");
+      if (p.ok) out.push(p.job.userId);
+    }
+  }
+  return out.sort();
+}
+
+test("a persisted message reaches a socket in its room through Redis; offline members get push and offline jobs", async () => {
+  const store = new ChatStore(pool);
+  const [alice, bob, carol] = [await user("alice"), await user("bob"), await user("carol")];
+  const room = await store.createRoom(alice, "general");
+  await store.joinRoom(bob, room.id);
+  await store.joinRoom(carol, room.id);
+  const presence = new Presence(redis);
+  await presence.markOnline([bob]);
+  const push = (await sqs.client.send(new CreateQueueCommand({ QueueName: "d-push" }))).QueueUrl!;
+  const offline = (await sqs.client.send(new CreateQueueCommand({ QueueName: "d-offline" }))).QueueUrl!;
+  const delivery = new Delivery({ store, emitter: createEmitter(redis), presence, producer: new JobProducer(sqs.client), pushQueueUrl: push, offlineQueueUrl: offline });
+
+  const inRoom = await socketRoom(server.url, [`room:${room.id}`]);
+  const elsewhere = await socketRoom(server.url, ["room:other"]);
+  try {
+    const { message, created } = await store.postMessage({ userId: alice, roomId: room.id, body: "hello", clientMsgId: "m1" });
+    assert.equal(created, true);
+    const queued = await delivery.deliver(message);
+    assert.deepEqual(queued, [carol], "only the offline member other than the author");
+    const [payload] = await inRoom.next("message:new");
+    assert.deepEqual(payload, message);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(elsewhere.events.filter((e) => e.event === "message:new").length, 0, "other rooms hear nothing");
+    assert.deepEqual(await drain(push), [carol]);
+    assert.deepEqual(await drain(offline), [carol]);
+
+    // A retried post returns the same row; the caller only delivers created rows.
+    const again = await store.postMessage({ userId: alice, roomId: room.id, body: "hello", clientMsgId: "m1" });
+    assert.deepEqual([again.created, again.message.id], [false, message.id]);
+
+    delivery.broadcast("message:updated", { ...message, body: "edited" });
+    const [updated] = await inRoom.next("message:updated");
+    assert.equal((updated as { body: string }).body, "edited");
+  } finally {
+    await inRoom.close();
+    await elsewhere.close();
+  }
+});
+
+test("without a producer or queue URLs delivery only broadcasts", async () => {
+  const store = new ChatStore(pool);
+  const d = new Delivery({ store, emitter: createEmitter(redis), presence: new Presence(redis) });
+  const { rows } = await pool.query("SELECT id, room_id FROM messages LIMIT 1");
+  const m = (await store.history((await pool.query("SELECT created_by FROM rooms WHERE id = $1", [rows[0].room_id])).rows[0].created_by, rows[0].room_id)).messages[0];
+  assert.deepEqual(await d.deliver(m), []);
+});
+
+test("a publish that fails while Redis is unreachable is reported, never an unhandled rejection", async () => {
+  const dead = createRedis({ kind: "url", url: "redis://127.0.0.1:1" }, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+  const errors: Error[] = [];
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    createEmitter(dead, (e) => errors.push(e)).to("room:x").emit("message:new", { id: "1" });
+    for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(errors.length, 1);
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+    dead.disconnect();
+  }
+});
