@@ -6,6 +6,8 @@
 import type { StackConfig } from "./config/schema";
 import { Naming } from "./config/naming";
 import { Network } from "./components/network";
+import { Alb } from "./components/alb";
+import { Waf } from "./components/waf";
 
 export function buildPlatform(cfg: StackConfig) {
   const naming = new Naming(cfg.project, cfg.env);
@@ -23,7 +25,30 @@ export function buildPlatform(cfg: StackConfig) {
   });
 
   // ---- 2. Edge: WAF + ALB -----------------------------------------------------------------------------
-  // (filled in next: infra/components/alb.ts, infra/components/waf.ts)
+  const alb = new Alb("alb", {
+    loadBalancerName: naming.loadBalancer("alb"),
+    targetGroupNames: { api: naming.targetGroup("api"), realtime: naming.targetGroup("realtime") },
+    region: cfg.region,
+    vpcId: network.vpcId,
+    vpcCidr: cfg.vpcCidr,
+    publicSubnetIds: network.publicSubnetIds,
+    certificateArn: cfg.certificateArn,
+    idleTimeoutSeconds: s.alb.idleTimeoutSeconds,
+    apiDeregistrationDelaySeconds: s.alb.apiDeregistrationDelaySeconds,
+    realtimeDeregistrationDelaySeconds: s.alb.realtimeDeregistrationDelaySeconds,
+    stickinessSeconds: s.alb.stickinessSeconds,
+    accessLogRetentionDays: s.alb.accessLogRetentionDays,
+    deletionProtection: s.alb.deletionProtection,
+    forceDestroyLogs: !s.alb.deletionProtection,
+  });
+  const waf = new Waf("waf", {
+    namePrefix: naming.prefix,
+    albArn: alb.arn,
+    generalRateLimit: s.waf.generalRateLimit,
+    socketIoRateLimit: s.waf.socketIoRateLimit,
+    evaluationWindowSeconds: s.waf.evaluationWindowSeconds,
+    logRetentionDays: s.waf.logRetentionDays,
+  });
 
   // ---- 3. Data tier: database, proxy, redis, queues, secrets ------------------------------------------
   // DATA TIER SLOT: create the data-tier components here (private subnets: network.privateSubnetIds).
@@ -40,6 +65,16 @@ export function buildPlatform(cfg: StackConfig) {
     vpcCidr: network.vpcCidr,
     publicSubnetIds: network.publicSubnetIds,
     privateSubnetIds: network.privateSubnetIds,
+    albDnsName: alb.dnsName,
+    albArnSuffix: alb.arnSuffix,
+    albSecurityGroupId: alb.securityGroupId,
+    albAccessLogBucket: alb.accessLogBucketName,
+    apiTargetGroupArn: alb.apiTargetGroupArn,
+    apiTargetGroupArnSuffix: alb.apiTargetGroupArnSuffix,
+    realtimeTargetGroupArn: alb.realtimeTargetGroupArn,
+    realtimeTargetGroupArnSuffix: alb.realtimeTargetGroupArnSuffix,
+    wafAclArn: waf.webAclArn,
+    wafLogGroupName: waf.logGroupName,
     // STACK OUTPUTS SLOT: add outputs of the layers above here.
   };
 }

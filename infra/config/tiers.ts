@@ -46,6 +46,8 @@ export interface AlbSizing {
   stickinessSeconds: number;
   /** Days ALB access logs are kept in S3 before expiry. */
   accessLogRetentionDays: number;
+  /** Refuse to delete the ALB; off for dev so a throwaway stack tears down in one `pulumi destroy`. */
+  deletionProtection: boolean;
 }
 
 export interface ServiceSizing {
@@ -218,13 +220,14 @@ function servicesFor(
 const BASE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"];
 const ALL_ENDPOINTS = [...BASE_ENDPOINTS, "sqs", "kms", "sts", "monitoring"];
 
-const alb = (accessLogRetentionDays: number): AlbSizing => ({
+const alb = (accessLogRetentionDays: number, deletionProtection = true): AlbSizing => ({
   // Socket.IO: ping every 25 s, give up after 20 s more -> 45 s of silence is normal; allow well over it
   idleTimeoutSeconds: 120,
   apiDeregistrationDelaySeconds: 30,
   realtimeDeregistrationDelaySeconds: 120,
   stickinessSeconds: 86_400,
   accessLogRetentionDays,
+  deletionProtection,
 });
 
 export const TIERS: Record<TierName, TierSizing> = {
@@ -232,7 +235,7 @@ export const TIERS: Record<TierName, TierSizing> = {
     dau: 100,
     network: { minZones: 2, natGateways: "single", interfaceEndpoints: [], flowLogRetentionDays: 7 },
     waf: { generalRateLimit: 2000, socketIoRateLimit: 600, evaluationWindowSeconds: 300, logRetentionDays: 7 },
-    alb: alb(7),
+    alb: alb(7, false),
     services: servicesFor(
       100,
       { api: { cpu: 256, memory: 512 }, realtime: { cpu: 256, memory: 512 }, workers: { cpu: 256, memory: 512 } },

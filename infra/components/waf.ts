@@ -1,0 +1,161 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { LOG_RETENTION_DAYS } from "../config/load";
+
+const WINDOWS = [60, 120, 300, 600];
+
+/** Metric name of the rate-based rule scoped to `/socket.io/`; operators query sampled requests by it. */
+export const SOCKET_IO_RATE_METRIC = "SocketIORateLimit";
+/** Metric name of the site-wide rate-based rule. */
+export const GENERAL_RATE_METRIC = "GeneralRateLimit";
+
+/** AWS managed rule groups the web ACL runs, in evaluation order after the rate limits (name = metric name). */
+export const MANAGED_RULE_GROUPS = [
+  "AWSManagedRulesCommonRuleSet",
+  "AWSManagedRulesKnownBadInputsRuleSet",
+  "AWSManagedRulesSQLiRuleSet",
+] as const;
+/** Runs first: requests from addresses on Amazon's reputation list never reach the other rules. */
+export const IP_REPUTATION_GROUP = "AWSManagedRulesAmazonIpReputationList";
+
+export interface WafArgs {
+  /** `<project>-<env>`: names the web ACL, its CloudWatch metric and the log group `aws-waf-logs-<prefix>`. */
+  namePrefix: string;
+  /** ARN of the load balancer to protect. */
+  albArn: pulumi.Input<string>;
+  /** Requests per IP per window across the whole site before the IP is blocked (10 to 2,000,000,000). */
+  generalRateLimit: number;
+  /**
+   * Requests per IP per window whose path starts with `/socket.io/` (handshakes, long-polling) before the IP
+   * is blocked. A WebSocket counts once at its upgrade, so this mostly limits polling and reconnect storms.
+   */
+  socketIoRateLimit: number;
+  /** Rate-based rule window, seconds: 60, 120, 300 or 600. @default 300 */
+  evaluationWindowSeconds?: number;
+  /** Retention of the WAF log group, days (a CloudWatch Logs retention value). @default 30 */
+  logRetentionDays?: number;
+  /** Tags for every child. */
+  tags?: Record<string, string>;
+}
+
+/** Checks the plain arguments; throws one error naming the field, the bad value and what is allowed. */
+export function validateWafArgs(args: WafArgs): void {
+  const problems: string[] = [];
+  if (!/^[a-z][a-z0-9-]{0,100}$/.test(args.namePrefix)) {
+    problems.push(`namePrefix ${JSON.stringify(args.namePrefix)}: use lowercase letters, digits and '-'`);
+  }
+  for (const field of ["generalRateLimit", "socketIoRateLimit"] as const) {
+    const v = args[field];
+    if (!Number.isInteger(v) || v < 10 || v > 2_000_000_000) {
+      problems.push(`${field} ${JSON.stringify(v)}: must be a whole number from 10 to 2000000000 (WAF rate-based rule limit)`);
+    }
+  }
+  const window = args.evaluationWindowSeconds ?? 300;
+  if (!WINDOWS.includes(window)) problems.push(`evaluationWindowSeconds ${JSON.stringify(window)}: allowed: ${WINDOWS.join(", ")}`);
+  const retention = args.logRetentionDays ?? 30;
+  if (!LOG_RETENTION_DAYS.includes(retention)) {
+    problems.push(`logRetentionDays ${JSON.stringify(retention)}: not a CloudWatch Logs retention; allowed: ${LOG_RETENTION_DAYS.join(", ")}`);
+  }
+  if (problems.length) throw new Error(`Waf: invalid arguments:\n  - ${problems.join("\n  - ")}`);
+}
+
+const visibility = (metricName: string) => ({ metricName, cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true });
+
+function managedGroup(name: string, priority: number): aws.types.input.wafv2.WebAclRule {
+  return {
+    name,
+    priority,
+    overrideAction: { none: {} },
+    statement: { managedRuleGroupStatement: { vendorName: "AWS", name } },
+    visibilityConfig: visibility(name),
+  };
+}
+
+/** The web ACL's rules in priority order (plain data; exported for tests and the docs). */
+export function wafRules(args: WafArgs): aws.types.input.wafv2.WebAclRule[] {
+  const window = args.evaluationWindowSeconds ?? 300;
+  return [
+    managedGroup(IP_REPUTATION_GROUP, 10),
+    {
+      name: SOCKET_IO_RATE_METRIC,
+      priority: 20,
+      action: { block: {} },
+      statement: {
+        rateBasedStatement: {
+          aggregateKeyType: "IP",
+          limit: args.socketIoRateLimit,
+          evaluationWindowSec: window,
+          scopeDownStatement: {
+            byteMatchStatement: {
+              fieldToMatch: { uriPath: {} },
+              positionalConstraint: "STARTS_WITH",
+              searchString: "/socket.io/",
+              textTransformations: [{ priority: 0, type: "NONE" }],
+            },
+          },
+        },
+      },
+      visibilityConfig: visibility(SOCKET_IO_RATE_METRIC),
+    },
+    {
+      name: GENERAL_RATE_METRIC,
+      priority: 30,
+      action: { block: {} },
+      statement: { rateBasedStatement: { aggregateKeyType: "IP", limit: args.generalRateLimit, evaluationWindowSec: window } },
+      visibilityConfig: visibility(GENERAL_RATE_METRIC),
+    },
+    ...MANAGED_RULE_GROUPS.map((name, i) => managedGroup(name, 40 + i * 10)),
+  ];
+}
+
+/**
+ * Regional WAF web ACL in front of the ALB: Amazon's IP reputation list, then per-IP rate limits (one for
+ * `/socket.io/`, metric `SocketIORateLimit`, and one site-wide), then the common, known-bad-inputs and SQL
+ * injection managed rule groups. Requests that match nothing are allowed. Every rule publishes CloudWatch
+ * metrics and sampled requests under its own name.
+ *
+ * Logs go to the CloudWatch log group `aws-waf-logs-<prefix>` (WAF requires the prefix) with the
+ * `Authorization` and `Cookie` headers redacted. WAF adds the log group's resource policy itself (the deploying
+ * principal needs `logs:PutResourcePolicy`), so no per-stack policy uses up the account's ten-policy limit.
+ */
+export class Waf extends pulumi.ComponentResource {
+  readonly webAcl: aws.wafv2.WebAcl;
+  /** ARN of the web ACL (stack output `wafAclArn`). */
+  readonly webAclArn: pulumi.Output<string>;
+  readonly logGroupName: pulumi.Output<string>;
+
+  constructor(name: string, args: WafArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("realtime-chat:waf:Waf", name, {}, opts);
+    validateWafArgs(args);
+    const child = { parent: this };
+    const tags = args.tags ?? {};
+
+    this.webAcl = new aws.wafv2.WebAcl(`${name}-acl`, {
+      name: `${args.namePrefix}-waf`,
+      description: `Protects the ${args.namePrefix} load balancer`,
+      scope: "REGIONAL",
+      defaultAction: { allow: {} },
+      rules: wafRules(args),
+      visibilityConfig: visibility(`${args.namePrefix}-waf`),
+      tags,
+    }, child);
+
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+      name: `aws-waf-logs-${args.namePrefix}`,
+      retentionInDays: args.logRetentionDays ?? 30,
+      tags,
+    }, child);
+
+    new aws.wafv2.WebAclLoggingConfiguration(`${name}-logging`, {
+      resourceArn: this.webAcl.arn,
+      logDestinationConfigs: [logGroup.arn],
+      redactedFields: [{ singleHeader: { name: "authorization" } }, { singleHeader: { name: "cookie" } }],
+    }, child);
+
+    new aws.wafv2.WebAclAssociation(`${name}-alb`, { resourceArn: args.albArn, webAclArn: this.webAcl.arn }, child);
+
+    this.webAclArn = this.webAcl.arn;
+    this.logGroupName = logGroup.name;
+    this.registerOutputs({ webAclArn: this.webAclArn, logGroupName: this.logGroupName });
+  }
+}
