@@ -4,7 +4,8 @@
  * `capacity.ts`; the rest (instance classes, retention, thresholds) is chosen per tier below.
  *
  * Rule, enforced by `tiers.test.ts`: a bigger tier never gets less of anything.
- * To add a setting: add the field to the section interface and a value to every tier.
+ * To add a setting: add the field (with a TSDoc line: it becomes its meaning in docs/CONFIG.md) to the section
+ * interface and a value to every tier, then run `npm run docs:config`.
  */
 import { CAPACITY, estimateTraffic, realtimeConnectionsPerTask, SOCKET_IO, taskCounts } from "./capacity";
 
@@ -91,11 +92,17 @@ export interface ServicesSizing {
 export interface DatabaseSizing {
   /** PostgreSQL major version. */
   engineMajor: string;
+  /** RDS instance class (e.g. db.r6g.large). */
   instanceClass: string;
+  /** Allocated gp3 storage, GB (20 or more). */
   storageGb: number;
+  /** Ceiling for storage autoscaling, GB. */
   maxStorageGb: number;
+  /** Standby instance in a second zone with automatic failover. */
   multiAz: boolean;
+  /** Days of automated backups (point-in-time recovery window), 1 to 35. */
   backupRetentionDays: number;
+  /** Services connect through RDS Proxy (connection pooling, IAM auth, faster failover). */
   proxyEnabled: boolean;
   /** Share of the database's max_connections the proxy may open. */
   proxyMaxConnectionsPercent: number;
@@ -104,10 +111,13 @@ export interface DatabaseSizing {
 }
 
 export interface RedisSizing {
+  /** ElastiCache node type (e.g. cache.r7g.large). */
   nodeType: string;
   /** Read replicas per shard (0 = primary only). */
   replicas: number;
+  /** Automatic failover to a replica in another zone (needs replicas >= 1). */
   multiAz: boolean;
+  /** Days of daily snapshots kept. */
   snapshotRetentionDays: number;
 }
 
@@ -116,7 +126,9 @@ export interface QueuesSizing {
   maxReceiveCount: number;
   /** Time a worker may spend on one job (JOB_TIMEOUT_MS / 1000); the visibility timeout is sized from it. */
   consumerTimeoutSeconds: number;
+  /** Days an unprocessed message stays in the push and offline queues. */
   messageRetentionDays: number;
+  /** Days a message stays in a dead-letter queue (longer than the source, so redrive is possible). */
   dlqRetentionDays: number;
 }
 
@@ -126,6 +138,7 @@ export interface Threshold {
 }
 
 export interface ObservabilitySizing {
+  /** Retention of the services' log groups (`/ecs/<project>-<env>/<service>`), days. */
   logRetentionDays: number;
   /** From the operators' "Key Metrics" table. Percentages unless the name says otherwise. */
   alarms: {
@@ -137,6 +150,12 @@ export interface ObservabilitySizing {
     eventLoopLagMs: Threshold;
     queueDepth: Threshold;
     dlqMessages: Threshold;
+    /** Not in the Key Metrics table; the incidents name these alarms. Redis EngineCPUUtilization (its one thread). */
+    redisEngineCpuPercent: Threshold;
+    /** ALB 5xx responses (ELB + targets) as a percent of requests. */
+    alb5xxPercent: Threshold;
+    /** Age of the oldest message in the push/offline queues, seconds. */
+    queueMessageAgeSeconds: Threshold;
   };
 }
 
@@ -176,6 +195,10 @@ const KEY_METRIC_ALARMS: ObservabilitySizing["alarms"] = {
   eventLoopLagMs: { warning: 100, critical: 200 },
   queueDepth: { warning: 1000, critical: 5000 },
   dlqMessages: { warning: 1, critical: 10 },
+  redisEngineCpuPercent: { warning: 70, critical: 85 },
+  alb5xxPercent: { warning: 1, critical: 5 },
+  // push notifications older than a few minutes are stale; 15 minutes means the workers are not keeping up
+  queueMessageAgeSeconds: { warning: 300, critical: 900 },
 };
 
 interface TaskSize {
