@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { subnetCidr, subnetLayout } from "../components/cidr";
 import { CAPACITY, estimateTraffic, taskCounts } from "./capacity";
 import { StackConfigError, validateStackConfig } from "./load";
+import { CONFIG_KEYS } from "./schema";
+import { CONFIG_DOC_PATH, parseInterfaces, renderConfigDoc, sizingDoc } from "./docs";
 import { fitName, Naming, physicalName } from "./naming";
 import { instanceSizeRank, TIER_ORDER, TIERS } from "./tiers";
 
@@ -51,7 +54,7 @@ describe("validateStackConfig", () => {
     ["missing tier", { "aws:region": "us-east-1", "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b"] },
       ["realtime-chat:tier is missing; add it to Pulumi.test.yaml (dev | 1k-dau | 10k-dau | 100k-dau)"]],
     ["unknown key", { ...base, "realtime-chat:tierr": "dev" },
-      ['realtime-chat:tierr = "dev": unknown key; known keys: tier, project, env, availabilityZones, vpcCidr, drRegion, domainName, certificateArn, alarmEmail, apiImage, realtimeImage, workersImage, sizing']],
+      [`realtime-chat:tierr = "dev": unknown key; known keys: ${Object.keys(CONFIG_KEYS).join(", ")}`]],
     ["bad CIDR prefix", { ...base, "realtime-chat:vpcCidr": "10.0.0.0/8" },
       ['realtime-chat:vpcCidr = "10.0.0.0/8": prefix /8 not allowed; expected an IPv4 network like 10.0.0.0/16 with a prefix from /16 to /20 and no host bits set']],
     ["CIDR with host bits", { ...base, "realtime-chat:vpcCidr": "10.0.1.0/16" },
@@ -195,5 +198,26 @@ describe("subnet layout", () => {
     });
     assert.equal(subnetCidr("10.1.0.0/20", 24, -1), "10.1.15.0/24");
     assert.throws(() => subnetCidr("10.0.0.0/16", 17, 2), /outside/);
+  });
+});
+
+describe("docs/CONFIG.md", () => {
+  it("is generated from the current key and tier tables (run `npm run docs:config` after changing them)", () => {
+    const expected = renderConfigDoc();
+    assert.equal(readFileSync(CONFIG_DOC_PATH, "utf8"), expected, "docs/CONFIG.md is out of date: run `npm run docs:config`");
+    for (const name of Object.keys(CONFIG_KEYS)) assert.ok(expected.includes(`| \`realtime-chat:${name}\` |`), name);
+    assert.match(expected, /\| `alb\.idleTimeoutSeconds` \| 120 \| 120 \| 120 \| 120 \| Idle timeout; must exceed/);
+  });
+
+  it("takes each setting's meaning from the deepest TSDoc comment on its path", () => {
+    const ifaces = parseInterfaces([
+      "export interface TierSizing {\n  /** Section. */\n  web: WebSizing;\n}",
+      "export interface BaseSizing {\n  /** Inherited. */\n  min: number;\n}",
+      "export interface WebSizing extends BaseSizing {\n  /** Own field. */\n  port: number;\n  plain: number;\n  limits: {\n    /** Inline. */\n    rps: Threshold;\n  };\n}",
+    ].join("\n"));
+    assert.equal(sizingDoc(ifaces, ["web", "port"]), "Own field.");
+    assert.equal(sizingDoc(ifaces, ["web", "min"]), "Inherited.");
+    assert.equal(sizingDoc(ifaces, ["web", "plain"]), "Section.");
+    assert.equal(sizingDoc(ifaces, ["web", "limits", "rps", "warning"]), "Inline.");
   });
 });
