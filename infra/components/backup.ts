@@ -1,0 +1,170 @@
+/**
+ * AWS Backup for the database: a KMS-encrypted vault in the stack's region, a plan per tier (daily, plus
+ * weekly and monthly retention where the tier keeps them), a selection covering the DB instance, a copy of
+ * every recovery point into a vault in the DR region (second provider, its own key there), vault lock for
+ * production tiers, and the role AWS Backup uses for backups and restores.
+ *
+ * Where the tier asks for it, RDS automated backups (point-in-time recovery) are also replicated to the DR
+ * region, so a DR restore can pick any second inside the retention window instead of last night's copy.
+ * That costs a second copy of the storage and the cross-region transfer of every transaction log, so only
+ * the production tiers (10k-dau, 100k-dau) turn it on.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { BackupSizing } from "../config/tiers";
+import { fitName, NAME_LIMITS } from "../config/naming";
+
+export interface BackupArgs {
+  /** `<project>-<env>`: vaults are `<prefix>-backup` and `<prefix>-backup-dr`. */
+  namePrefix: string;
+  /** ARN of the DB instance to back up. */
+  dbInstanceArn: pulumi.Input<string>;
+  /** The tier's `backup` section. */
+  sizing: BackupSizing;
+  /** Retention of the DB's automated backups, days: also the retention of their DR-region replica. */
+  dbBackupRetentionDays: number;
+  /** DR region name (informational, for outputs and messages). */
+  drRegion: string;
+  /** Provider for the DR region; required when the tier copies or replicates across regions. */
+  drProvider?: aws.Provider;
+}
+
+/** Recovery point objective per region, as operators read it. */
+export interface RecoveryPointObjective {
+  /** Same region: RDS point-in-time restore (transaction logs are shipped every 5 minutes). */
+  primaryRegion: string;
+  /** DR region: the age of the newest usable copy there. */
+  drRegion: string;
+}
+
+/** RPO for a tier's backup settings. */
+export function recoveryPointObjective(s: BackupSizing): RecoveryPointObjective {
+  return {
+    primaryRegion: "5 minutes (RDS point-in-time restore)",
+    drRegion: s.crossRegionPitr
+      ? "about 10 minutes (replicated automated backups; check LatestRestorableTime)"
+      : s.crossRegionCopy
+        ? "24 hours (daily recovery point copied to the DR vault)"
+        : "none (no copy outside the primary region)",
+  };
+}
+
+/** Plain checks; throws naming the field and the fix. */
+export function validateBackupArgs(args: Pick<BackupArgs, "sizing" | "dbBackupRetentionDays" | "drProvider" | "namePrefix">): void {
+  const s = args.sizing;
+  const fail = (field: string, value: unknown, fix: string) => {
+    throw new Error(`Backup: ${field} = ${JSON.stringify(value)}: ${fix}`);
+  };
+  if (!Number.isInteger(s.dailyRetentionDays) || s.dailyRetentionDays < 1) fail("sizing.backup.dailyRetentionDays", s.dailyRetentionDays, "keep daily recovery points at least 1 day");
+  if (s.weeklyRetentionDays !== 0 && s.weeklyRetentionDays < 7) fail("sizing.backup.weeklyRetentionDays", s.weeklyRetentionDays, "use 0 (no weekly points) or at least 7");
+  if (s.monthlyRetentionDays !== 0 && s.monthlyRetentionDays < 28) fail("sizing.backup.monthlyRetentionDays", s.monthlyRetentionDays, "use 0 (no monthly points) or at least 28");
+  if ((s.crossRegionCopy || s.crossRegionPitr) && !args.drProvider) {
+    fail("drProvider", undefined, "the tier copies backups to the DR region; pass an aws.Provider for drRegion");
+  }
+  if (s.crossRegionPitr && (args.dbBackupRetentionDays < 1 || args.dbBackupRetentionDays > 35)) {
+    fail("sizing.database.backupRetentionDays", args.dbBackupRetentionDays, "replicated automated backups need 1 to 35 days");
+  }
+  if (s.vaultLock && !s.crossRegionCopy) fail("sizing.backup.vaultLock", s.vaultLock, "a locked vault without a DR copy leaves one region; enable crossRegionCopy too");
+}
+
+const SCHEDULES = {
+  daily: "cron(0 5 * * ? *)",
+  weekly: "cron(0 5 ? * SUN *)",
+  monthly: "cron(0 5 1 * ? *)",
+} as const;
+
+export class Backup extends pulumi.ComponentResource {
+  readonly vaultName: pulumi.Output<string>;
+  readonly drVaultName: pulumi.Output<string> | undefined;
+  readonly backupRoleArn: pulumi.Output<string>;
+  readonly planId: pulumi.Output<string>;
+  readonly rpo: RecoveryPointObjective;
+
+  constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("realtime-chat:backup:Backup", name, {}, opts);
+    validateBackupArgs(args);
+    const s = args.sizing;
+    const child = { parent: this };
+    const dr = { parent: this, provider: args.drProvider };
+
+    const key = new aws.kms.Key(`${name}-vault-key`, { description: `${args.namePrefix} backup vault`, enableKeyRotation: true, deletionWindowInDays: 30 }, child);
+    const vault = new aws.backup.Vault(`${name}-vault`, { name: `${args.namePrefix}-backup`, kmsKeyArn: key.arn }, child);
+    const drKey = s.crossRegionCopy || s.crossRegionPitr
+      ? new aws.kms.Key(`${name}-dr-key`, { description: `${args.namePrefix} backups in ${args.drRegion}`, enableKeyRotation: true, deletionWindowInDays: 30 }, dr)
+      : undefined;
+    const drVault = s.crossRegionCopy
+      ? new aws.backup.Vault(`${name}-dr-vault`, { name: `${args.namePrefix}-backup-dr`, kmsKeyArn: drKey!.arn }, dr)
+      : undefined;
+    if (s.vaultLock) this.lockVaults(name, s, vault, drVault!, dr);
+
+    const role = this.createRole(name, args.namePrefix);
+    const plan = this.createPlan(name, args.namePrefix, s, vault, drVault);
+    new aws.backup.Selection(`${name}-selection`, {
+      name: `${args.namePrefix}-database`,
+      planId: plan.id,
+      iamRoleArn: role.arn,
+      resources: [args.dbInstanceArn],
+    }, child);
+
+    if (s.crossRegionPitr) {
+      new aws.rds.InstanceAutomatedBackupsReplication(`${name}-pitr-replica`, {
+        sourceDbInstanceArn: args.dbInstanceArn,
+        kmsKeyId: drKey!.arn,
+        retentionPeriod: args.dbBackupRetentionDays,
+      }, dr);
+    }
+
+    this.vaultName = vault.name;
+    this.drVaultName = drVault?.name;
+    this.backupRoleArn = role.arn;
+    this.planId = plan.id;
+    this.rpo = recoveryPointObjective(s);
+    this.registerOutputs({ vaultName: this.vaultName, drVaultName: this.drVaultName, backupRoleArn: this.backupRoleArn });
+  }
+
+  /** Compliance-mode lock: after 3 days nobody (root included) can delete points early or shorten retention. */
+  private lockVaults(name: string, s: BackupSizing, vault: aws.backup.Vault, drVault: aws.backup.Vault, dr: pulumi.CustomResourceOptions): void {
+    const lock = {
+      minRetentionDays: s.dailyRetentionDays,
+      maxRetentionDays: Math.max(s.dailyRetentionDays, s.weeklyRetentionDays, s.monthlyRetentionDays),
+      changeableForDays: 3,
+    };
+    new aws.backup.VaultLockConfiguration(`${name}-vault-lock`, { backupVaultName: vault.name, ...lock }, { parent: this });
+    new aws.backup.VaultLockConfiguration(`${name}-dr-vault-lock`, { backupVaultName: drVault.name, ...lock }, dr);
+  }
+
+  /** Role AWS Backup assumes; AWS's service-role policies for backup and restore, nothing else. */
+  private createRole(name: string, prefix: string): aws.iam.Role {
+    const role = new aws.iam.Role(`${name}-role`, {
+      name: fitName(`${prefix}-backup`, NAME_LIMITS.iamRole),
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    }, { parent: this });
+    for (const [role_, policy] of [["backup", "AWSBackupServiceRolePolicyForBackup"], ["restore", "AWSBackupServiceRolePolicyForRestores"]] as const) {
+      new aws.iam.RolePolicyAttachment(`${name}-role-${role_}`, {
+        role: role.name,
+        policyArn: `arn:aws:iam::aws:policy/service-role/${policy}`,
+      }, { parent: this });
+    }
+    return role;
+  }
+
+  private createPlan(name: string, prefix: string, s: BackupSizing, vault: aws.backup.Vault, drVault: aws.backup.Vault | undefined): aws.backup.Plan {
+    const rules = (["daily", "weekly", "monthly"] as const)
+      .map((kind) => ({ kind, days: s[`${kind}RetentionDays`] }))
+      .filter((r) => r.days > 0)
+      .map(({ kind, days }) => ({
+        ruleName: kind,
+        targetVaultName: vault.name,
+        schedule: SCHEDULES[kind],
+        startWindow: 60,
+        completionWindow: 240,
+        lifecycle: { deleteAfter: days },
+        recoveryPointTags: { Frequency: kind },
+        copyActions: drVault ? [{ destinationVaultArn: drVault.arn, lifecycle: { deleteAfter: days } }] : [],
+      }));
+    return new aws.backup.Plan(`${name}-plan`, { name: `${prefix}-database`, rules }, { parent: this });
+  }
+}
