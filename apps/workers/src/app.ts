@@ -107,11 +107,14 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
         stopping = true;
         logger.info({ running: push.active + offline.active }, "stopping: finishing or releasing running jobs");
         await Promise.all([push.stop(config.shutdownGraceMs), offline.stop(config.shutdownGraceMs)]);
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        await closed;
         sqs.destroy();
         await pool.end();
-        if (!opts.metrics) metrics.close();
+        // The last interval's counts must not be lost: flush what is pending (and stop the timer if ours).
+        if (opts.metrics) opts.metrics.flush();
+        else metrics.close();
         logger.info({}, "workers stopped");
       })();
       return stopped;

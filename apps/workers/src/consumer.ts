@@ -74,6 +74,10 @@ interface InFlight {
   controller: AbortController;
   startedAt: number;
   heartbeat: NodeJS.Timeout;
+  /** The visibility extension being sent now, if any (at most one per job at a time). */
+  extending: Promise<void> | undefined;
+  /** Set when the handler has settled: no further extension may be sent. */
+  settled: boolean;
   done: Promise<void>;
 }
 
@@ -87,6 +91,7 @@ export class SqsConsumer {
   private readonly flushes = new Set<Promise<void>>();
   private slotWaiter: (() => void) | undefined;
   private pollAbort = new AbortController();
+  private polling: Promise<unknown> | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
@@ -105,10 +110,14 @@ export class SqsConsumer {
         `SqsConsumer(${options.name}): visibilityTimeoutSeconds (${options.visibilityTimeoutSeconds}) must be above waitTimeSeconds (${options.waitTimeSeconds})`,
       );
     }
+    if (options.heartbeatIntervalMs !== undefined && !(options.heartbeatIntervalMs >= 10)) {
+      throw new Error(`SqsConsumer(${options.name}): heartbeatIntervalMs must be at least 10, got ${options.heartbeatIntervalMs}`);
+    }
+    // `??` per field: a caller passing `heartbeatIntervalMs: undefined` must get the default, not a 1 ms timer.
     this.opts = {
-      heartbeatIntervalMs: Math.max(200, (options.visibilityTimeoutSeconds * 1000) / 2),
-      logger: silent,
       ...options,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.max(200, (options.visibilityTimeoutSeconds * 1000) / 2),
+      logger: options.logger ?? silent,
     };
   }
 
@@ -131,7 +140,11 @@ export class SqsConsumer {
 
   /**
    * Stops receiving, lets running jobs finish for up to `graceMs`, then aborts the rest and releases their
-   * messages (visibility 0) so another worker takes them at once. Pending deletes are flushed before it resolves.
+   * messages (visibility 0) so another worker takes them at once. A receive already under way is allowed to
+   * return (at most the long-poll wait) and what it brings is released too: aborting it on the client would not
+   * stop the server from handing messages to the dropped request, which would then stay hidden for a whole
+   * visibility timeout. Only when the grace period runs out first is the receive aborted. Pending deletes are
+   * flushed before it resolves.
    */
   stop(graceMs = 10_000): Promise<void> {
     this.stopped ??= this.shutdown(graceMs);
@@ -140,16 +153,18 @@ export class SqsConsumer {
 
   private async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.pollAbort.abort();
     this.slotWaiter?.();
-    const loop = this.loop ?? Promise.resolve();
-    await loop;
-    const drained = Promise.all([...this.inFlight.values()].map((j) => j.done));
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      drained.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
-    ]);
+    const graceOver = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)));
+    // Backoff sleeps end at once; a receive in progress is aborted only if the grace period ends first.
+    if (!this.polling) this.pollAbort.abort();
+    const loop = this.loop ?? Promise.resolve();
+    if ((await Promise.race([loop.then(() => false as const), graceOver])) === true) {
+      this.pollAbort.abort();
+      await loop;
+    }
+    const drained = Promise.all([...this.inFlight.values()].map((j) => j.done));
+    const timedOut = await Promise.race([drained.then(() => false), graceOver]);
     clearTimeout(timer);
     if (timedOut) {
       this.opts.logger.warn({ queue: this.opts.name, jobs: this.inFlight.size }, "stop grace period over: aborting running jobs");
@@ -171,7 +186,7 @@ export class SqsConsumer {
       }
       let messages: Message[];
       try {
-        const res = await client.send(
+        const receiving = client.send(
           new ReceiveMessageCommand({
             QueueUrl: queueUrl,
             MaxNumberOfMessages: Math.min(10, concurrency - this.inFlight.size),
@@ -181,6 +196,8 @@ export class SqsConsumer {
           }),
           { abortSignal: this.pollAbort.signal },
         );
+        this.polling = receiving;
+        const res = await receiving.finally(() => (this.polling = undefined));
         messages = res.Messages ?? [];
         this.lastPollOkAt = Date.now();
         failures = 0;
@@ -209,8 +226,15 @@ export class SqsConsumer {
     const startedAt = Date.now();
     const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
     const timeout = setTimeout(() => controller.abort(new JobTimeoutError(jobTimeoutMs)), jobTimeoutMs);
-    const heartbeat = setInterval(() => void this.extend(message), heartbeatIntervalMs);
-    const job: InFlight = { message, controller, startedAt, heartbeat, done: Promise.resolve() };
+    const job: InFlight = {
+      message,
+      controller,
+      startedAt,
+      heartbeat: setInterval(() => this.extend(job), heartbeatIntervalMs),
+      extending: undefined,
+      settled: false,
+      done: Promise.resolve(),
+    };
     this.inFlight.set(receipt, job);
     job.done = (async () => {
       let outcome: JobOutcome;
@@ -223,8 +247,12 @@ export class SqsConsumer {
         outcome = err instanceof PoisonMessageError ? "poison" : "failed";
       } finally {
         clearTimeout(timeout);
-        clearInterval(heartbeat);
+        clearInterval(job.heartbeat);
+        job.settled = true;
       }
+      // An extension still on its way could land after the delete/release below and hide the message again
+      // for a whole visibility timeout: wait for it first.
+      await job.extending;
       const durationMs = Date.now() - startedAt;
       if (outcome === "processed") {
         this.ack(receipt);
@@ -251,19 +279,25 @@ export class SqsConsumer {
     })();
   }
 
-  private async extend(message: Message): Promise<void> {
-    if (!message.ReceiptHandle || !this.inFlight.has(message.ReceiptHandle)) return;
-    try {
-      await this.opts.client.send(
+  /** Extends a running job's visibility; skipped while the previous extension is still being sent. */
+  private extend(job: InFlight): void {
+    if (job.settled || job.extending) return;
+    const { message } = job;
+    job.extending = this.opts.client
+      .send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: this.opts.queueUrl,
           ReceiptHandle: message.ReceiptHandle,
           VisibilityTimeout: this.opts.visibilityTimeoutSeconds,
         }),
-      );
-    } catch (err) {
-      this.opts.logger.warn({ queue: this.opts.name, messageId: message.MessageId, error: errorMessage(err) }, "visibility extension failed");
-    }
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.opts.logger.warn({ queue: this.opts.name, messageId: message.MessageId, error: errorMessage(err) }, "visibility extension failed");
+        },
+      )
+      .finally(() => (job.extending = undefined));
   }
 
   private ack(receiptHandle: string): void {

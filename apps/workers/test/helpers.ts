@@ -102,7 +102,10 @@ export async function sendJobs(sqs: SQSClient, queueUrl: string, jobs: Job[]): P
   await sendBodies(sqs, queueUrl, jobs.map((j) => JSON.stringify(j)));
 }
 
-/** Visible + in-flight message counts. */
+/**
+ * Visible and in-flight message counts on `local-aws-sqs`. That server counts every stored message (in flight
+ * included) in ApproximateNumberOfMessages, unlike SQS, so the visible count is the difference.
+ */
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
   const out = await sqs.send(
     new GetQueueAttributesCommand({
@@ -110,10 +113,9 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<{ vi
       AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     }),
   );
-  return {
-    visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-  };
+  const stored = Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
+  const inFlight = Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return { visible: stored - inFlight, inFlight };
 }
 
 /** Drains a queue (e.g. a DLQ) and returns the bodies. */

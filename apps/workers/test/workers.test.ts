@@ -64,7 +64,7 @@ async function harness(opts: { maxReceiveCount?: number; env?: Record<string, st
   const config = loadWorkersConfig(workersEnv({ databaseUrl, sqsEndpoint: sqs.endpoint, push, offline, sinkUrl: sink.url }, opts.env));
   const workers = await startWorkers({
     config,
-    logger: createLogger({ service: "workers", level: "silent" }),
+    logger: createLogger({ service: "workers", level: process.env.WORKERS_TEST_LOG ?? "silent" }),
     metrics: new Metrics({ namespace: "chat-test", serviceName: "chat-test-workers", intervalMs: 0, write: (l) => metricLines.push(l) }),
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
   });
