@@ -18,6 +18,24 @@ const STACKS = readdirSync(REPO_ROOT)
 
 const runs = new Map<string, { normal: SynthResult; preview: SynthResult }>();
 
+/** Outputs the operators' runbook reads with `pulumi stack output` or uses as metric dimensions. */
+const REQUIRED_OUTPUTS = ["albDnsName", "albArnSuffix", "realtimeTargetGroupArn", "realtimeTargetGroupArnSuffix", "wafAclArn"];
+
+/** Resource types that belong in public subnets. */
+const PUBLIC_SUBNET_TYPES = new Set([
+  "aws:lb/loadBalancer:LoadBalancer",
+  "aws:ec2/natGateway:NatGateway",
+  "aws:ec2/routeTableAssociation:RouteTableAssociation",
+]);
+
+/** Every subnet id mentioned anywhere in a resource's inputs. */
+function subnetRefs(value: unknown): string[] {
+  if (typeof value === "string") return value.startsWith("subnet-") ? [value] : [];
+  if (Array.isArray(value)) return value.flatMap(subnetRefs);
+  if (value && typeof value === "object") return Object.values(value).flatMap(subnetRefs);
+  return [];
+}
+
 before(async () => {
   for (const stack of STACKS) {
     runs.set(stack, { normal: await synthesize(stack), preview: await synthesize(stack, { preview: true }) });
@@ -60,6 +78,48 @@ describe("stack files", () => {
           if (r.custom) assert.ok(r.parent, `${r.type}::${r.name} has no parent component`);
           else assert.match(r.type, /^realtime-chat:[a-z]+:[A-Z][A-Za-z]+$/);
         }
+      });
+
+      it("exports the outputs the operators' runbook reads", () => {
+        for (const run of [get().normal, get().preview]) {
+          for (const name of REQUIRED_OUTPUTS) assert.ok(name in run.outputs, `stack output ${name} is missing`);
+        }
+        for (const name of REQUIRED_OUTPUTS) assert.notEqual(get().normal.outputs[name], undefined, `stack output ${name} has no value`);
+      });
+
+      it("keeps everything but the ALB and NAT gateways out of the public subnets", () => {
+        const run = get().normal;
+        const publicIds = new Set<string>(run.outputs.publicSubnetIds);
+        const offenders = run.resources
+          .filter((r) => !PUBLIC_SUBNET_TYPES.has(r.type))
+          .filter((r) => subnetRefs(r.inputs).some((id) => publicIds.has(id)))
+          .map((r) => `${r.type}::${r.name}`);
+        assert.deepEqual(offenders, []);
+        const lb = one(run, "aws:lb/loadBalancer:LoadBalancer", "alb-lb");
+        assert.ok(lb.inputs.subnets.every((id: string) => publicIds.has(id)), "the ALB sits in the public subnets");
+      });
+
+      it("admits traffic from the internet only to the ALB, on 80 and 443", () => {
+        const run = get().normal;
+        const albSg = run.outputs.albSecurityGroupId;
+        const open = (cidr: unknown) => cidr === "0.0.0.0/0" || cidr === "::/0";
+        const wide: string[] = [];
+        for (const r of byType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
+          if (r.inputs.ipProtocol === "-1") wide.push(`${r.name}: all protocols`);
+          if (!open(r.inputs.cidrIpv4) && !open(r.inputs.cidrIpv6)) continue;
+          if (r.inputs.securityGroupId !== albSg || ![80, 443].includes(r.inputs.fromPort) || r.inputs.fromPort !== r.inputs.toPort) {
+            wide.push(`${r.name}: ${r.inputs.fromPort}-${r.inputs.toPort} from anywhere`);
+          }
+        }
+        for (const sg of byType(run, "aws:ec2/securityGroup:SecurityGroup")) {
+          for (const rule of sg.inputs.ingress ?? []) {
+            if ([...(rule.cidrBlocks ?? []), ...(rule.ipv6CidrBlocks ?? [])].some(open)) wide.push(`${sg.name}: inline ingress from anywhere`);
+          }
+        }
+        for (const r of byType(run, "aws:ec2/securityGroupRule:SecurityGroupRule")) {
+          if (r.inputs.type === "ingress" && (r.inputs.cidrBlocks ?? []).some(open)) wide.push(`${r.name}: ingress from anywhere`);
+        }
+        assert.deepEqual(wide, []);
       });
 
       it("lays out the network for the tier", () => {
