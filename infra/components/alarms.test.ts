@@ -11,6 +11,7 @@ import { byType, synthesize } from "../synth";
 import type { SynthResource, SynthResult } from "../synth";
 import { alarmSpecs, instanceMemoryGiB, postgresMaxConnections } from "./alarm-specs";
 import { Alarms, validateAlarmsArgs } from "./alarms";
+import { Dashboard } from "./dashboard";
 import type { AlarmsArgs } from "./alarms";
 
 const PREFIX = "chat-test";
@@ -38,7 +39,13 @@ let withEmail: SynthResult;
 before(async () => {
   for (const tier of TIER_NAMES) {
     let component: Alarms | undefined;
-    const result = await synthesize("dev", { program: () => { component = new Alarms("alarms", argsFor(tier)); return { topicArn: component.topicArn }; } });
+    const result = await synthesize("dev", {
+      program: () => {
+        component = new Alarms("alarms", argsFor(tier));
+        const dashboard = new Dashboard("dashboard", { ...argsFor(tier), region: "us-east-1" });
+        return { topicArn: component.topicArn, dashboardName: dashboard.dashboardName };
+      },
+    });
     runs.set(tier, { result, component: component! });
   }
   withEmail = await synthesize("dev", { program: () => { new Alarms("alarms", argsFor("dev", { alarmEmail: "oncall@example.com" })); return {}; } });
@@ -147,6 +154,27 @@ describe("alarms per tier", () => {
       });
     });
   }
+});
+
+describe("dashboard", () => {
+  it("graphs every Key Metrics row with its warning and critical lines", () => {
+    const r = runs.get("10k-dau")!.result;
+    const [d] = byType(r, "aws:cloudwatch/dashboard:Dashboard");
+    assert.equal(d!.inputs.dashboardName, PREFIX);
+    assert.equal(r.outputs.dashboardName, PREFIX);
+    const body = JSON.parse(d!.inputs.dashboardBody);
+    const byTitle = new Map<string, any>(body.widgets.map((w: any) => [w.properties.title, w.properties]));
+    for (const row of keyMetricRows("10k-dau")) {
+      const w = byTitle.get(row.role);
+      assert.ok(w, `no graph for ${row.role}`);
+      const lines = JSON.stringify(w.metrics);
+      assert.ok(lines.includes(`"${row.metric}"`), `${row.role} graph lacks ${row.metric}`);
+      assert.deepEqual(w.annotations.horizontal.map((h: any) => h.value), [row.warning, row.critical], `${row.role} threshold lines`);
+    }
+    const lag = byTitle.get("realtime-event-loop-lag");
+    assert.deepEqual(lag.metrics[0], [PREFIX, "EventLoopLagMs", "ServiceName", `${PREFIX}-realtime`, { stat: "p95", period: 60, label: "EventLoopLagMs" }]);
+    for (const w of body.widgets) assert.equal(w.properties.region, "us-east-1");
+  });
 });
 
 describe("alarm details", () => {
