@@ -43,6 +43,7 @@ export function buildPlatform(cfg: StackConfig) {
   });
   const waf = new Waf("waf", {
     namePrefix: naming.prefix,
+    logGroupName: naming.wafLogGroup,
     albArn: alb.arn,
     generalRateLimit: s.waf.generalRateLimit,
     socketIoRateLimit: s.waf.socketIoRateLimit,

@@ -38,6 +38,7 @@ describe("validateWafArgs", () => {
     ["window", { evaluationWindowSeconds: 30 }, "evaluationWindowSeconds 30: allowed: 60, 120, 300, 600"],
     ["retention", { logRetentionDays: 10 }, "logRetentionDays 10: not a CloudWatch Logs retention; allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"],
     ["name prefix", { namePrefix: "Chat Dev" }, "namePrefix \"Chat Dev\": use lowercase letters, digits and '-'"],
+    ["log group without the WAF prefix", { logGroupName: "/waf/chat-dev" }, 'logGroupName "/waf/chat-dev": WAF only logs to groups named aws-waf-logs-<suffix>'],
   ];
   for (const [title, patch, message] of cases) {
     it(`rejects: ${title}`, () => assert.throws(() => validateWafArgs({ ...ok, ...patch }), { message: `Waf: invalid arguments:\n  - ${message}` }));

@@ -32,6 +32,8 @@ export interface WafArgs {
   socketIoRateLimit: number;
   /** Rate-based rule window, seconds: 60, 120, 300 or 600. @default 300 */
   evaluationWindowSeconds?: number;
+  /** Log group for WAF logs; WAF requires the `aws-waf-logs-` prefix. @default `aws-waf-logs-<namePrefix>` */
+  logGroupName?: string;
   /** Retention of the WAF log group, days (a CloudWatch Logs retention value). @default 30 */
   logRetentionDays?: number;
   /** Tags for every child. */
@@ -52,6 +54,9 @@ export function validateWafArgs(args: WafArgs): void {
   }
   const window = args.evaluationWindowSeconds ?? 300;
   if (!WINDOWS.includes(window)) problems.push(`evaluationWindowSeconds ${JSON.stringify(window)}: allowed: ${WINDOWS.join(", ")}`);
+  if (args.logGroupName !== undefined && !/^aws-waf-logs-[\w.\-/#]{1,499}$/.test(args.logGroupName)) {
+    problems.push(`logGroupName ${JSON.stringify(args.logGroupName)}: WAF only logs to groups named aws-waf-logs-<suffix>`);
+  }
   const retention = args.logRetentionDays ?? 30;
   if (!LOG_RETENTION_DAYS.includes(retention)) {
     problems.push(`logRetentionDays ${JSON.stringify(retention)}: not a CloudWatch Logs retention; allowed: ${LOG_RETENTION_DAYS.join(", ")}`);
@@ -141,7 +146,7 @@ export class Waf extends pulumi.ComponentResource {
     }, child);
 
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-      name: `aws-waf-logs-${args.namePrefix}`,
+      name: args.logGroupName ?? `aws-waf-logs-${args.namePrefix}`,
       retentionInDays: args.logRetentionDays ?? 30,
       tags,
     }, child);

@@ -92,6 +92,24 @@ describe("validateStackConfig", () => {
     it(`rejects: ${title}`, () => assert.deepEqual(problems(raw), expected));
   }
 
+  it("names the stack file, key, bad value and fix for each check the program must make before any resource", () => {
+    const listed: Array<[Record<string, unknown>, string]> = [
+      [{ "realtime-chat:tier": "mega" }, 'realtime-chat:tier = "mega": not a tier; allowed: dev, 1k-dau, 10k-dau, 100k-dau'],
+      [{ "realtime-chat:colour": "blue" }, `realtime-chat:colour = "blue": unknown key; known keys: ${Object.keys(CONFIG_KEYS).join(", ")}`],
+      [{ "realtime-chat:vpcCidr": "10.0.0.0/33" }, 'realtime-chat:vpcCidr = "10.0.0.0/33": prefix /33 not allowed; expected an IPv4 network like 10.0.0.0/16 with a prefix from /16 to /20 and no host bits set'],
+      [{ "realtime-chat:sizing": { services: { realtime: { cpu: 512, memory: 512 } } } },
+        "realtime-chat:sizing.services.realtime.memory = 512: not valid with cpu 512 on Fargate; allowed: 1024, 2048, 3072, 4096"],
+      [{ "realtime-chat:sizing": { services: { workers: { min: 3, max: 2 } } } }, "realtime-chat:sizing.services.workers.min = 3: greater than max (2); keep min <= max"],
+      [{ "realtime-chat:availabilityZones": ["us-east-1a"] }, 'realtime-chat:availabilityZones = ["us-east-1a"]: tier 10k-dau needs at least 3 zones; list 3 or more'],
+    ];
+    for (const [patch, line] of listed) {
+      assert.throws(() => validateStackConfig({ ...base, ...patch }, "prod"), {
+        name: "StackConfigError",
+        message: `Invalid configuration in Pulumi.prod.yaml (1 problem):\n  - ${line}`,
+      });
+    }
+  });
+
   it("reports every problem at once, naming the stack file", () => {
     const raw = { ...base, "realtime-chat:tier": "huge", "realtime-chat:vpcCidr": "300.0.0.0/16", "realtime-chat:bogus": 1 };
     assert.throws(() => validateStackConfig(raw, "prod"), (err: Error) => {
