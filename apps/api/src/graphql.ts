@@ -1,0 +1,168 @@
+/**
+ * GraphQL at `/graphql` (Mercurius): the REST operations as queries and mutations, same services, same auth
+ * (`Authorization: Bearer <access token>`), same limits (the per-IP hook covers the route; the per-user limit
+ * applies when a resolver needs the user). Errors carry `extensions.code` with the REST error codes; when the
+ * operation produced no data the HTTP status is the error's (401, 403, 404, 429 with Retry-After...).
+ * Internal errors are logged and answered as "internal error".
+ */
+import type { FastifyInstance, FastifyReply } from "fastify";
+import mercurius from "mercurius";
+import { GraphQLError } from "graphql";
+import type { Principal } from "@chat/shared";
+import type { Services } from "./services";
+import { authenticate, toHttpError } from "./app";
+import { authBody, sessionMeta } from "./routes/auth";
+import { postAndDeliver } from "./routes/chat";
+import { ApiError } from "./errors";
+
+const schema = /* GraphQL */ `
+  type User { id: ID!, username: String!, displayName: String!, isAdmin: Boolean!, createdAt: String! }
+  type AuthPayload {
+    user: User!, tokenType: String!, accessToken: String!, accessTokenExpiresAt: Int!,
+    refreshToken: String!, refreshTokenExpiresAt: Int!
+  }
+  type Room { id: ID!, name: String!, createdBy: ID!, createdAt: String!, role: String, unread: Int, lastReadMessageId: ID }
+  type Member { userId: ID!, username: String!, displayName: String!, role: String!, joinedAt: String!, lastReadMessageId: ID! }
+  type Message {
+    id: ID!, roomId: ID!, authorId: ID!, body: String!, clientMsgId: String!, createdAt: String!,
+    editedAt: String, deletedAt: String
+  }
+  type MessagePage { messages: [Message!]!, nextCursor: ID }
+  type PostResult { message: Message!, created: Boolean! }
+  type Unread { roomId: ID!, unread: Int!, lastReadMessageId: ID! }
+
+  type Query {
+    me: User!
+    rooms: [Room!]!
+    members(roomId: ID!): [Member!]!
+    messages(roomId: ID!, before: ID, limit: Int): MessagePage!
+    unread: [Unread!]!
+  }
+
+  type Mutation {
+    register(username: String!, password: String!, displayName: String): AuthPayload!
+    login(username: String!, password: String!): AuthPayload!
+    refresh(refreshToken: String!): AuthPayload!
+    logout: Boolean!
+    createRoom(name: String!): Room!
+    joinRoom(roomId: ID!): Boolean!
+    leaveRoom(roomId: ID!): Boolean!
+    postMessage(roomId: ID!, body: String!, clientMsgId: String!): PostResult!
+    editMessage(messageId: ID!, body: String!): Message!
+    deleteMessage(messageId: ID!): Message!
+    markRead(roomId: ID!, messageId: ID!): Boolean!
+  }
+`;
+
+interface Ctx {
+  reply: FastifyReply;
+}
+
+const bad = (message: string) => new ApiError(400, "bad_request", message);
+
+function checkCredentials(a: { username: string; password: string }) {
+  if (!/^[A-Za-z0-9_.-]{3,32}$/.test(a.username)) throw bad("username must be 3 to 32 characters of a-z, 0-9, _ . -");
+  if (a.password.length < 8 || a.password.length > 256) throw bad("password must be 8 to 256 characters");
+}
+
+export async function registerGraphql(app: FastifyInstance, s: Services): Promise<void> {
+  const authAttempt = (ctx: Ctx) => s.limiter.consume("auth", ctx.reply.request.ip, s.settings.rateLimitAuthMax, s.settings.rateLimitWindowSeconds);
+  const user = (ctx: Ctx): Promise<Principal> => authenticate(s, ctx.reply.request);
+  type A = Record<string, string | undefined> & { limit?: number };
+
+  const resolvers = {
+    Query: {
+      me: async (_: unknown, __: A, ctx: Ctx) => {
+        const u = await s.accounts.get((await user(ctx)).userId);
+        if (!u) throw new ApiError(401, "token_invalid", "the account of this token no longer exists");
+        return u;
+      },
+      rooms: async (_: unknown, __: A, ctx: Ctx) => s.store.listRooms((await user(ctx)).userId),
+      members: async (_: unknown, a: A, ctx: Ctx) => s.store.members((await user(ctx)).userId, a.roomId!),
+      messages: async (_: unknown, a: A, ctx: Ctx) => {
+        if (a.limit !== undefined && a.limit !== null && (a.limit < 1 || a.limit > 200)) throw bad("limit must be between 1 and 200");
+        return s.store.history((await user(ctx)).userId, a.roomId!, { before: a.before ?? undefined, limit: a.limit ?? undefined });
+      },
+      unread: async (_: unknown, __: A, ctx: Ctx) => s.store.unreadCounts((await user(ctx)).userId),
+    },
+    Mutation: {
+      register: async (_: unknown, a: A, ctx: Ctx) => {
+        await authAttempt(ctx);
+        const input = { username: a.username!, password: a.password!, displayName: a.displayName ?? undefined };
+        checkCredentials(input);
+        if (input.displayName !== undefined && (input.displayName.length < 1 || input.displayName.length > 64)) throw bad("displayName must be 1 to 64 characters");
+        return authBody(await s.accounts.register(input, sessionMeta(ctx.reply.request)));
+      },
+      login: async (_: unknown, a: A, ctx: Ctx) => {
+        await authAttempt(ctx);
+        return authBody(await s.accounts.login({ username: a.username!, password: a.password! }, sessionMeta(ctx.reply.request)));
+      },
+      refresh: async (_: unknown, a: A, ctx: Ctx) => {
+        await authAttempt(ctx);
+        return authBody(await s.accounts.refresh(a.refreshToken!));
+      },
+      logout: async (_: unknown, __: A, ctx: Ctx) => {
+        await s.accounts.logout((await user(ctx)).sessionId);
+        return true;
+      },
+      createRoom: async (_: unknown, a: A, ctx: Ctx) => s.store.createRoom((await user(ctx)).userId, a.name!),
+      joinRoom: async (_: unknown, a: A, ctx: Ctx) => {
+        await s.store.joinRoom((await user(ctx)).userId, a.roomId!);
+        return true;
+      },
+      leaveRoom: async (_: unknown, a: A, ctx: Ctx) => {
+        await s.store.leaveRoom((await user(ctx)).userId, a.roomId!);
+        return true;
+      },
+      postMessage: async (_: unknown, a: A, ctx: Ctx) =>
+        postAndDeliver(s, { userId: (await user(ctx)).userId, roomId: a.roomId!, body: a.body!, clientMsgId: a.clientMsgId! }, ctx.reply.request.log),
+      editMessage: async (_: unknown, a: A, ctx: Ctx) => {
+        const m = await s.store.editMessage((await user(ctx)).userId, a.messageId!, a.body!);
+        s.delivery.broadcast("message:updated", m);
+        return m;
+      },
+      deleteMessage: async (_: unknown, a: A, ctx: Ctx) => {
+        const m = await s.store.deleteMessage((await user(ctx)).userId, a.messageId!);
+        s.delivery.broadcast("message:deleted", m);
+        return m;
+      },
+      markRead: async (_: unknown, a: A, ctx: Ctx) => {
+        const p = await user(ctx);
+        await s.store.markRead({ userId: p.userId, roomId: a.roomId!, messageId: a.messageId! });
+        s.emitter.to(`room:${a.roomId}`).emit("read", { roomId: a.roomId, userId: p.userId, messageId: a.messageId });
+        return true;
+      },
+    },
+  };
+
+  await app.register(mercurius, {
+    schema,
+    resolvers,
+    path: "/graphql",
+    graphiql: false,
+    queryDepth: 6,
+    errorFormatter: (execution, context) => {
+      const reply = (context as unknown as Ctx).reply;
+      let status: number | undefined;
+      const errors = execution.errors.map((e) => {
+        const original = e.originalError;
+        if (!original || original instanceof GraphQLError || (original as { errors?: unknown }).errors) {
+          // Syntax and validation errors from GraphQL itself: their messages are about the query.
+          status ??= 400;
+          const nested = (original as { errors?: GraphQLError[] } | undefined)?.errors;
+          return nested ? nested.map((n) => ({ message: n.message, extensions: { code: "bad_request" } })) : [{ message: e.message, locations: e.locations, path: e.path, extensions: { code: "bad_request" } }];
+        }
+        const mapped = toHttpError(original);
+        if (mapped) {
+          status ??= mapped.status;
+          if (mapped.headers["retry-after"]) void reply.header("retry-after", mapped.headers["retry-after"]);
+          return [{ message: mapped.message, path: e.path, extensions: { code: mapped.code } }];
+        }
+        reply.log.error({ err: original }, "graphql resolver failed");
+        status ??= 500;
+        return [{ message: `internal error (request id ${reply.request.id})`, path: e.path, extensions: { code: "internal" } }];
+      }).flat();
+      return { statusCode: execution.data ? 200 : status ?? 200, response: { data: execution.data ?? null, errors } as never };
+    },
+  });
+}

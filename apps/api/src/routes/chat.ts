@@ -1,0 +1,113 @@
+/** Rooms, membership, messages, read markers and unread counts. */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Message } from "@chat/shared";
+import type { Services } from "../services";
+import { authenticate } from "../app";
+import { ApiError } from "../errors";
+import { obj, uuidParam, messageBody, clientMsgId, messageId, roomName } from "./schemas";
+
+/**
+ * Posts idempotently and delivers. A retried post (same clientMsgId) delivers again: broadcasts carry the
+ * message id (clients keep one copy) and push jobs are deduplicated by job id, so a delivery that failed the
+ * first time is completed by the retry.
+ */
+export async function postAndDeliver(s: Services, input: { userId: string; roomId: string; body: string; clientMsgId: string }, log: FastifyRequest["log"]) {
+  const result = await s.store.postMessage(input);
+  try {
+    await s.delivery.deliver(result.message);
+  } catch (err) {
+    log.error({ err: (err as Error).message, messageId: result.message.id }, "message saved but notifications could not be queued");
+    throw new ApiError(503, "delivery_pending", "the message was saved but notifications could not be queued: retry with the same clientMsgId", { "retry-after": "1" });
+  }
+  return result;
+}
+
+export async function chatRoutes(app: FastifyInstance, s: Services): Promise<void> {
+  // Every route here needs a signed-in user; checked before the body is even parsed.
+  app.addHook("onRequest", async (request: FastifyRequest) => {
+    await authenticate(s, request);
+  });
+  const uid = (r: FastifyRequest) => r.principal!.userId;
+  const room = { params: uuidParam("roomId") };
+  const msg = { params: uuidParam("messageId") };
+
+  app.get("/rooms", async (request) => ({ rooms: await s.store.listRooms(uid(request)) }));
+
+  app.post<{ Body: { name: string } }>("/rooms", { schema: { body: obj({ name: roomName }) } }, async (request, reply) =>
+    reply.status(201).send({ room: await s.store.createRoom(uid(request), request.body.name) }),
+  );
+
+  app.get<{ Params: { roomId: string } }>("/rooms/:roomId", { schema: room }, async (request) => {
+    await s.store.requireMember(uid(request), request.params.roomId);
+    return { room: await s.store.getRoom(request.params.roomId) };
+  });
+
+  app.post<{ Params: { roomId: string } }>("/rooms/:roomId/join", { schema: room }, async (request) => {
+    await s.store.joinRoom(uid(request), request.params.roomId);
+    return { roomId: request.params.roomId, joined: true };
+  });
+
+  app.post<{ Params: { roomId: string } }>("/rooms/:roomId/leave", { schema: room }, async (request) => {
+    await s.store.leaveRoom(uid(request), request.params.roomId);
+    return { roomId: request.params.roomId, joined: false };
+  });
+
+  app.get<{ Params: { roomId: string } }>("/rooms/:roomId/members", { schema: room }, async (request) => ({
+    members: await s.store.members(uid(request), request.params.roomId),
+  }));
+
+  app.get<{ Params: { roomId: string }; Querystring: { before?: string; limit?: string } }>(
+    "/rooms/:roomId/messages",
+    {
+      schema: {
+        ...room,
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { before: messageId, limit: { type: "string", pattern: "^(?:[1-9]|[1-9][0-9]|1[0-9][0-9]|200)$" } },
+        },
+      },
+    },
+    async (request) => {
+      const { before, limit } = request.query;
+      return s.store.history(uid(request), request.params.roomId, { before, limit: limit ? Number(limit) : undefined });
+    },
+  );
+
+  app.post<{ Params: { roomId: string }; Body: { body: string; clientMsgId: string } }>(
+    "/rooms/:roomId/messages",
+    { schema: { ...room, body: obj({ body: messageBody, clientMsgId }) } },
+    async (request, reply) => {
+      const { message, created } = await postAndDeliver(s, { userId: uid(request), roomId: request.params.roomId, ...request.body }, request.log);
+      return reply.status(created ? 201 : 200).send({ message, created });
+    },
+  );
+
+  app.post<{ Params: { roomId: string }; Body: { messageId: string } }>(
+    "/rooms/:roomId/read",
+    { schema: { ...room, body: obj({ messageId }) } },
+    async (request) => {
+      await s.store.markRead({ userId: uid(request), roomId: request.params.roomId, messageId: request.body.messageId });
+      s.emitter.to(`room:${request.params.roomId}`).emit("read", { roomId: request.params.roomId, userId: uid(request), messageId: request.body.messageId });
+      return { roomId: request.params.roomId, lastReadMessageId: request.body.messageId };
+    },
+  );
+
+  app.patch<{ Params: { messageId: string }; Body: { body: string } }>(
+    "/messages/:messageId",
+    { schema: { ...msg, body: obj({ body: messageBody }) } },
+    async (request) => {
+      const message: Message = await s.store.editMessage(uid(request), request.params.messageId, request.body.body);
+      s.delivery.broadcast("message:updated", message);
+      return { message };
+    },
+  );
+
+  app.delete<{ Params: { messageId: string } }>("/messages/:messageId", { schema: msg }, async (request) => {
+    const message = await s.store.deleteMessage(uid(request), request.params.messageId);
+    s.delivery.broadcast("message:deleted", message);
+    return { message };
+  });
+
+  app.get("/unread", async (request) => ({ rooms: await s.store.unreadCounts(uid(request)) }));
+}

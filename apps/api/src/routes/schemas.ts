@@ -1,0 +1,21 @@
+/** JSON schemas shared by the routes. Unknown fields are refused, so typos surface as a 400 naming the field. */
+export const uuidParam = (name: string) => ({
+  type: "object",
+  required: [name],
+  properties: { [name]: { type: "string", minLength: 1, maxLength: 64 } },
+});
+
+export const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) => ({
+  type: "object",
+  additionalProperties: false,
+  required,
+  properties,
+});
+
+export const username = { type: "string", minLength: 3, maxLength: 32, pattern: "^[A-Za-z0-9_.-]+$" };
+export const password = { type: "string", minLength: 8, maxLength: 256 };
+export const displayName = { type: "string", minLength: 1, maxLength: 64 };
+export const messageBody = { type: "string", minLength: 1, maxLength: 4000 };
+export const clientMsgId = { type: "string", minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.:-]+$" };
+export const messageId = { type: "string", pattern: "^[1-9][0-9]{0,18}$" };
+export const roomName = { type: "string", minLength: 1, maxLength: 100 };
