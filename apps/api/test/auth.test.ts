@@ -1,6 +1,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startApi, sibling, register, K1, K2, type TestApi } from "./helpers";
+import { buildServices } from "../src/services";
+import { buildApp } from "../src/app";
 
 let t: TestApi;
 before(async () => {
@@ -135,8 +137,6 @@ test("expired and forged tokens get clear 401s", async () => {
 
 /** The same app with a clock one hour ahead. */
 async function startApiClock() {
-  const { buildServices } = await import("../src/services");
-  const { buildApp } = await import("../src/app");
   const app = await buildApp(buildServices({ ...t.s, now: () => Date.now() + 3600_000 }));
   await app.ready();
   return app;
