@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { Pool } from "pg";
 import { createTestDatabase } from "../../../test/support/postgres";
@@ -15,7 +16,7 @@ import { loadWorkersConfig } from "../src/config";
 import { startWorkers } from "../src/app";
 import { createQueuePair, queueDepth, seed, sendJobs, startSink, waitFor, workersEnv, type Seed, type Sink } from "./helpers";
 
-const root = new URL("../../../", import.meta.url).pathname;
+const root = join(__dirname, "..", "..", "..");
 let databaseUrl: string;
 let pool: Pool;
 let sqs: TestSqs;
