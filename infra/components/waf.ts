@@ -15,6 +15,12 @@ export const MANAGED_RULE_GROUPS = [
   "AWSManagedRulesKnownBadInputsRuleSet",
   "AWSManagedRulesSQLiRuleSet",
 ] as const;
+/**
+ * Common rule set rules switched to count. `SizeRestrictions_BODY` blocks bodies over 8 KB, but the api accepts
+ * up to 64 KB (BODY_LIMIT_BYTES) and a Socket.IO long-polling POST carries events up to 16 KB
+ * (MAX_PAYLOAD_BYTES); the services enforce those limits themselves. WAF still inspects the first 8 KB.
+ */
+export const COMMON_RULES_COUNT_ONLY = ["SizeRestrictions_BODY"];
 /** Runs first: requests from addresses on Amazon's reputation list never reach the other rules. */
 export const IP_REPUTATION_GROUP = "AWSManagedRulesAmazonIpReputationList";
 
@@ -66,12 +72,13 @@ export function validateWafArgs(args: WafArgs): void {
 
 const visibility = (metricName: string) => ({ metricName, cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true });
 
-function managedGroup(name: string, priority: number): aws.types.input.wafv2.WebAclRule {
+function managedGroup(name: string, priority: number, countOnly: string[] = []): aws.types.input.wafv2.WebAclRule {
+  const overrides = countOnly.map((rule) => ({ name: rule, actionToUse: { count: {} } }));
   return {
     name,
     priority,
     overrideAction: { none: {} },
-    statement: { managedRuleGroupStatement: { vendorName: "AWS", name } },
+    statement: { managedRuleGroupStatement: { vendorName: "AWS", name, ...(overrides.length ? { ruleActionOverrides: overrides } : {}) } },
     visibilityConfig: visibility(name),
   };
 }
@@ -109,14 +116,16 @@ export function wafRules(args: WafArgs): aws.types.input.wafv2.WebAclRule[] {
       statement: { rateBasedStatement: { aggregateKeyType: "IP", limit: args.generalRateLimit, evaluationWindowSec: window } },
       visibilityConfig: visibility(GENERAL_RATE_METRIC),
     },
-    ...MANAGED_RULE_GROUPS.map((name, i) => managedGroup(name, 40 + i * 10)),
+    ...MANAGED_RULE_GROUPS.map((name, i) =>
+      managedGroup(name, 40 + i * 10, name === "AWSManagedRulesCommonRuleSet" ? COMMON_RULES_COUNT_ONLY : [])),
   ];
 }
 
 /**
  * Regional WAF web ACL in front of the ALB: Amazon's IP reputation list, then per-IP rate limits (one for
  * `/socket.io/`, metric `SocketIORateLimit`, and one site-wide), then the common, known-bad-inputs and SQL
- * injection managed rule groups. Requests that match nothing are allowed. Every rule publishes CloudWatch
+ * injection managed rule groups (the common set's 8 KB body rule only counts, see `COMMON_RULES_COUNT_ONLY`).
+ * Requests that match nothing are allowed. Every rule publishes CloudWatch
  * metrics and sampled requests under its own name.
  *
  * Logs go to the CloudWatch log group `aws-waf-logs-<prefix>` (WAF requires the prefix) with the
