@@ -157,6 +157,20 @@ export const CONFIG_KEYS = {
     default: undefined,
     parse: (v) => str(v, "an image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/chat-workers:1.2.3", IMAGE),
   }),
+  primaryEnv: key<string | undefined>({
+    doc: "Marks a disaster-recovery stack: the env of the primary stack it replaces (e.g. 10k-dau). Requires restoreSnapshotId; stack outputs name the primary's DR vault.",
+    type: "string",
+    default: undefined,
+    parse: (v) => str(v, "the env of the primary stack, e.g. 10k-dau", NAME_PART),
+  }),
+  restoreSnapshotId: key<string | undefined>({
+    doc: "Create the database from this DB snapshot (identifier, or ARN of a copied AWS Backup recovery point in aws:region) instead of empty. Keep it for the life of the restored instance.",
+    type: "snapshot id or ARN",
+    default: undefined,
+    parse: (v) =>
+      str(v, "a DB snapshot identifier like rds:chat-10k-dau-db-2026-01-01-05-00 or an ARN like arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-<id>",
+        /^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?[a-zA-Z][a-zA-Z0-9:-]{0,254}$/),
+  }),
   sizing: key<SizingOverrides>({
     doc: "Per-key overrides of the tier's sizing, same shape as the tier table (e.g. services.api.min: 3).",
     type: "object",
