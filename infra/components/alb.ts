@@ -113,8 +113,12 @@ export class Alb extends pulumi.ComponentResource {
   readonly realtimeTargetGroupArn: pulumi.Output<string>;
   readonly realtimeTargetGroupArnSuffix: pulumi.Output<string>;
   readonly accessLogBucketName: pulumi.Output<string>;
-  /** Listeners (HTTPS and the redirect, or the plain HTTP one): services depend on them. */
-  readonly listeners: aws.lb.Listener[];
+  /**
+   * Listeners (HTTPS and the redirect, or the plain HTTP one) and the routing rules that attach the target
+   * groups to the load balancer. An ECS service must depend on these: ECS refuses a target group that no
+   * listener uses yet.
+   */
+  readonly listeners: pulumi.Resource[];
   /** `https` when a certificate is configured, else `http`. */
   readonly scheme: "https" | "http";
 
@@ -263,13 +267,13 @@ export class Alb extends pulumi.ComponentResource {
   }
 
   private createListeners(name: string, args: AlbArgs, api: aws.lb.TargetGroup, realtime: aws.lb.TargetGroup,
-    tags: Record<string, string>): aws.lb.Listener[] {
+    tags: Record<string, string>): pulumi.Resource[] {
     const child = { parent: this };
     const notFound = {
       type: "fixed-response",
       fixedResponse: { contentType: "application/json", statusCode: "404", messageBody: '{"error":"not found"}' },
     };
-    const listeners: aws.lb.Listener[] = [];
+    const listeners: pulumi.Resource[] = [];
     let main: aws.lb.Listener;
     if (args.certificateArn) {
       main = new aws.lb.Listener(`${name}-https`, {
@@ -293,8 +297,7 @@ export class Alb extends pulumi.ComponentResource {
         conditions: [{ pathPattern: { values: paths } }],
         actions: [{ type: "forward", targetGroupArn: tg.arn }], tags,
       }, child);
-    route("realtime", 10, REALTIME_PATHS, realtime);
-    route("api", 20, API_PATHS, api);
+    listeners.push(route("realtime", 10, REALTIME_PATHS, realtime), route("api", 20, API_PATHS, api));
     return listeners;
   }
 }

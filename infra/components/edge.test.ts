@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { validateStackConfig } from "../config/load";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
@@ -284,7 +285,8 @@ describe("Alb component outside the stacks", () => {
           vpcId: "vpc-1", vpcCidr: "10.8.0.0/16", publicSubnetIds: ["subnet-a", "subnet-b"], certificateArn: CERT,
           ports: { api: 8080, realtime: 8081 },
         });
-        return { suffix: alb.arnSuffix };
+        const urns = alb.listeners.map((r) => r.urn);
+        return { suffix: alb.arnSuffix, dependOn: pulumi.all(urns) };
       },
     });
     const policy = policyOf(one(run, "aws:s3/bucketPolicy:BucketPolicy", "probe-access-logs-policy"));
@@ -293,5 +295,7 @@ describe("Alb component outside the stacks", () => {
     assert.deepEqual(byType(run, T.egress).map((r) => [r.inputs.fromPort, r.inputs.cidrIpv4]), [[8080, "10.8.0.0/16"], [8081, "10.8.0.0/16"]]);
     assert.equal(one(run, T.lb, "probe-lb").inputs.enableDeletionProtection, true, "deletion protection is the default");
     assert.equal(one(run, "aws:s3/bucket:Bucket", "probe-access-logs").inputs.forceDestroy, false);
+    assert.deepEqual(run.outputs.dependOn.map((u: string) => u.split("::").pop()).sort(),
+      ["probe-api-rule", "probe-http-redirect", "probe-https", "probe-realtime-rule"], "services wait for listeners and routing rules");
   });
 });
