@@ -1,0 +1,73 @@
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startApi, type TestApi } from "./helpers";
+import { socketRoom } from "../../shared/test/socket-room";
+
+let t: TestApi;
+before(async () => {
+  t = await startApi("api_graphql");
+});
+after(async () => {
+  await t?.close();
+});
+
+const gql = (query: string, variables: object = {}, token?: string) =>
+  t.app.inject({ method: "POST", url: "/graphql", headers: token ? { authorization: `Bearer ${token}` } : {}, payload: { query, variables } });
+
+const AUTH = "accessToken refreshToken user { id username }";
+
+test("register and login mutations; queries need a valid token", async () => {
+  const reg = await gql(`mutation { register(username: "alice", password: "correct horse battery") { ${AUTH} } }`);
+  assert.equal(reg.statusCode, 200, reg.body);
+  assert.equal(reg.json().data.register.user.username, "alice");
+  const anon = await gql("{ rooms { id } }");
+  assert.equal(anon.statusCode, 401);
+  assert.equal(anon.json().errors[0].extensions.code, "token_missing");
+  const forged = await gql("{ rooms { id } }", {}, "a.b.c");
+  assert.equal(forged.json().errors[0].extensions.code, "token_invalid");
+  const login = await gql(`mutation($u: String!, $p: String!) { login(username: $u, password: $p) { ${AUTH} } }`, { u: "alice", p: "correct horse battery" });
+  const token = login.json().data.login.accessToken;
+  const me = await gql("{ me { username isAdmin } }", {}, token);
+  assert.deepEqual(me.json().data.me, { username: "alice", isAdmin: false });
+  const wrong = await gql(`mutation { login(username: "alice", password: "nope-nope") { accessToken } }`);
+  assert.deepEqual([wrong.statusCode, wrong.json().errors[0].extensions.code], [401, "invalid_credentials"]);
+  const refreshed = await gql(`mutation($r: String!) { refresh(refreshToken: $r) { accessToken } }`, { r: login.json().data.login.refreshToken });
+  assert.ok(refreshed.json().data.refresh.accessToken);
+});
+
+test("rooms and messages through GraphQL, with delivery on the Redis channel", async () => {
+  const token = (await gql(`mutation { register(username: "bob", password: "correct horse battery") { accessToken } }`)).json().data.register.accessToken;
+  const room = (await gql(`mutation { createRoom(name: "gql") { id name role } }`, {}, token)).json().data.createRoom;
+  assert.equal(room.name, "gql");
+  const socket = await socketRoom(t.redisServer.url, [`room:${room.id}`]);
+  try {
+    const post = await gql(
+      `mutation($r: ID!) { postMessage(roomId: $r, body: "hi from graphql", clientMsgId: "g1") { created message { id body } } }`,
+      { r: room.id },
+      token,
+    );
+    assert.equal(post.json().data.postMessage.created, true);
+    const [delivered] = await socket.next("message:new");
+    assert.equal((delivered as { body: string }).body, "hi from graphql");
+  } finally {
+    await socket.close();
+  }
+  const page = await gql(`query($r: ID!) { messages(roomId: $r, limit: 10) { messages { body } nextCursor } rooms { name unread } }`, { r: room.id }, token);
+  assert.deepEqual(page.json().data, { messages: { messages: [{ body: "hi from graphql" }], nextCursor: null }, rooms: [{ name: "gql", unread: 0 }] });
+  const unknown = await gql(`query { members(roomId: "00000000-0000-0000-0000-000000000000") { userId } }`, {}, token);
+  assert.deepEqual([unknown.statusCode, unknown.json().errors[0].extensions.code], [404, "not_found"]);
+  const empty = await gql(`mutation($r: ID!) { postMessage(roomId: $r, body: "", clientMsgId: "g2") { created } }`, { r: room.id }, token);
+  assert.deepEqual([empty.statusCode, empty.json().errors[0].extensions.code], [400, "bad_request"]);
+});
+
+test("malformed queries and wrong variable types are 400s", async () => {
+  const syntax = await gql("{ rooms { id ");
+  assert.equal(syntax.statusCode, 400);
+  assert.match(syntax.json().errors[0].message, /Syntax Error/);
+  const field = await gql("{ nope }");
+  assert.equal(field.statusCode, 400);
+  assert.match(field.json().errors[0].message, /Cannot query field "nope"/);
+  const types = await gql(`mutation($u: String!) { login(username: $u, password: "x") { accessToken } }`, { u: 42 });
+  assert.equal(types.statusCode, 400);
+  assert.match(types.json().errors[0].message, /String cannot represent a non string value/);
+});
