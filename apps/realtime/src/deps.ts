@@ -4,9 +4,28 @@
  */
 import type { Pool } from "pg";
 import type { Redis } from "ioredis";
-import { ChatStore, Delivery, Presence, TokenService, runChecks, checkPostgres, checkRedis, checkSchema, loadMigrations, type JobProducer, type Migration } from "@chat/shared";
+import {
+  AuthError, ChatError, ChatStore, Delivery, Presence, TokenService, runChecks, checkPostgres, checkRedis, checkSchema, loadMigrations,
+  type JobProducer, type Migration,
+} from "@chat/shared";
 import type { Emitter } from "@socket.io/redis-emitter";
-import type { RealtimeDeps } from "./ports";
+import { ClientError, type RealtimeDeps } from "./ports";
+
+const CHAT_CODES: Record<string, string> = { bad_request: "invalid_event", forbidden: "not_member", not_found: "not_found", conflict: "conflict" };
+
+/** Store errors carry a client-readable message: pass them on as ClientError; anything else stays internal. */
+function clientFacing(err: unknown): unknown {
+  if (err instanceof ChatError) return new ClientError(CHAT_CODES[err.code] ?? "invalid_event", err.message);
+  return err;
+}
+
+async function mapped<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw clientFacing(err);
+  }
+}
 
 export interface SharedParts {
   pool: Pool;
@@ -34,11 +53,19 @@ export function sharedDeps(p: SharedParts): RealtimeDeps {
   });
   const migrations = p.migrations ?? loadMigrations();
   return {
-    authenticate: (token) => p.tokens.verify(token),
+    authenticate: async (token) => {
+      try {
+        return await p.tokens.verify(token);
+      } catch (err) {
+        if (err instanceof AuthError) throw err;
+        // Redis down while checking revocation: say so without leaking connection details.
+        throw new Error("unable to verify the access token right now; retry shortly");
+      }
+    },
     revokedAmong: (principals) => p.tokens.revokedAmong(principals),
     roomsOf: (userId) => store.roomIdsOf(userId),
-    postMessage: (input) => store.postMessage(input),
-    markRead: (input) => store.markRead(input),
+    postMessage: (input) => mapped(store.postMessage(input)),
+    markRead: (input) => mapped(store.markRead(input)),
     notifyOffline: async (message, senderId) => {
       await delivery.notifyOffline(message, senderId);
     },

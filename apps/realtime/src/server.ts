@@ -114,7 +114,7 @@ export class RealtimeServer {
     // Engine-level cap on sessions, above the Socket.IO limit, so handshake floods cannot pile up sessions.
     const engineCap = Math.ceil(settings.maxConnectionsPerTask * 1.1) + 100;
     this.io = new Server(this.http, {
-      adapter: createAdapter(opts.pubClient, opts.subClient),
+      adapter: createAdapter(guardPublish(opts.pubClient, (err) => opts.log.warn({ error: err.message }, "redis publish failed")), opts.subClient),
       transports: ["polling", "websocket"],
       // A whole frame past this closes the transport; events under it but over MAX_PAYLOAD_BYTES get an error.
       maxHttpBufferSize: settings.maxPayloadBytes * 2 + 1024,
@@ -454,7 +454,9 @@ export class RealtimeServer {
     const batches = Math.max(1, Math.min(10, Math.ceil(sockets.length / 100)));
     const perBatch = Math.ceil(sockets.length / batches);
     for (let b = 0; b < batches; b++) {
-      for (const s of sockets.slice(b * perBatch, (b + 1) * perBatch)) s.disconnect(true);
+      // Closing the transport (not `disconnect()`, which tells socket.io-client not to come back) makes the
+      // client reconnect on its own; the load balancer no longer routes new connections to a draining task.
+      for (const s of sockets.slice(b * perBatch, (b + 1) * perBatch)) s.conn.close();
       if (b < batches - 1) await sleep(spreadMs / batches);
     }
     const left = Math.max(100, graceMs - (Date.now() - started) - 500);
@@ -471,6 +473,27 @@ export class RealtimeServer {
       this.http.closeAllConnections?.();
     });
   }
+}
+
+/**
+ * The adapter publishes without handling the returned promise; while Redis is down that promise rejects and
+ * an unhandled rejection would end the process. The adapter gets a view of the client whose `publish`
+ * reports failures instead (the lost broadcasts are replayed from Postgres once the subscription is back).
+ */
+function guardPublish(client: Redis, onError: (err: Error) => void): Redis {
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === "publish") {
+        return (...args: Parameters<Redis["publish"]>) =>
+          target.publish(...args).catch((err: Error) => {
+            onError(err);
+            return 0;
+          });
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 function sleep(ms: number): Promise<void> {
