@@ -30,6 +30,7 @@ export interface AlbArgs {
   targetGroupNames: { api: string; realtime: string };
   /** Region of the stack: picks the principal allowed to write access logs. */
   region: string;
+  /** VPC of the target groups and the security group. Changing it replaces them. */
   vpcId: pulumi.Input<string>;
   /** VPC range: the ALB may reach targets on their ports inside it, nothing else. */
   vpcCidr: string;
@@ -56,6 +57,7 @@ export interface AlbArgs {
   deletionProtection?: boolean;
   /** Let `pulumi destroy` empty the access log bucket (dev stacks). Logs are lost. @default false */
   forceDestroyLogs?: boolean;
+  /** Tags for every child. */
   tags?: Record<string, string>;
 }
 
@@ -74,6 +76,7 @@ export function validateAlbArgs(args: AlbArgs): void {
     if (n.length > 32 || !/^[a-zA-Z0-9-]+$/.test(n)) bad(`targetGroupNames.${svc}`, n, "at most 32 letters, digits or '-' (use Naming.targetGroup)");
   }
   if (args.targetGroupNames.api === args.targetGroupNames.realtime) bad("targetGroupNames", args.targetGroupNames, "the two names must differ");
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(args.vpcCidr)) bad("vpcCidr", args.vpcCidr, "expected an IPv4 CIDR like 10.0.0.0/16");
   if (args.publicSubnetIds.length < 2) bad("publicSubnetIds", `${args.publicSubnetIds.length} subnet(s)`, "an ALB needs subnets in at least 2 zones");
   if (args.certificateArn !== undefined && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(args.certificateArn)) {
     bad("certificateArn", args.certificateArn, "expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>");

@@ -63,6 +63,7 @@ describe("validateAlbArgs", () => {
       'certificateArn "arn:aws:iam::123456789012:server-certificate/x": expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>'],
     ["deregistration delay", { realtimeDeregistrationDelaySeconds: 4000 }, "realtimeDeregistrationDelaySeconds 4000: must be a whole number from 0 to 3600"],
     ["stickiness", { stickinessSeconds: 0 }, "stickinessSeconds 0: must be a whole number from 1 to 604800"],
+    ["VPC range", { vpcCidr: "10.0.0.0" }, 'vpcCidr "10.0.0.0": expected an IPv4 CIDR like 10.0.0.0/16'],
     ["port clash", { ports: { api: 3000, realtime: 3000 } }, 'ports {"api":3000,"realtime":3000}: api and realtime need different ports'],
   ];
   for (const [title, patch, message] of cases) {
