@@ -25,7 +25,10 @@ export interface BackupArgs {
   dbBackupRetentionDays: number;
   /** DR region name (informational, for outputs and messages). */
   drRegion: string;
-  /** Provider for the DR region; required when the tier copies or replicates across regions. */
+  /**
+   * Provider for the DR region. When the tier copies or replicates across regions and none is given, the
+   * component creates one for `drRegion` as its child.
+   */
   drProvider?: aws.Provider;
 }
 
@@ -50,7 +53,7 @@ export function recoveryPointObjective(s: BackupSizing): RecoveryPointObjective 
 }
 
 /** Plain checks; throws naming the field and the fix. */
-export function validateBackupArgs(args: Pick<BackupArgs, "sizing" | "dbBackupRetentionDays" | "drProvider" | "namePrefix">): void {
+export function validateBackupArgs(args: Pick<BackupArgs, "sizing" | "dbBackupRetentionDays" | "drProvider" | "drRegion" | "namePrefix">): void {
   const s = args.sizing;
   const fail = (field: string, value: unknown, fix: string) => {
     throw new Error(`Backup: ${field} = ${JSON.stringify(value)}: ${fix}`);
@@ -58,14 +61,16 @@ export function validateBackupArgs(args: Pick<BackupArgs, "sizing" | "dbBackupRe
   if (!Number.isInteger(s.dailyRetentionDays) || s.dailyRetentionDays < 1) fail("sizing.backup.dailyRetentionDays", s.dailyRetentionDays, "keep daily recovery points at least 1 day");
   if (s.weeklyRetentionDays !== 0 && s.weeklyRetentionDays < 7) fail("sizing.backup.weeklyRetentionDays", s.weeklyRetentionDays, "use 0 (no weekly points) or at least 7");
   if (s.monthlyRetentionDays !== 0 && s.monthlyRetentionDays < 28) fail("sizing.backup.monthlyRetentionDays", s.monthlyRetentionDays, "use 0 (no monthly points) or at least 28");
-  if ((s.crossRegionCopy || s.crossRegionPitr) && !args.drProvider) {
-    fail("drProvider", undefined, "the tier copies backups to the DR region; pass an aws.Provider for drRegion");
+  if ((s.crossRegionCopy || s.crossRegionPitr) && !args.drProvider && !REGION.test(args.drRegion)) {
+    fail("drRegion", args.drRegion, "the tier copies backups to the DR region; give a region name like us-west-2 or an aws.Provider for it");
   }
   if (s.crossRegionPitr && (args.dbBackupRetentionDays < 1 || args.dbBackupRetentionDays > 35)) {
     fail("sizing.database.backupRetentionDays", args.dbBackupRetentionDays, "replicated automated backups need 1 to 35 days");
   }
   if (s.vaultLock && !s.crossRegionCopy) fail("sizing.backup.vaultLock", s.vaultLock, "a locked vault without a DR copy leaves one region; enable crossRegionCopy too");
 }
+
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
 const SCHEDULES = {
   daily: "cron(0 5 * * ? *)",
@@ -85,11 +90,15 @@ export class Backup extends pulumi.ComponentResource {
     validateBackupArgs(args);
     const s = args.sizing;
     const child = { parent: this };
-    const dr = { parent: this, provider: args.drProvider };
+    const crossRegion = s.crossRegionCopy || s.crossRegionPitr;
+    const drProvider = crossRegion
+      ? args.drProvider ?? new aws.Provider(`${name}-dr-region`, { region: args.drRegion }, child)
+      : undefined;
+    const dr = { parent: this, provider: drProvider };
 
     const key = new aws.kms.Key(`${name}-vault-key`, { description: `${args.namePrefix} backup vault`, enableKeyRotation: true, deletionWindowInDays: 30 }, child);
     const vault = new aws.backup.Vault(`${name}-vault`, { name: `${args.namePrefix}-backup`, kmsKeyArn: key.arn }, child);
-    const drKey = s.crossRegionCopy || s.crossRegionPitr
+    const drKey = crossRegion
       ? new aws.kms.Key(`${name}-dr-key`, { description: `${args.namePrefix} backups in ${args.drRegion}`, enableKeyRotation: true, deletionWindowInDays: 30 }, dr)
       : undefined;
     const drVault = s.crossRegionCopy

@@ -68,6 +68,10 @@ export const COMPUTED: Record<string, Compute> = {
     const id = (i.identifier as string | undefined) ?? `${n}-${s}`;
     return { identifier: id, arn: arn(c, "rds", `db:${id}`), address: `${id}.${s}.${c.region}.rds.amazonaws.com`, endpoint: `${id}.${s}.${c.region}.rds.amazonaws.com:5432`, port: 5432, resourceId: `db-${s}` };
   },
+  "aws:rds/subnetGroup:SubnetGroup": (n, i, c, s) => {
+    const name = (i.name as string | undefined) ?? `${n}-${s}`;
+    return { name, id: name, arn: arn(c, "rds", `subgrp:${name}`) };
+  },
   "aws:rds/proxy:Proxy": (n, i, c, s) => ({ arn: arn(c, "rds", `db-proxy:prx-${s}`), endpoint: `${i.name ?? n}.proxy-${s}.${c.region}.rds.amazonaws.com` }),
   "aws:elasticache/replicationGroup:ReplicationGroup": (n, i, c, s) => ({
     arn: arn(c, "elasticache", `replicationgroup:${i.replicationGroupId ?? n}`),
