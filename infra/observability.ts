@@ -1,0 +1,83 @@
+/**
+ * Observability and backups of one stack, composed for the platform: alarms + topic, dashboard, AWS Backup
+ * (with the DR-region copy), and the stack outputs the runbook and the DR drill read.
+ *
+ * Built after the data tier and BEFORE the ECS services: the services' deployment configuration names the
+ * deployment alarms, so the alarms must exist first. Cluster and service names are the contract names
+ * (`<project>-<env>`, `<project>-<env>-<service>`, docs/CONTRACTS.md), known before the services exist; the
+ * stack tests check they equal what the compute layer creates.
+ */
+import * as aws from "@pulumi/aws";
+import type * as pulumi from "@pulumi/pulumi";
+import { drVaultNameOf } from "./config/dr";
+import type { Naming } from "./config/naming";
+import type { StackConfig } from "./config/schema";
+import { Alarms } from "./components/alarms";
+import type { AlarmTargets } from "./components/alarm-specs";
+import { Backup } from "./components/backup";
+import { Dashboard } from "./components/dashboard";
+
+export interface ObservabilityRefs {
+  alb: AlarmTargets["alb"];
+  database: AlarmTargets["database"] & {
+    arn: pulumi.Input<string>;
+    subnetGroupName: pulumi.Input<string>;
+    securityGroupId: pulumi.Input<string>;
+  };
+  redis: AlarmTargets["redis"];
+  queues: AlarmTargets["queues"];
+}
+
+export interface Observability {
+  alarms: Alarms;
+  dashboard: Dashboard;
+  backup: Backup;
+  /** Deployment alarm names per service, for the ECS services' `alarms` setting. */
+  deploymentAlarmNames: Alarms["deploymentAlarmNames"];
+  outputs: Record<string, pulumi.Input<unknown>>;
+}
+
+export function buildObservability(cfg: StackConfig, naming: Naming, refs: ObservabilityRefs): Observability {
+  const s = cfg.sizing;
+  const targets: AlarmTargets = {
+    clusterName: naming.prefix,
+    serviceNames: { api: naming.name("api"), realtime: naming.name("realtime"), workers: naming.name("workers") },
+    alb: refs.alb,
+    database: { instanceId: refs.database.instanceId, maxConnections: refs.database.maxConnections },
+    redis: refs.redis,
+    queues: refs.queues,
+    realtimeMaxConnectionsPerTask: s.services.realtime.maxConnectionsPerTask,
+  };
+  const alarms = new Alarms("alarms", {
+    ...targets,
+    namePrefix: naming.prefix,
+    thresholds: s.observability.alarms,
+    accountId: aws.getCallerIdentityOutput().accountId,
+    alarmEmail: cfg.alarmEmail,
+  });
+  const dashboard = new Dashboard("dashboard", { ...targets, namePrefix: naming.prefix, region: cfg.region, thresholds: s.observability.alarms });
+  const backup = new Backup("backup", {
+    namePrefix: naming.prefix,
+    dbInstanceArn: refs.database.arn,
+    sizing: s.backup,
+    dbBackupRetentionDays: s.database.backupRetentionDays,
+    drRegion: cfg.drRegion,
+  });
+
+  const outputs: Record<string, pulumi.Input<unknown>> = {
+    alarmTopicArn: alarms.topicArn,
+    dashboardName: dashboard.dashboardName,
+    backupVaultName: backup.vaultName,
+    drVaultName: backup.drVaultName,
+    drRegion: cfg.drRegion,
+    backupRoleArn: backup.backupRoleArn,
+    recoveryPointObjective: backup.rpo,
+    dbSubnetGroupName: refs.database.subnetGroupName,
+    dbSecurityGroupId: refs.database.securityGroupId,
+    // A DR stack restores from the copies the primary left in this region.
+    ...(cfg.primaryEnv !== undefined
+      ? { restoreVaultName: drVaultNameOf(cfg.project, cfg.primaryEnv), restoreSnapshotId: cfg.restoreSnapshotId }
+      : {}),
+  };
+  return { alarms, dashboard, backup, deploymentAlarmNames: alarms.deploymentAlarmNames, outputs };
+}
