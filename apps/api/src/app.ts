@@ -2,7 +2,7 @@
  * Builds the api's Fastify instance (routes, validation, auth, limits, errors, metrics, GraphQL) without
  * listening, so tests can use `inject` or a real port.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyError } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyError } from "fastify";
 import { AuthError, ChatError, bearerToken, correlationId, runChecks, checkPostgres, checkRedis, checkSchema, loadMigrations, type Principal } from "@chat/shared";
 import { ApiError } from "./errors";
 import type { Services } from "./services";
@@ -68,7 +68,8 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
     trustProxy: (_address: string, hop: number) => hop < s.settings.trustProxyHops,
     requestIdHeader: false,
     genReqId: (req) => correlationId(req.headers["x-request-id"]),
-    disableRequestLogging: true,
+    // One line per request is written by the onResponse hook below (with the route, status and user).
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
