@@ -91,6 +91,9 @@ export async function startRealtime(opts: StartOptions = {}): Promise<RunningRea
     await Promise.allSettled([pool.end(), closeRedis(subClient), closeRedis(pubClient)]);
     sqs?.destroy();
   };
+  // Start with Redis connected when it is reachable (readiness would fail until then); a Redis that stays
+  // away does not block the start: /ready reports it and the clients keep retrying.
+  await Promise.all([readyWithin(pubClient, 5000), readyWithin(subClient, 5000)]);
   let port: number;
   try {
     port = await server.listen(settings.port, opts.host ?? "0.0.0.0");
@@ -116,4 +119,18 @@ export async function startRealtime(opts: StartOptions = {}): Promise<RunningRea
       return stopping;
     },
   };
+}
+
+function readyWithin(client: Redis, ms: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    client.once("ready", done);
+  });
 }

@@ -104,6 +104,7 @@ export class RealtimeServer {
   private readonly limiter: ConnectionLimiter;
   private readonly timers: NodeJS.Timeout[] = [];
   private draining = false;
+  private closed = false;
   private subscriptionLostAt: number | undefined;
 
   constructor(private readonly opts: RealtimeServerOptions) {
@@ -114,7 +115,10 @@ export class RealtimeServer {
     // Engine-level cap on sessions, above the Socket.IO limit, so handshake floods cannot pile up sessions.
     const engineCap = Math.ceil(settings.maxConnectionsPerTask * 1.1) + 100;
     this.io = new Server(this.http, {
-      adapter: createAdapter(guardPublish(opts.pubClient, (err) => opts.log.warn({ error: err.message }, "redis publish failed")), opts.subClient),
+      adapter: createAdapter(
+        guardFireAndForget(opts.pubClient, (err) => opts.log.warn({ error: err.message }, "redis publish failed")),
+        guardFireAndForget(opts.subClient, (err) => opts.log.warn({ error: err.message }, "redis subscription command failed")),
+      ),
       transports: ["polling", "websocket"],
       // A whole frame past this closes the transport; events under it but over MAX_PAYLOAD_BYTES get an error.
       maxHttpBufferSize: settings.maxPayloadBytes * 2 + 1024,
@@ -406,6 +410,7 @@ export class RealtimeServer {
   private watchSubscription(): void {
     const sub = this.opts.subClient;
     const lost = () => {
+      if (this.closed) return;
       if (this.subscriptionLostAt === undefined) {
         this.subscriptionLostAt = Date.now();
         this.opts.log.warn({}, "redis subscription lost; cross-task delivery paused");
@@ -442,7 +447,8 @@ export class RealtimeServer {
   /**
    * Stops accepting (readiness fails, handshakes are refused), closes every client's transport so
    * socket.io-client reconnects (the load balancer picks another target), spreading the disconnects over
-   * part of the grace period, then closes the servers. Resolves within `graceMs`.
+   * part of the grace period, keeps refusing for a short while, then closes the servers. Resolves within
+   * `graceMs`.
    */
   async drain(graceMs = this.opts.settings.shutdownGraceMs): Promise<void> {
     if (this.draining) return;
@@ -459,12 +465,16 @@ export class RealtimeServer {
       for (const s of sockets.slice(b * perBatch, (b + 1) * perBatch)) s.conn.close();
       if (b < batches - 1) await sleep(spreadMs / batches);
     }
+    // Keep answering for a moment: readiness says "draining" and late handshakes get `server_draining`
+    // instead of a refused TCP connection, while the load balancer finishes taking this task out.
+    await sleep(Math.min(1000, graceMs / 4));
     const left = Math.max(100, graceMs - (Date.now() - started) - 500);
     await withTimeout(this.close(), left, "close timed out").catch((err: Error) => this.opts.log.warn({ error: err.message }, "shutdown incomplete"));
   }
 
   /** Stops timers, closes Socket.IO and the HTTP server. Redis and DB clients belong to the caller. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     this.metrics.close();
@@ -475,23 +485,31 @@ export class RealtimeServer {
   }
 }
 
+/** Commands the adapter sends without handling the returned promise. */
+const FIRE_AND_FORGET = new Set(["publish", "psubscribe", "punsubscribe", "subscribe", "unsubscribe"]);
+
 /**
- * The adapter publishes without handling the returned promise; while Redis is down that promise rejects and
- * an unhandled rejection would end the process. The adapter gets a view of the client whose `publish`
- * reports failures instead (the lost broadcasts are replayed from Postgres once the subscription is back).
+ * The adapter publishes (and unsubscribes on close) without handling the returned promise; while Redis is
+ * down, or once the client is closed, that promise rejects and an unhandled rejection would end the process.
+ * The adapter gets a view of each client whose fire-and-forget commands report failures instead (broadcasts
+ * lost this way are replayed from Postgres once the subscription is back).
  */
-function guardPublish(client: Redis, onError: (err: Error) => void): Redis {
+function guardFireAndForget(client: Redis, onError: (err: Error) => void): Redis {
   return new Proxy(client, {
     get(target, prop) {
-      if (prop === "publish") {
-        return (...args: Parameters<Redis["publish"]>) =>
-          target.publish(...args).catch((err: Error) => {
-            onError(err);
-            return 0;
-          });
-      }
       const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      if (typeof value !== "function") return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      if (typeof prop !== "string" || !FIRE_AND_FORGET.has(prop)) return fn;
+      return (...args: unknown[]) => {
+        const r = fn(...args);
+        return r instanceof Promise
+          ? r.catch((err: Error) => {
+              onError(err);
+              return 0;
+            })
+          : r;
+      };
     },
   });
 }

@@ -74,7 +74,7 @@ export async function fixture(): Promise<Fixture> {
         NODE_ENV: "test",
         PORT: String(port),
         ENV: "test",
-        LOG_LEVEL: "warn",
+        LOG_LEVEL: "error",
         DATABASE_URL: dbUrl,
         DB_POOL_MAX: "4",
         REDIS_URL: redis.url,

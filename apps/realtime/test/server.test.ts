@@ -1,0 +1,247 @@
+/**
+ * One realtime service started in-process on real Redis and Postgres: HTTP endpoints, the Engine.IO polling
+ * handshake the ALB health check uses, handshake auth, revocation of open sockets, chat events, limits and
+ * their error events, metrics and draining.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { TokenService, createEmitter, createRedis, closeRedis, revokedBeforeKey, revokedSessionKey } from "@chat/shared";
+import { startRealtime, type RunningRealtime } from "../src/app";
+import { fixture, client, connected, send, sleep, type Fixture, type Client } from "./helpers";
+import { freePort } from "../../../test/support/redis";
+
+let f: Fixture;
+let rt: RunningRealtime;
+let url: string;
+let userIds: string[];
+let roomId: string;
+const metricLines: string[] = [];
+const open: Client[] = [];
+
+async function user(i: number, opts: Parameters<typeof connected>[2] = {}): Promise<Client> {
+  const c = await connected(url, await f.token(userIds[i]), opts);
+  open.push(c);
+  return c;
+}
+
+async function refused(token: string | undefined, opts: Parameters<typeof client>[2] = {}, at = url): Promise<{ message: string; data: { code: string; message: string } }> {
+  const c = client(at, token, opts);
+  open.push(c);
+  return (await c.next("connect_error")) as { message: string; data: { code: string; message: string } };
+}
+
+before(async () => {
+  f = await fixture();
+  ({ userIds, roomId } = await f.seed(8));
+  const port = await freePort();
+  rt = await startRealtime({
+    env: f.env(port, {
+      MAX_CONNECTIONS_PER_IP: "6",
+      MAX_MESSAGES_PER_10S: "8",
+      MAX_PAYLOAD_BYTES: "1024",
+      REVOCATION_CHECK_MS: "200",
+      SHUTDOWN_GRACE_MS: "1000",
+    }),
+    host: "127.0.0.1",
+    writeMetric: (line) => metricLines.push(line),
+  });
+  url = `http://127.0.0.1:${rt.port}`;
+});
+
+after(async () => {
+  for (const c of open) c.close();
+  await rt?.stop(1000);
+  await f?.close();
+});
+
+/** Closes every client opened so far (limits count per IP, so tests start from zero connections). */
+async function closeAll(): Promise<void> {
+  for (const c of open.splice(0)) c.close();
+  for (let i = 0; i < 50 && rt.server.connectionCount > 0; i++) await sleep(20);
+  assert.equal(rt.server.connectionCount, 0);
+}
+
+test("GET /health, /ready and the Engine.IO polling handshake the load balancer probes", async () => {
+  const health = await fetch(`${url}/health`);
+  assert.equal(health.status, 200);
+  assert.equal(((await health.json()) as { status: string }).status, "ok");
+  const ready = await fetch(`${url}/ready`);
+  assert.equal(ready.status, 200, await ready.clone().text());
+  const poll = await fetch(`${url}/socket.io/?EIO=4&transport=polling`);
+  assert.equal(poll.status, 200);
+  const body = await poll.text();
+  assert.match(body, /^0\{/, "Engine.IO open packet");
+  const open = JSON.parse(body.slice(1)) as { sid: string; upgrades: string[]; pingInterval: number };
+  assert.ok(open.sid.length > 0);
+  assert.deepEqual(open.upgrades, ["websocket"]);
+  assert.equal(open.pingInterval, 1000, "PING_INTERVAL_MS reaches the server");
+  assert.equal((await fetch(`${url}/nope`)).status, 404);
+});
+
+test("handshake auth: missing, malformed, forged, expired and revoked tokens are refused with a clear reason", async () => {
+  const missing = await refused(undefined);
+  assert.equal(missing.data.code, "auth_failed");
+  assert.match(missing.message, /missing access token/);
+
+  assert.match((await refused("not-a-jwt")).message, /malformed/);
+
+  const forger = new TokenService({ keys: { current: { kid: "t1", secret: "x".repeat(40) } }, redis: f.kv });
+  assert.match((await refused((await forger.sign(userIds[0], randomUUID())).token)).message, /not valid/);
+
+  const past = new TokenService({ keys: f.keys, redis: f.kv, accessTtlSeconds: 60, now: () => Date.now() - 3_600_000 });
+  const expired = await refused((await past.sign(userIds[0], randomUUID())).token);
+  assert.equal(expired.data.code, "auth_failed");
+  assert.match(expired.message, /expired/);
+
+  const sid = randomUUID();
+  const token = await f.token(userIds[0], sid);
+  await f.kv.set(revokedSessionKey(sid), "1", "EX", 60);
+  assert.match((await refused(token)).message, /revoked/);
+
+  // The same token is accepted from the Authorization header once the revocation is lifted.
+  await f.kv.del(revokedSessionKey(sid));
+  const viaHeader = await connected(url, "", { auth: {}, extraHeaders: { authorization: `Bearer ${token}` } });
+  open.push(viaHeader);
+  assert.equal(viaHeader.socket.connected, true);
+  assert.ok((rt.server.metrics.rejectionTotals().auth_failed ?? 0) >= 5);
+  await closeAll();
+});
+
+test("an open socket is dropped when revoked: by the api's emitter broadcast, and by the periodic re-check", async () => {
+  const redis = createRedis({ kind: "url", url: f.redis.url });
+  try {
+    const sid = randomUUID();
+    const a = await connected(url, await f.token(userIds[0], sid));
+    open.push(a);
+    const revoker = new TokenService({ keys: f.keys, redis, emitter: createEmitter(redis) });
+    await revoker.revokeSession(sid);
+    assert.equal(await a.next("disconnect"), "io server disconnect");
+
+    // A revocation whose broadcast was missed (key written, no emitter): the timer catches it.
+    const b = await user(1);
+    await f.kv.set(revokedBeforeKey(userIds[1]), String(Math.floor(Date.now() / 1000) + 1), "EX", 60);
+    assert.equal((await b.next("error")).code, "revoked");
+    assert.equal(await b.next("disconnect"), "io server disconnect");
+    await f.kv.del(revokedBeforeKey(userIds[1]));
+  } finally {
+    await closeRedis(redis);
+    await closeAll();
+  }
+});
+
+test("message:send is acknowledged with the committed row and broadcast; typing and read reach the room; read persists", async () => {
+  const a = await user(0);
+  const b = await user(1);
+  const ack = await send(a, { roomId, body: "hi", clientMsgId: "srv-1" });
+  assert.equal(ack.ok, true);
+  assert.equal(ack.message.body, "hi");
+  assert.equal(ack.message.authorId, userIds[0]);
+  assert.equal((await b.next("message:new", (m) => m.id === ack.message.id)).body, "hi");
+
+  a.socket.emit("typing", { roomId, isTyping: true });
+  assert.deepEqual(await b.next("typing"), { roomId, userId: userIds[0], isTyping: true });
+
+  const readAck = await b.socket.timeout(3000).emitWithAck("read", { roomId, messageId: ack.message.id });
+  assert.deepEqual(readAck, { ok: true });
+  assert.deepEqual(await a.next("read"), { roomId, userId: userIds[1], messageId: ack.message.id });
+  const { rows } = await f.pool.query("SELECT last_read_message_id::text AS id FROM room_members WHERE room_id = $1 AND user_id = $2", [roomId, userIds[1]]);
+  assert.equal(rows[0].id, ack.message.id);
+  await closeAll();
+});
+
+test("bad events get a clear error: invalid payloads, unknown events, rooms the user is not in", async () => {
+  const a = await user(0);
+  const bad = await send(a, { roomId, body: "", clientMsgId: "x" });
+  assert.deepEqual(bad.ok, false);
+  assert.equal(bad.error.code, "invalid_event");
+  assert.match(bad.error.message, /body must be a non-empty string/);
+
+  const badId = await send(a, { roomId, body: "x", clientMsgId: "has spaces" });
+  assert.equal(badId.error.code, "invalid_event");
+  assert.match(badId.error.message, /clientMsgId/);
+
+  const notMember = await send(a, { roomId: randomUUID(), body: "x", clientMsgId: "nm-1" });
+  assert.equal(notMember.ok, false);
+  assert.match(notMember.error.message, /does not exist|not a member/);
+
+  a.socket.emit("shout", { hello: 1 });
+  const unknown = await a.next("error", (e) => e.code === "invalid_event");
+  assert.match(unknown.message, /unknown event "shout"/);
+
+  a.socket.emit("typing", { roomId: randomUUID(), isTyping: true });
+  assert.equal((await a.next("error", (e) => e.code === "not_member")).code, "not_member");
+  await closeAll();
+});
+
+test("limits: connections per IP, events per 10 s and payload size each answer with their error", async () => {
+  const six = [];
+  for (let i = 0; i < 6; i++) six.push(await user(i));
+  const seventh = await refused(await f.token(userIds[6]));
+  assert.equal(seventh.data.code, "too_many_connections_from_ip");
+  assert.match(seventh.message, /limit 6/);
+  // A slot freed is reusable.
+  six[5].close();
+  for (let i = 0; i < 50 && rt.server.connectionCount > 5; i++) await sleep(20);
+  open.push(await connected(url, await f.token(userIds[6])));
+  await closeAll();
+
+  const a = await user(0);
+  for (let i = 0; i < 8; i++) a.socket.emit("typing", { roomId, isTyping: i % 2 === 0 });
+  a.socket.emit("typing", { roomId, isTyping: true });
+  const limited = await a.next("error", (e) => e.code === "rate_limited");
+  assert.match(limited.message, /more than 8 events in 10 s/);
+  const refusedAck = await send(a, { roomId, body: "one more", clientMsgId: "rl-1" });
+  assert.equal(refusedAck.ok, false);
+  assert.equal(refusedAck.error.code, "rate_limited");
+
+  const b = await user(1);
+  const big = await send(b, { roomId, body: "x".repeat(1500), clientMsgId: "big-1" });
+  assert.equal(big.ok, false);
+  assert.equal(big.error.code, "payload_too_large");
+  assert.match(big.error.message, /limit is 1024 bytes/);
+  assert.equal((await b.next("error", (e) => e.code === "payload_too_large")).code, "payload_too_large");
+  // A frame past maxHttpBufferSize never reaches the handlers: the transport is closed.
+  b.socket.emit("message:send", { roomId, body: "y".repeat(5000), clientMsgId: "huge-1" });
+  assert.equal(await b.next("disconnect"), "transport close");
+
+  const totals = rt.server.metrics.rejectionTotals();
+  for (const reason of ["too_many_connections_from_ip", "rate_limited", "payload_too_large"]) assert.ok((totals[reason] ?? 0) >= 1, reason);
+  await closeAll();
+});
+
+test("metrics: ActiveConnections, EventLoopLagMs and Rejections by reason in the service's namespace", async () => {
+  const a = await user(0);
+  metricLines.length = 0;
+  rt.server.metrics.flush();
+  const docs = metricLines.map((l) => JSON.parse(l) as Record<string, any>);
+  const main = docs.find((d) => "ActiveConnections" in d);
+  assert.ok(main, metricLines.join("\n"));
+  assert.equal(main.ActiveConnections, 1);
+  assert.equal(main.ServiceName, "chat-test-realtime");
+  assert.equal(main._aws.CloudWatchMetrics[0].Namespace, "chat-test");
+  assert.ok(docs.some((d) => "EventLoopLagMs" in d), "EventLoopLagMs written");
+  assert.ok(main.Rejections >= 3, "rejections of the earlier tests counted in total");
+  const byReason = docs.find((d) => d.Reason === "payload_too_large");
+  assert.ok(byReason, "a Rejections line with the Reason dimension");
+  assert.ok(byReason.Rejections >= 1);
+  assert.deepEqual(byReason._aws.CloudWatchMetrics[0].Dimensions, [["ServiceName", "Reason"]]);
+  a.close();
+  await closeAll();
+});
+
+test("draining: readiness fails, new handshakes are refused, connected clients are told to reconnect", async () => {
+  const a = await user(0, { reconnection: true, reconnectionDelay: 5000 });
+  const draining = rt.server.drain(2000);
+  assert.equal(await a.next("disconnect"), "transport close");
+  const ready = await fetch(`${url}/ready`);
+  assert.equal(ready.status, 503);
+  assert.equal(((await ready.json()) as { status: string }).status, "draining");
+  const late = await refused(await f.token(userIds[1]));
+  assert.equal(late.data.code, "server_draining");
+  assert.match(late.message, /reconnect/);
+  await draining;
+  // After the drain the listener is gone, so nothing is accepted any more.
+  const after = await fetch(`${url}/health`).then(() => "answered", () => "refused");
+  assert.equal(after, "refused");
+});
