@@ -1,0 +1,143 @@
+/**
+ * The plan document: what a stack creates, its outputs, its monthly cost and its policy findings, built from
+ * a synth result (`infra/synth`). This is the `--json` output and the input of the renderers and the diff.
+ * Secret values never appear: secret-looking inputs, secure config values and secret outputs are `[secret]`.
+ */
+import { TIERS } from "../config/tiers";
+import type { TierName } from "../config/tiers";
+import type { SynthResult } from "../synth";
+import { computedState } from "../synth/mocks";
+import { evaluate, severityFor, ALL_RULES } from "../policy/rules";
+import type { PolicyResource, Violation } from "../policy/rules";
+import { DEFAULT_ASSUMPTIONS } from "./assumptions";
+import type { Assumptions } from "./assumptions";
+import { estimateCost } from "./cost";
+import type { CostEstimate } from "./cost";
+
+export const SECRET = "[secret]";
+/** What the harness passes for `secure:` config values. */
+const MOCK_SECRET_VALUE = "mock-secret-value";
+
+export interface PlanResource {
+  type: string;
+  name: string;
+  /** Name of the parent resource (component), undefined at the top. */
+  parent: string | undefined;
+  /** Name of the top-level component this resource belongs to. */
+  component: string;
+  custom: boolean;
+  inputs: Record<string, any>;
+  protect: boolean;
+}
+
+export interface PlanDocument {
+  /** Format version of this document. */
+  format: 1;
+  stack: string;
+  project: string;
+  region: string;
+  tier: string;
+  dau: number;
+  resources: PlanResource[];
+  outputs: Record<string, any>;
+  cost: CostEstimate;
+  policy: {
+    violations: Violation[];
+    mandatory: number;
+    advisory: number;
+    rules: { name: string; description: string; severity: string }[];
+  };
+  warnings: string[];
+}
+
+/** Input names whose values are secrets wherever they appear. */
+const SECRET_KEYS = /^(password|masterPassword|authToken|secretString|secretBinary|privateKey|secretKey|secretAccessKey|token|result|bcryptHash)$/i;
+
+/** Replaces secret values by `[secret]` (by key name and by the harness's secure config value). */
+export function redact(value: unknown, keyName?: string): any {
+  if (value === undefined || value === null) return value;
+  if (keyName && SECRET_KEYS.test(keyName)) return SECRET;
+  if (typeof value === "string") {
+    if (!value.includes(MOCK_SECRET_VALUE)) return value;
+    return value.split(MOCK_SECRET_VALUE).join(SECRET);
+  }
+  if (Array.isArray(value)) return value.map((v) => redact(v));
+  if (typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+  return value;
+}
+
+export interface BuildOptions {
+  /** Flattened stack config (`loadStackFile(stack).config`): tier and DR region. */
+  config: Record<string, unknown>;
+  assumptions?: Assumptions;
+}
+
+const lastName = (urn: string | undefined) => (urn ? urn.slice(urn.lastIndexOf("::") + 2) : undefined);
+
+export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument {
+  const tier = String(opts.config["realtime-chat:tier"] ?? "dev");
+  const dau = TIERS[tier as TierName]?.dau ?? 0;
+  const drRegion = typeof opts.config["realtime-chat:drRegion"] === "string" ? (opts.config["realtime-chat:drRegion"] as string) : undefined;
+  const assumptions = opts.assumptions ?? DEFAULT_ASSUMPTIONS;
+
+  const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
+  const componentOf = (urn: string): string => {
+    let r = byUrn.get(urn);
+    while (r?.parent && byUrn.has(r.parent)) r = byUrn.get(r.parent);
+    return r?.name ?? lastName(urn) ?? "";
+  };
+
+  // ids and ARNs as the mocks compute them: the stack rules join resources on them
+  const ctx = { region: result.region };
+  const enriched = result.resources.map((r) => {
+    const state = r.custom && !result.preview ? computedState(r.type, r.name, r.inputs, ctx) : undefined;
+    return { r, id: state?.id, arn: typeof state?.state.arn === "string" ? (state.state.arn as string) : undefined };
+  });
+
+  const resources: PlanResource[] = result.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    parent: r.parent && byUrn.has(r.parent) ? byUrn.get(r.parent)!.name : undefined,
+    component: componentOf(r.urn),
+    custom: r.custom,
+    inputs: redact(r.inputs),
+    protect: r.options.protect,
+  }));
+
+  const policyInput: PolicyResource[] = enriched.filter((e) => e.r.custom).map((e) => ({ type: e.r.type, name: e.r.name, inputs: e.r.inputs, id: e.id, arn: e.arn }));
+  const violations = evaluate(policyInput, { tier });
+  const cost = estimateCost(
+    enriched.map((e) => ({ type: e.r.type, name: e.r.name, custom: e.r.custom, inputs: e.r.inputs, id: e.id, arn: e.arn })),
+    { region: result.region, drRegion, dau, assumptions },
+  );
+
+  const outputs: Record<string, any> = {};
+  for (const [k, v] of Object.entries(result.outputs)) outputs[k] = result.secretOutputs.includes(k) ? SECRET : redact(v, k);
+
+  return {
+    format: 1,
+    stack: result.stack,
+    project: result.project,
+    region: result.region,
+    tier,
+    dau,
+    resources,
+    outputs,
+    cost,
+    policy: {
+      violations,
+      mandatory: violations.filter((v) => v.severity === "mandatory").length,
+      advisory: violations.filter((v) => v.severity === "advisory").length,
+      rules: ALL_RULES.map((r) => ({ name: r.name, description: r.description, severity: severityFor(r, tier) })),
+    },
+    warnings: result.warnings.map((w) => redact(w)),
+  };
+}
+
+/** Checks that a parsed JSON file is a plan document; throws a one-line error otherwise. */
+export function assertPlanDocument(doc: any, source: string): asserts doc is PlanDocument {
+  const missing = ["stack", "resources", "cost", "policy"].filter((k) => doc?.[k] === undefined);
+  if (missing.length > 0 || !Array.isArray(doc.resources)) {
+    throw new Error(`${source} is not a plan JSON document (missing ${missing.join(", ") || "resources[]"}); write one with npm run plan -- --stack <name> --json > file.json`);
+  }
+}
