@@ -8,10 +8,13 @@ import { Naming } from "./config/naming";
 import { Network } from "./components/network";
 import { Alb } from "./components/alb";
 import { Waf } from "./components/waf";
+import { buildDataTier, validateDataTier } from "./data-tier";
 
 export function buildPlatform(cfg: StackConfig) {
   const naming = new Naming(cfg.project, cfg.env);
   const s = cfg.sizing;
+  // Bad data-tier settings fail here, before any resource is registered.
+  validateDataTier(cfg, naming);
 
   // ---- 1. Network ------------------------------------------------------------------------------------
   const network = new Network("network", {
@@ -53,6 +56,9 @@ export function buildPlatform(cfg: StackConfig) {
 
   // ---- 3. Data tier: database, proxy, redis, queues, secrets ------------------------------------------
   // DATA TIER SLOT: create the data-tier components here (private subnets: network.privateSubnetIds).
+  // `data.services.<name>` carries env/secrets/secretArns/taskPolicyStatements for each service;
+  // call `data.connectService(name, service.securityGroupId)` once per service for the SG rules.
+  const data = buildDataTier(cfg, naming, { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds });
 
   // ---- 4. Compute: ECS cluster + api / realtime / workers services -----------------------------------
   // COMPUTE SLOT: create the cluster and the three services here (ALB target groups and SGs from step 2,
@@ -76,6 +82,7 @@ export function buildPlatform(cfg: StackConfig) {
     realtimeTargetGroupArnSuffix: alb.realtimeTargetGroupArnSuffix,
     wafAclArn: waf.webAclArn,
     wafLogGroupName: waf.logGroupName,
+    ...data.outputs,
     // STACK OUTPUTS SLOT: add outputs of the layers above here.
   };
 }

@@ -171,6 +171,12 @@ export const CONFIG_KEYS = {
       str(v, "a DB snapshot identifier like rds:chat-10k-dau-db-2026-01-01-05-00 or an ARN like arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-<id>",
         /^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?[a-zA-Z][a-zA-Z0-9:-]{0,254}$/),
   }),
+  pushGatewayUrl: key<string | undefined>({
+    doc: "HTTPS endpoint the workers post signed push notifications to (PUSH_GATEWAY_URL); its HMAC key is the `<project>-<env>-push-gateway-secret` secret.",
+    type: "URL",
+    default: undefined,
+    parse: (v) => str(v, "an https URL like https://push.example.com/v1/notify", /^https:\/\/[^\s/]+(\/\S*)?$/),
+  }),
   sizing: key<SizingOverrides>({
     doc: "Per-key overrides of the tier's sizing, same shape as the tier table (e.g. services.api.min: 3).",
     type: "object",

@@ -108,6 +108,8 @@ export interface DatabaseSizing {
   proxyMaxConnectionsPercent: number;
   /** Seconds an idle client connection to the proxy is kept. */
   proxyIdleClientTimeoutSeconds: number;
+  /** Deletion protection, a final snapshot and Pulumi protect/retainOnDelete on the data; off only where the data is disposable (dev). */
+  deletionProtection: boolean;
 }
 
 export interface RedisSizing {
@@ -126,6 +128,8 @@ export interface QueuesSizing {
   maxReceiveCount: number;
   /** Time a worker may spend on one job (JOB_TIMEOUT_MS / 1000); the visibility timeout is sized from it. */
   consumerTimeoutSeconds: number;
+  /** Queue visibility timeout (VISIBILITY_TIMEOUT_S): above consumerTimeoutSeconds by enough for the delete call and a slow shutdown (here 30 s). */
+  visibilityTimeoutSeconds: number;
   /** Days an unprocessed message stays in the push and offline queues. */
   messageRetentionDays: number;
   /** Days a message stays in a dead-letter queue (longer than the source, so redrive is possible). */
@@ -274,9 +278,10 @@ export const TIERS: Record<TierName, TierSizing> = {
       proxyEnabled: true,
       proxyMaxConnectionsPercent: 90,
       proxyIdleClientTimeoutSeconds: 1800,
+      deletionProtection: false,
     },
     redis: { nodeType: "cache.t4g.micro", replicas: 0, multiAz: false, snapshotRetentionDays: 1 },
-    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, messageRetentionDays: 4, dlqRetentionDays: 14 },
+    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 },
     observability: { logRetentionDays: 7, alarms: KEY_METRIC_ALARMS },
     backup: {
       dailyRetentionDays: 7,
@@ -307,9 +312,10 @@ export const TIERS: Record<TierName, TierSizing> = {
       proxyEnabled: true,
       proxyMaxConnectionsPercent: 90,
       proxyIdleClientTimeoutSeconds: 1800,
+      deletionProtection: true,
     },
     redis: { nodeType: "cache.t4g.small", replicas: 1, multiAz: true, snapshotRetentionDays: 3 },
-    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, messageRetentionDays: 4, dlqRetentionDays: 14 },
+    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 },
     observability: { logRetentionDays: 30, alarms: KEY_METRIC_ALARMS },
     backup: {
       dailyRetentionDays: 14,
@@ -340,9 +346,10 @@ export const TIERS: Record<TierName, TierSizing> = {
       proxyEnabled: true,
       proxyMaxConnectionsPercent: 90,
       proxyIdleClientTimeoutSeconds: 1800,
+      deletionProtection: true,
     },
     redis: { nodeType: "cache.r7g.large", replicas: 1, multiAz: true, snapshotRetentionDays: 7 },
-    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, messageRetentionDays: 4, dlqRetentionDays: 14 },
+    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 },
     observability: { logRetentionDays: 90, alarms: KEY_METRIC_ALARMS },
     backup: {
       dailyRetentionDays: 35,
@@ -373,9 +380,10 @@ export const TIERS: Record<TierName, TierSizing> = {
       proxyEnabled: true,
       proxyMaxConnectionsPercent: 90,
       proxyIdleClientTimeoutSeconds: 1800,
+      deletionProtection: true,
     },
     redis: { nodeType: "cache.r7g.xlarge", replicas: 2, multiAz: true, snapshotRetentionDays: 14 },
-    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, messageRetentionDays: 4, dlqRetentionDays: 14 },
+    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 },
     observability: { logRetentionDays: 365, alarms: KEY_METRIC_ALARMS },
     backup: {
       dailyRetentionDays: 35,

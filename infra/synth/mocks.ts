@@ -66,8 +66,17 @@ export const COMPUTED: Record<string, Compute> = {
   "aws:secretsmanager/secret:Secret": (n, i, c, s) => ({ arn: arn(c, "secretsmanager", `secret:${i.name ?? n}-${s}`) }),
   "aws:rds/instance:Instance": (n, i, c, s) => {
     const id = (i.identifier as string | undefined) ?? `${n}-${s}`;
-    return { identifier: id, arn: arn(c, "rds", `db:${id}`), address: `${id}.${s}.${c.region}.rds.amazonaws.com`, endpoint: `${id}.${s}.${c.region}.rds.amazonaws.com:5432`, port: 5432, resourceId: `db-${s}` };
+    // manageMasterUserPassword: RDS creates the secret `rds!db-<uuid>` and reports it
+    const masterUserSecrets = i.manageMasterUserPassword
+      ? [{ secretArn: arn(c, "secretsmanager", `secret:rds!db-${s}-AbCdEf`), kmsKeyId: "", secretStatus: "active" }]
+      : [];
+    return { identifier: id, arn: arn(c, "rds", `db:${id}`), address: `${id}.${s}.${c.region}.rds.amazonaws.com`, endpoint: `${id}.${s}.${c.region}.rds.amazonaws.com:5432`, port: 5432, resourceId: `db-${s}`, masterUserSecrets };
   },
+  "aws:rds/parameterGroup:ParameterGroup": (n, i, c, s) => ({ name: (i.name as string | undefined) ?? `${n}-${s}` }),
+  "aws:elasticache/parameterGroup:ParameterGroup": (n, i, c, s) => ({ name: (i.name as string | undefined) ?? `${n}-${s}` }),
+  "aws:elasticache/subnetGroup:SubnetGroup": (n, i, c, s) => ({ name: (i.name as string | undefined) ?? `${n}-${s}` }),
+  // a fixed string of the requested length (letters and digits), so tests can check lengths and shapes
+  "random:index/randomPassword:RandomPassword": (n, i, c, s) => ({ result: s.repeat(Math.ceil(Number(i.length ?? 16) / s.length)).slice(0, Number(i.length ?? 16)) }),
   "aws:rds/subnetGroup:SubnetGroup": (n, i, c, s) => {
     const name = (i.name as string | undefined) ?? `${n}-${s}`;
     return { name, id: name, arn: arn(c, "rds", `subgrp:${name}`) };

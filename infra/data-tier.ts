@@ -1,0 +1,280 @@
+/**
+ * The data and messaging tier of one stack, composed for the platform: PostgreSQL (+ RDS Proxy), Redis, the
+ * SQS queues and the application secrets, plus what each service needs from them:
+ *
+ * - `services.<name>`: plain environment values (docs/CONTRACTS.md), task-definition `secrets` (env name ->
+ *   secret ARN, `arn:...:<jsonKey>::` for one JSON field), the exact secret ARNs the execution role may read,
+ *   and the task-role statements (rds-db:connect on the proxy, SQS send or consume).
+ * - `connectService(name, sgId)`: the security-group rules from a service to the proxy (or the database) on
+ *   5432 and, for services that use it, to Redis on 6379. Nothing wider.
+ * - `alarmTargets`: plain identifiers for the alarms; `outputs`: the stack outputs.
+ *
+ * `validateDataTier(cfg)` checks every data setting before any resource exists and names the stack file and
+ * config key of each problem.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfigError } from "./config/load";
+import type { Naming } from "./config/naming";
+import { CONFIG_NAMESPACE } from "./config/schema";
+import type { StackConfig } from "./config/schema";
+import { Connections } from "./components/connect";
+import { Database, databaseProblems } from "./components/database";
+import type { DatabaseArgs } from "./components/database";
+import { DbProxy, dbProxyProblems } from "./components/db-proxy";
+import type { DbProxyArgs } from "./components/db-proxy";
+import { assertNoWildcardActions } from "./components/policy";
+import type { PolicyStatement } from "./components/policy";
+import type { Problems } from "./components/problems";
+import { QUEUE_KINDS, Queues, queuesProblems } from "./components/queues";
+import type { QueuesArgs } from "./components/queues";
+import { Redis, redisProblems } from "./components/redis";
+import type { RedisArgs } from "./components/redis";
+import { AppSecrets } from "./components/secrets";
+
+export const SERVICE_NAMES = ["api", "realtime", "workers"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** Services that use Redis and JWT_KEYS (the workers need only Postgres and SQS). */
+const REDIS_USERS: readonly ServiceName[] = ["api", "realtime"];
+
+export interface ServiceWiring {
+  /** Plain environment values. Never a secret. */
+  environment: Record<string, pulumi.Input<string>>;
+  /** Task-definition `secrets`: env name -> Secrets Manager ARN (or `<arn>:<jsonKey>::`). */
+  secrets: Record<string, pulumi.Input<string>>;
+  /** The secret ARNs (without JSON keys) the execution role may read: exactly those behind `secrets`. */
+  secretArns: pulumi.Input<string>[];
+  /** Task-role statements. */
+  taskPolicyStatements: PolicyStatement[];
+}
+
+interface NetworkRefs {
+  vpcId: pulumi.Input<string>;
+  privateSubnetIds: pulumi.Input<string>[];
+}
+
+type ComponentArgs = {
+  database: Omit<DatabaseArgs, "vpcId" | "subnetIds"> & { subnetCount: number };
+  proxy: Omit<DbProxyArgs, "vpcId" | "subnetIds" | "dbInstanceIdentifier" | "secretArn"> & { subnetCount: number };
+  redis: Omit<RedisArgs, "vpcId" | "subnetIds">;
+  queues: QueuesArgs;
+};
+
+/** Component arguments from the stack config (plain values; shared by validation and construction). */
+function componentArgs(cfg: StackConfig, naming: Naming): ComponentArgs {
+  const s = cfg.sizing;
+  const disposable = !s.database.deletionProtection;
+  const subnetCount = cfg.availabilityZones.length;
+  return {
+    database: {
+      identifier: naming.name("db", 63),
+      engineMajor: s.database.engineMajor,
+      instanceClass: s.database.instanceClass,
+      storageGb: s.database.storageGb,
+      maxStorageGb: s.database.maxStorageGb,
+      multiAz: s.database.multiAz,
+      backupRetentionDays: s.database.backupRetentionDays,
+      safeguards: !disposable,
+      restoreSnapshotId: cfg.restoreSnapshotId,
+      subnetCount,
+    },
+    proxy: {
+      proxyName: naming.name("db-proxy", 60),
+      maxConnectionsPercent: s.database.proxyMaxConnectionsPercent,
+      idleClientTimeoutSeconds: s.database.proxyIdleClientTimeoutSeconds,
+      subnetCount,
+    },
+    redis: {
+      replicationGroupId: naming.name("redis", 40),
+      authSecretName: naming.name("redis-auth-token"),
+      nodeType: s.redis.nodeType,
+      replicas: s.redis.replicas,
+      multiAz: s.redis.multiAz,
+      snapshotRetentionDays: s.redis.snapshotRetentionDays,
+      disposable,
+    },
+    queues: {
+      namePrefix: naming.prefix,
+      maxReceiveCount: s.queues.maxReceiveCount,
+      consumerTimeoutSeconds: s.queues.consumerTimeoutSeconds,
+      visibilityTimeoutSeconds: s.queues.visibilityTimeoutSeconds,
+      messageRetentionDays: s.queues.messageRetentionDays,
+      dlqRetentionDays: s.queues.dlqRetentionDays,
+    },
+  };
+}
+
+/** Component argument -> config key it comes from (without the namespace). */
+const CONFIG_KEY_OF: Record<string, Record<string, string>> = {
+  Database: {
+    identifier: "project/env", engineMajor: "sizing.database.engineMajor", instanceClass: "sizing.database.instanceClass",
+    storageGb: "sizing.database.storageGb", maxStorageGb: "sizing.database.maxStorageGb",
+    backupRetentionDays: "sizing.database.backupRetentionDays", safeguards: "sizing.database.deletionProtection", restoreSnapshotId: "restoreSnapshotId", subnetIds: "availabilityZones",
+  },
+  DbProxy: {
+    proxyName: "project/env", maxConnectionsPercent: "sizing.database.proxyMaxConnectionsPercent",
+    idleClientTimeoutSeconds: "sizing.database.proxyIdleClientTimeoutSeconds", subnetIds: "availabilityZones",
+  },
+  Redis: {
+    replicationGroupId: "project/env", authSecretName: "project/env", nodeType: "sizing.redis.nodeType", replicas: "sizing.redis.replicas",
+    multiAz: "sizing.redis.multiAz", snapshotRetentionDays: "sizing.redis.snapshotRetentionDays",
+  },
+  Queues: {
+    namePrefix: "project/env", maxReceiveCount: "sizing.queues.maxReceiveCount", consumerTimeoutSeconds: "sizing.queues.consumerTimeoutSeconds",
+    visibilityTimeoutSeconds: "sizing.queues.visibilityTimeoutSeconds", messageRetentionDays: "sizing.queues.messageRetentionDays",
+    dlqRetentionDays: "sizing.queues.dlqRetentionDays",
+  },
+};
+
+/** Every problem with the data settings, as `<config key> = <value>: <fix>` lines. */
+export function dataTierProblems(cfg: StackConfig, naming: Naming): string[] {
+  const a = componentArgs(cfg, naming);
+  const fakeSubnets = (n: number) => Array.from({ length: n }, (_, i) => `subnet-${i}`);
+  const checks: Array<[string, Problems]> = [
+    ["Database", databaseProblems({ ...a.database, vpcId: "vpc", subnetIds: fakeSubnets(a.database.subnetCount) })],
+    ["Redis", redisProblems({ ...a.redis, vpcId: "vpc", subnetIds: fakeSubnets(a.database.subnetCount) })],
+    ["Queues", queuesProblems(a.queues)],
+  ];
+  if (cfg.sizing.database.proxyEnabled) {
+    checks.push(["DbProxy", dbProxyProblems({ ...a.proxy, vpcId: "vpc", subnetIds: fakeSubnets(a.proxy.subnetCount), dbInstanceIdentifier: "db", secretArn: "arn" })]);
+  }
+  return checks.flatMap(([component, problems]) =>
+    problems.list.map((p) => {
+      const key = CONFIG_KEY_OF[component]?.[p.field] ?? p.field;
+      return `${CONFIG_NAMESPACE}:${key} = ${JSON.stringify(p.value)}: ${p.fix}`;
+    }));
+}
+
+/** Throws a StackConfigError naming `Pulumi.<stack>.yaml` and each bad key; call before creating any resource. */
+export function validateDataTier(cfg: StackConfig, naming: Naming): void {
+  const problems = dataTierProblems(cfg, naming);
+  if (problems.length) throw new StackConfigError(`Pulumi.${cfg.stack}.yaml`, problems);
+}
+
+export interface DataTier {
+  database: Database;
+  proxy: DbProxy | undefined;
+  redis: Redis;
+  queues: Queues;
+  secrets: AppSecrets;
+  services: Record<ServiceName, ServiceWiring>;
+  /** Security-group rules from a service to what it uses. Call once per service. */
+  connectService(service: ServiceName, securityGroupId: pulumi.Input<string>): void;
+  alarmTargets: {
+    database: { instanceId: pulumi.Output<string>; maxConnections: number };
+    redis: { replicationGroupId: pulumi.Output<string>; nodeCount: number };
+    queues: Record<"push" | "offline", { queueName: pulumi.Output<string>; dlqName: pulumi.Output<string> }>;
+  };
+  outputs: Record<string, pulumi.Output<string>>;
+}
+
+export function buildDataTier(cfg: StackConfig, naming: Naming, network: NetworkRefs): DataTier {
+  validateDataTier(cfg, naming);
+  const a = componentArgs(cfg, naming);
+  const net = { vpcId: network.vpcId, subnetIds: network.privateSubnetIds };
+  const { subnetCount: _d, ...databaseArgs } = a.database;
+  const { subnetCount: _p, ...proxyArgs } = a.proxy;
+
+  const database = new Database("db", { ...databaseArgs, ...net });
+  const proxy = cfg.sizing.database.proxyEnabled
+    ? new DbProxy("db-proxy", { ...proxyArgs, ...net, dbInstanceIdentifier: database.instanceId, secretArn: database.masterSecretArn })
+    : undefined;
+  const connections = new Connections("data-access");
+  if (proxy) connections.allowTcp("db-proxy-to-db", { from: proxy.securityGroupId, to: database.securityGroupId, port: database.port, description: "db proxy -> postgres" });
+  else pulumi.log.warn(
+    `${naming.prefix}: RDS Proxy is off; services log in with the master password, which RDS rotates every 7 days: ` +
+    "redeploy the services after a rotation, or turn the proxy on (sizing.database.proxyEnabled: true).");
+  const redis = new Redis("redis", { ...a.redis, ...net });
+  const queues = new Queues("queues", a.queues);
+  const secrets = new AppSecrets("secrets", { namePrefix: naming.prefix, disposable: a.redis.disposable });
+
+  const services = wireServices(cfg, { database, proxy, redis, queues, secrets });
+  const connectService = (service: ServiceName, sgId: pulumi.Input<string>) => {
+    const pg = proxy
+      ? { to: proxy.securityGroupId, what: "db proxy" }
+      : { to: database.securityGroupId, what: "postgres" };
+    connections.allowTcp(`${service}-to-${proxy ? "db-proxy" : "db"}`, { from: sgId, to: pg.to, port: 5432, description: `${service} -> ${pg.what}` });
+    if (REDIS_USERS.includes(service)) {
+      connections.allowTcp(`${service}-to-redis`, { from: sgId, to: redis.securityGroupId, port: redis.port, description: `${service} -> redis` });
+    }
+  };
+
+  const pair = (k: "push" | "offline") => queues.pairs[k];
+  const outputs: Record<string, pulumi.Output<string>> = {
+    dbInstanceIdentifier: database.instanceId,
+    dbEndpoint: database.address,
+    dbMasterSecretArn: database.masterSecretArn,
+    ...(proxy ? { dbProxyEndpoint: proxy.endpoint } : {}),
+    redisReplicationGroupId: redis.replicationGroupId,
+    redisPrimaryEndpoint: redis.primaryEndpoint,
+    redisAuthSecretArn: redis.authSecretArn,
+    jwtKeysSecretArn: secrets.jwtKeysSecretArn,
+    pushGatewaySecretArn: secrets.pushGatewaySecretArn,
+  };
+  for (const k of QUEUE_KINDS) {
+    outputs[`${k}QueueUrl`] = pair(k).queue.url;
+    outputs[`${k}QueueArn`] = pair(k).queue.arn;
+    outputs[`${k}DlqUrl`] = pair(k).dlq.url;
+    outputs[`${k}DlqArn`] = pair(k).dlq.arn;
+  }
+
+  return {
+    database, proxy, redis, queues, secrets, services, connectService, outputs,
+    alarmTargets: {
+      database: { instanceId: database.instanceId, maxConnections: database.maxConnections },
+      redis: { replicationGroupId: redis.replicationGroupId, nodeCount: redis.nodeCount },
+      queues: {
+        push: { queueName: pair("push").queue.name, dlqName: pair("push").dlq.name },
+        offline: { queueName: pair("offline").queue.name, dlqName: pair("offline").dlq.name },
+      },
+    },
+  };
+}
+
+function wireServices(
+  cfg: StackConfig,
+  c: { database: Database; proxy: DbProxy | undefined; redis: Redis; queues: Queues; secrets: AppSecrets },
+): Record<ServiceName, ServiceWiring> {
+  const { database, proxy, redis, queues, secrets } = c;
+  const dbEnv: Record<string, pulumi.Input<string>> = {
+    DB_HOST: proxy ? proxy.endpoint : database.address,
+    DB_PORT: String(database.port),
+    DB_NAME: database.dbName,
+    DB_USER: database.username,
+    DB_SSL: "require",
+    DB_IAM_AUTH: proxy ? "true" : "false",
+  };
+  const queueEnv = { PUSH_QUEUE_URL: queues.url("push"), OFFLINE_QUEUE_URL: queues.url("offline") };
+
+  const wiring = (service: ServiceName): ServiceWiring => {
+    const environment: Record<string, pulumi.Input<string>> = { ...dbEnv, ...queueEnv };
+    const secretMap: Record<string, pulumi.Input<string>> = {};
+    const secretArns: pulumi.Input<string>[] = [];
+    const statements: PolicyStatement[] = [];
+    if (proxy) {
+      statements.push(proxy.connectStatement(database.username));
+    } else {
+      secretMap.DB_PASSWORD = pulumi.interpolate`${database.masterSecretArn}:password::`;
+      secretArns.push(database.masterSecretArn);
+    }
+    if (REDIS_USERS.includes(service)) {
+      Object.assign(environment, { REDIS_HOST: redis.primaryEndpoint, REDIS_PORT: String(redis.port), REDIS_TLS: "true" });
+      secretMap.REDIS_AUTH_TOKEN = redis.authSecretArn;
+      secretMap.JWT_KEYS = secrets.jwtKeysSecretArn;
+      secretArns.push(redis.authSecretArn, secrets.jwtKeysSecretArn);
+      statements.push(queues.producerStatement());
+    } else {
+      Object.assign(environment, {
+        JOB_TIMEOUT_MS: String(cfg.sizing.queues.consumerTimeoutSeconds * 1000),
+        VISIBILITY_TIMEOUT_S: String(cfg.sizing.queues.visibilityTimeoutSeconds),
+        ...(cfg.pushGatewayUrl ? { PUSH_GATEWAY_URL: cfg.pushGatewayUrl } : {}),
+      });
+      secretMap.PUSH_GATEWAY_SECRET = secrets.pushGatewaySecretArn;
+      secretArns.push(secrets.pushGatewaySecretArn);
+      statements.push(queues.consumerStatement());
+    }
+    assertNoWildcardActions(`${service} task role`, statements);
+    return { environment, secrets: secretMap, secretArns, taskPolicyStatements: statements };
+  };
+  return { api: wiring("api"), realtime: wiring("realtime"), workers: wiring("workers") };
+}
