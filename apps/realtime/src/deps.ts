@@ -63,7 +63,14 @@ export function sharedDeps(p: SharedParts): RealtimeDeps {
       }
     },
     revokedAmong: (principals) => p.tokens.revokedAmong(principals),
-    roomsOf: (userId) => store.roomIdsOf(userId),
+    roomsOf: async (userId) => {
+      const { rows } = await p.pool.query<{ room_id: string; members: number }>(
+        `SELECT m.room_id, (SELECT count(*) FROM room_members x WHERE x.room_id = m.room_id)::int AS members
+           FROM room_members m WHERE m.user_id = $1`,
+        [userId],
+      );
+      return rows.map((r) => ({ roomId: r.room_id, members: r.members }));
+    },
     postMessage: (input) => mapped(store.postMessage(input)),
     markRead: (input) => mapped(store.markRead(input)),
     notifyOffline: async (message, senderId) => {

@@ -28,8 +28,8 @@ export interface RealtimeDeps {
   authenticate(token: string): Promise<Principal>;
   /** For each principal, whether its session or user has been revoked since its token was issued. */
   revokedAmong(principals: Principal[]): Promise<boolean[]>;
-  /** Ids of the rooms the user belongs to. */
-  roomsOf(userId: string): Promise<string[]>;
+  /** The rooms the user belongs to, with each room's member count. */
+  roomsOf(userId: string): Promise<Array<{ roomId: string; members: number }>>;
   /** Persists a message idempotently by (sender, clientMsgId); `created` is false for a retry. */
   postMessage(input: { userId: string; roomId: string; body: string; clientMsgId: string }): Promise<{ message: ChatMessage; created: boolean }>;
   /** Records that the user has read the room up to `messageId`. */

@@ -42,6 +42,8 @@ interface SocketState {
   principal: Principal;
   ip: string;
   budget: EventBudget;
+  /** Rooms that get this user's `presence` events (those up to PRESENCE_MAX_ROOM_SIZE members). */
+  presenceRooms: string[];
 }
 
 type ChatSocket = Socket<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketState>;
@@ -213,6 +215,7 @@ export class RealtimeServer {
       return next(this.reject("auth_failed", { code: "auth_failed", message: "missing access token: pass it as auth.token or an Authorization: Bearer header" }));
     }
     let principal: Principal;
+    let presenceRooms: string[] = [];
     try {
       principal = await deps.authenticate(token);
     } catch (err) {
@@ -222,13 +225,19 @@ export class RealtimeServer {
     }
     try {
       const rooms = await deps.roomsOf(principal.userId);
-      socket.join([`user:${principal.userId}`, `session:${principal.sessionId}`, ...rooms.map((r) => `room:${r}`)]);
+      socket.join([`user:${principal.userId}`, `session:${principal.sessionId}`, ...rooms.map((r) => `room:${r.roomId}`)]);
+      presenceRooms = rooms.filter((r) => r.members <= settings.presenceMaxRoomSize).map((r) => `room:${r.roomId}`);
     } catch (err) {
       release();
       this.opts.log.error({ userId: principal.userId, error: (err as Error).message }, "could not load room memberships");
       return next(refusal({ code: "auth_failed", message: "temporarily unable to load your rooms; retry shortly" }));
     }
-    socket.data = { principal, ip, budget: new EventBudget(settings.maxMessagesPer10s, settings.maxBytesPer10s, settings.maxPayloadBytes) };
+    socket.data = {
+      principal,
+      ip,
+      budget: new EventBudget(settings.maxMessagesPer10s, settings.maxBytesPer10s, settings.maxPayloadBytes),
+      presenceRooms,
+    };
     next();
   }
 
@@ -259,8 +268,10 @@ export class RealtimeServer {
     socket.on("read", (payload: unknown, ack?: unknown) => void this.onRead(socket, payload, ack));
     socket.on("disconnect", () => void this.onDisconnect(socket));
     this.opts.deps.markOnline([principal.userId]).catch((err: Error) => this.opts.log.warn({ error: err.message }, "presence update failed"));
-    for (const room of socket.rooms) {
-      if (room.startsWith("room:")) socket.to(room).emit("presence", { userId: principal.userId, status: "online" });
+    // Announced once per user and task: further tabs of the same user change nothing for the room.
+    const local = this.io.of("/").adapter.rooms.get(`user:${principal.userId}`)?.size ?? 0;
+    if (local <= 1 && socket.data.presenceRooms.length > 0) {
+      socket.to(socket.data.presenceRooms).emit("presence", { userId: principal.userId, status: "online" });
     }
   }
 
@@ -333,9 +344,8 @@ export class RealtimeServer {
       const remaining = await this.io.in(userRoom).fetchSockets();
       if (remaining.length > 0) return;
       await this.opts.deps.markOffline(principal.userId);
-      for (const room of socket.rooms) {
-        if (room.startsWith("room:")) this.io.to(room).emit("presence", { userId: principal.userId, status: "offline" });
-      }
+      const rooms = socket.data.presenceRooms;
+      if (rooms.length > 0) this.io.to(rooms).emit("presence", { userId: principal.userId, status: "offline" });
     } catch (err) {
       this.opts.log.warn({ error: (err as Error).message }, "presence update on disconnect failed");
     }

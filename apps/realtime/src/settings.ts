@@ -30,6 +30,11 @@ export interface RealtimeSettings {
   revocationCheckMs: number;
   /** How often presence keys of connected users are refreshed. */
   presenceRefreshMs: number;
+  /**
+   * Rooms with more members than this get no `presence` events (each connect would otherwise cost one packet
+   * per member); their clients read presence through the api.
+   */
+  presenceMaxRoomSize: number;
   /** How often metrics are written. */
   metricsIntervalMs: number;
 }
@@ -48,6 +53,7 @@ export const DEFAULTS: RealtimeSettings = {
   trustProxy: false,
   revocationCheckMs: 15_000,
   presenceRefreshMs: 20_000,
+  presenceMaxRoomSize: 100,
   metricsIntervalMs: 10_000,
 };
 
@@ -64,6 +70,7 @@ const INT_VARS: Array<[keyof RealtimeSettings, string, number]> = [
   ["shutdownGraceMs", "SHUTDOWN_GRACE_MS", 100],
   ["revocationCheckMs", "REVOCATION_CHECK_MS", 100],
   ["presenceRefreshMs", "PRESENCE_REFRESH_MS", 100],
+  ["presenceMaxRoomSize", "PRESENCE_MAX_ROOM_SIZE", 0],
   ["metricsIntervalMs", "METRICS_INTERVAL_MS", 100],
 ];
 

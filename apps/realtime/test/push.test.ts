@@ -23,7 +23,7 @@ before(async () => {
   sqs = await startSqs();
   queueUrl = (await sqs.client.send(new CreateQueueCommand({ QueueName: "chat-test-push" }))).QueueUrl!;
   rt = await startRealtime({
-    env: f.env(await freePort(), { PUSH_QUEUE_URL: queueUrl, SQS_ENDPOINT: sqs.endpoint }),
+    env: f.env(await freePort(), { PUSH_QUEUE_URL: queueUrl, SQS_ENDPOINT: sqs.endpoint, PRESENCE_MAX_ROOM_SIZE: "2" }),
     host: "127.0.0.1",
     writeMetric: () => undefined,
   });
@@ -47,7 +47,7 @@ async function receiveAll(waitMs: number): Promise<string[]> {
   return bodies;
 }
 
-test("online members get presence keys; only the offline member gets a push job, once", async () => {
+test("online members get presence keys (no presence events past PRESENCE_MAX_ROOM_SIZE); only the offline member gets a push job, once", async () => {
   const { userIds, roomId } = await f.seed(3);
   const [sender, online, offline] = userIds;
   const a = await connected(`http://127.0.0.1:${rt.port}`, await f.token(sender));
@@ -69,6 +69,9 @@ test("online members get presence keys; only the offline member gets a push job,
   assert.equal(job.job.type, "push");
   assert.equal(job.job.userId, offline);
   assert.equal(job.job.jobId, `push:${ack.message.id}:${offline}`);
+
+  // The room has 3 members, over PRESENCE_MAX_ROOM_SIZE=2: presence lives in the keys only, no events.
+  assert.deepEqual(a.of("presence"), []);
 
   // The last connection of a user clears the presence key.
   b.close();

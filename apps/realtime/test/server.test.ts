@@ -130,9 +130,10 @@ test("an open socket is dropped when revoked: by the api's emitter broadcast, an
   }
 });
 
-test("message:send is acknowledged with the committed row and broadcast; typing and read reach the room; read persists", async () => {
+test("message:send is acknowledged with the committed row and broadcast; presence, typing and read reach the room; read persists", async () => {
   const a = await user(0);
   const b = await user(1);
+  assert.deepEqual(await a.next("presence", (p) => p.userId === userIds[1]), { userId: userIds[1], status: "online" });
   const ack = await send(a, { roomId, body: "hi", clientMsgId: "srv-1" });
   assert.equal(ack.ok, true);
   assert.equal(ack.message.body, "hi");
@@ -147,6 +148,8 @@ test("message:send is acknowledged with the committed row and broadcast; typing 
   assert.deepEqual(await a.next("read"), { roomId, userId: userIds[1], messageId: ack.message.id });
   const { rows } = await f.pool.query("SELECT last_read_message_id::text AS id FROM room_members WHERE room_id = $1 AND user_id = $2", [roomId, userIds[1]]);
   assert.equal(rows[0].id, ack.message.id);
+  b.close();
+  assert.deepEqual(await a.next("presence", (p) => p.userId === userIds[1] && p.status === "offline"), { userId: userIds[1], status: "offline" });
   await closeAll();
 });
 
