@@ -9,12 +9,16 @@ import { Network } from "./components/network";
 import { Alb } from "./components/alb";
 import { Waf } from "./components/waf";
 import { buildDataTier, validateDataTier } from "./data-tier";
+import { validateDrConfig } from "./config/dr";
+import { buildObservability } from "./observability";
 
 export function buildPlatform(cfg: StackConfig) {
   const naming = new Naming(cfg.project, cfg.env);
   const s = cfg.sizing;
   // Bad data-tier settings fail here, before any resource is registered.
   validateDataTier(cfg, naming);
+  // A DR stack without a restore source (or with one from another region) fails here too.
+  validateDrConfig(cfg);
 
   // ---- 1. Network ------------------------------------------------------------------------------------
   const network = new Network("network", {
@@ -60,12 +64,25 @@ export function buildPlatform(cfg: StackConfig) {
   // call `data.connectService(name, service.securityGroupId)` once per service for the SG rules.
   const data = buildDataTier(cfg, naming, { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds });
 
+  // ---- 3b. Alarms, dashboard, backup: before compute, whose deployments roll back on these alarms -------
+  const observability = buildObservability(cfg, naming, {
+    alb: { arnSuffix: alb.arnSuffix, apiTargetGroupArnSuffix: alb.apiTargetGroupArnSuffix, realtimeTargetGroupArnSuffix: alb.realtimeTargetGroupArnSuffix },
+    database: {
+      ...data.alarmTargets.database,
+      arn: data.database.arn,
+      subnetGroupName: data.database.instance.dbSubnetGroupName,
+      securityGroupId: data.database.securityGroupId,
+    },
+    redis: data.alarmTargets.redis,
+    queues: data.alarmTargets.queues,
+  });
+
   // ---- 4. Compute: ECS cluster + api / realtime / workers services -----------------------------------
   // COMPUTE SLOT: create the cluster and the three services here (ALB target groups and SGs from step 2,
   // data-tier endpoints and secrets from step 3).
 
   // ---- 5. Observability: alarms, dashboard, backup -----------------------------------------------------
-  // OBSERVABILITY SLOT: alarms (thresholds: s.observability), dashboard, AWS Backup (s.backup) here.
+  // (built in 3b above; the services take `observability.deploymentAlarmNames`)
 
   return {
     vpcId: network.vpcId,
@@ -83,6 +100,7 @@ export function buildPlatform(cfg: StackConfig) {
     wafAclArn: waf.webAclArn,
     wafLogGroupName: waf.logGroupName,
     ...data.outputs,
+    ...observability.outputs,
     // STACK OUTPUTS SLOT: add outputs of the layers above here.
   };
 }

@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { alarmSpecs } from "./alarm-specs";
+import { alarmSpecs, redisNodeIds } from "./alarm-specs";
 import type { AlarmSpec, AlarmTargets, AlarmThresholds, MetricRef } from "./alarm-specs";
 
 export interface DashboardArgs extends AlarmTargets {
@@ -74,7 +74,23 @@ export function dashboardBody(args: DashboardArgs): Record<string, unknown> {
       },
     };
   });
-  return { widgets };
+  // Context graphs without alarms: Redis client connections per node, ALB traffic.
+  const minute = 60;
+  const context = [
+    {
+      title: "redis-connections",
+      metrics: redisNodeIds(args.redis.replicationGroupId, args.redis.nodeCount).map((id) =>
+        metricLine({ namespace: "AWS/ElastiCache", metricName: "CurrConnections", dimensions: { CacheClusterId: id }, stat: "Maximum", period: minute }, {})),
+    },
+    {
+      title: "alb-requests",
+      metrics: [metricLine({ namespace: "AWS/ApplicationELB", metricName: "RequestCount", dimensions: { LoadBalancer: args.alb.arnSuffix }, stat: "Sum", period: minute }, {})],
+    },
+  ].map((w, j) => {
+    const i = widgets.length + j;
+    return { type: "metric", x: (i % 3) * 8, y: Math.floor(i / 3) * 6, width: 8, height: 6, properties: { ...w, region: args.region, view: "timeSeries", stacked: false } };
+  });
+  return { widgets: [...widgets, ...context] };
 }
 
 export class Dashboard extends pulumi.ComponentResource {

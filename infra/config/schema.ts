@@ -161,7 +161,7 @@ export const CONFIG_KEYS = {
     doc: "Marks a disaster-recovery stack: the env of the primary stack it replaces (e.g. 10k-dau). Requires restoreSnapshotId; stack outputs name the primary's DR vault.",
     type: "string",
     default: undefined,
-    parse: (v) => str(v, "the env of the primary stack, e.g. 10k-dau", NAME_PART),
+    parse: (v) => str(v, "the env of the primary stack, e.g. 10k-dau", /^[a-z0-9][a-z0-9-]{0,15}$/),
   }),
   restoreSnapshotId: key<string | undefined>({
     doc: "Create the database from this DB snapshot (identifier, or ARN of a copied AWS Backup recovery point in aws:region) instead of empty. Keep it for the life of the restored instance.",
