@@ -29,6 +29,20 @@ export async function authenticate(s: Services, request: FastifyRequest): Promis
   return p;
 }
 
+/**
+ * Redis or PostgreSQL out of reach (failover, restart, network): a 503 the client may retry, not a 500.
+ * Token checks need Redis (revocation), so requests fail closed while it is away.
+ */
+function isUnavailable(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: string }).code ?? "";
+  return (
+    e.name === "MaxRetriesPerRequestError" ||
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|57P01|57P02|57P03|53300)$/.test(code) ||
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable/.test(e.message)
+  );
+}
+
 /** Maps any error to a status and a body that never carries internals. */
 export function toHttpError(err: unknown): { status: number; code: string; message: string; headers: Record<string, string> } | null {
   if (err instanceof ApiError) return { status: err.statusCode, code: err.code, message: err.message, headers: err.headers };
@@ -53,6 +67,9 @@ export function toHttpError(err: unknown): { status: number; code: string; messa
   }
   if (e instanceof SyntaxError && (e as FastifyError).statusCode === 400) {
     return { status: 400, code: "bad_request", message: "the request body is not valid JSON", headers: {} };
+  }
+  if (isUnavailable(e)) {
+    return { status: 503, code: "unavailable", message: "a backing service is unavailable: retry shortly", headers: { "retry-after": "1" } };
   }
   if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     return { status: e.statusCode, code: "bad_request", message: e.message, headers: {} };

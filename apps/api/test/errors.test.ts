@@ -125,3 +125,27 @@ test("real listening: request ids are echoed or generated", async () => {
   const big = await fetch(`${address}/api/rooms/${roomId}/messages`, { method: "POST", headers: { ...alice.auth, "content-type": "application/json" }, body: JSON.stringify({ body: "x".repeat(9000), clientMsgId: "big" }) });
   assert.equal(big.status, 413);
 });
+
+test("while Redis restarts requests get 503 with Retry-After, and the api recovers by itself", async () => {
+  const r = await startApi("api_errors_redis");
+  try {
+    const bob = await register(r.app, "bob");
+    const restarting = r.redisServer.restart(2500);
+    await new Promise((res) => setTimeout(res, 100));
+    const down = await r.app.inject({ method: "GET", url: "/api/rooms", headers: bob.auth });
+    assert.equal(down.statusCode, 503, down.body);
+    assert.deepEqual([down.json().error.code, down.headers["retry-after"]], ["unavailable", "1"]);
+    const ready = await r.app.inject({ method: "GET", url: "/api/ready" });
+    assert.equal(ready.statusCode, 503);
+    assert.notEqual(ready.json().checks.redis, "ok");
+    await restarting;
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      status = (await r.app.inject({ method: "GET", url: "/api/rooms", headers: bob.auth })).statusCode;
+      if (status !== 200) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(status, 200, "served again once Redis is back (the restarted Redis is empty, the token still verifies)");
+  } finally {
+    await r.close();
+  }
+});

@@ -40,6 +40,7 @@ export async function startApi(name: string, o: StartOptions = {}): Promise<Test
   if (o.migrate !== false) await migrate(pool);
   const redisServer = await startRedis();
   const redis = createRedis({ kind: "url", url: redisServer.url });
+  await redis.ping(); // connected before the first readiness probe, as after a real start-up
   let sqs: TestSqs | undefined;
   let pushQueueUrl: string | undefined;
   let offlineQueueUrl: string | undefined;
