@@ -9,7 +9,7 @@
  * to the copies inside the replay folder, so the bundle is built from the copied sources. The runtime stage's
  * production install runs for real in its clean folder.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
@@ -140,8 +140,20 @@ export interface ReplayOptions {
   runEnv?: Record<string, string>;
 }
 
+/** Runs one RUN command; resolves with its output, rejects with the output when it fails. */
+function run(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("sh", ["-c", command], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}:\n${out}`))));
+  });
+}
+
 /** Performs the Dockerfile's COPY and RUN steps, stage by stage, in a new temporary folder. */
-export function replayDockerfile(dockerfile: string, opts: ReplayOptions): ReplayResult {
+export async function replayDockerfile(dockerfile: string, opts: ReplayOptions): Promise<ReplayResult> {
   const parsed = parseDockerfile(readFileSync(dockerfile, "utf8"));
   const dir = mkdtempSync(join(tmpdir(), `replay-${basename(join(dockerfile, ".."))}-`));
   const ignored = ignoreMatcher(opts.contextDir);
@@ -206,13 +218,10 @@ export function replayDockerfile(dockerfile: string, opts: ReplayOptions): Repla
             linkWorkspaceModules(opts.contextDir, cwd);
             substitutions.push(`${stage.name}: "${command}" -> linked node_modules of the checkout (same lockfile)`);
           } else {
-            const r = spawnSync("sh", ["-c", command], {
-              cwd,
-              env: { ...process.env, ...opts.runEnv, ...env },
-              encoding: "utf8",
-            });
-            if (r.status !== 0) {
-              throw new Error(`line ${ins.line}: RUN ${command} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+            try {
+              await run(command, cwd, { ...process.env, ...opts.runEnv, ...env });
+            } catch (err) {
+              throw new Error(`line ${ins.line}: RUN ${command} failed: ${(err as Error).message}`);
             }
           }
           log.push({ stage: stage.name, command, ms: Date.now() - started });
