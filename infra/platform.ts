@@ -11,6 +11,7 @@ import { Waf } from "./components/waf";
 import { buildDataTier, validateDataTier } from "./data-tier";
 import { validateDrConfig } from "./config/dr";
 import { buildObservability } from "./observability";
+import { buildCompute, COMPUTE_SERVICES, validateCompute } from "./compute";
 
 export function buildPlatform(cfg: StackConfig) {
   const naming = new Naming(cfg.project, cfg.env);
@@ -19,6 +20,8 @@ export function buildPlatform(cfg: StackConfig) {
   validateDataTier(cfg, naming);
   // A DR stack without a restore source (or with one from another region) fails here too.
   validateDrConfig(cfg);
+  // Compute settings (stop timeouts vs. consumer timeout, realtime drain vs. deregistration delay) too.
+  validateCompute(cfg);
 
   // ---- 1. Network ------------------------------------------------------------------------------------
   const network = new Network("network", {
@@ -80,6 +83,21 @@ export function buildPlatform(cfg: StackConfig) {
   // ---- 4. Compute: ECS cluster + api / realtime / workers services -----------------------------------
   // COMPUTE SLOT: create the cluster and the three services here (ALB target groups and SGs from step 2,
   // data-tier endpoints and secrets from step 3).
+  const compute = buildCompute(cfg, naming, {
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    alb: {
+      securityGroupId: alb.securityGroupId,
+      arnSuffix: alb.arnSuffix,
+      apiTargetGroupArn: alb.apiTargetGroupArn,
+      apiTargetGroupArnSuffix: alb.apiTargetGroupArnSuffix,
+      realtimeTargetGroupArn: alb.realtimeTargetGroupArn,
+      listeners: alb.listeners,
+    },
+    deploymentAlarmNames: observability.deploymentAlarmNames,
+    extras: data.services,
+  });
+  for (const svc of COMPUTE_SERVICES) data.connectService(svc, compute.services[svc].securityGroupId);
 
   // ---- 5. Observability: alarms, dashboard, backup -----------------------------------------------------
   // (built in 3b above; the services take `observability.deploymentAlarmNames`)
@@ -101,6 +119,7 @@ export function buildPlatform(cfg: StackConfig) {
     wafLogGroupName: waf.logGroupName,
     ...data.outputs,
     ...observability.outputs,
+    ...compute.outputs,
     // STACK OUTPUTS SLOT: add outputs of the layers above here.
   };
 }

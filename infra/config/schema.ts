@@ -157,6 +157,12 @@ export const CONFIG_KEYS = {
     default: undefined,
     parse: (v) => str(v, "an image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/chat-workers:1.2.3", IMAGE),
   }),
+  imageTag: key<string | undefined>({
+    doc: "Tag of the images the stack builds (ECR tags are immutable: use a new one per build, e.g. the commit). Default: git-<commit>, plus -dirty-<time> for a changed tree.",
+    type: "Docker tag",
+    default: undefined,
+    parse: (v) => str(v, "a Docker tag: letters, digits, '_', '.', '-', at most 128, e.g. 1.4.2 or git-3f2c1a9", /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
+  }),
   primaryEnv: key<string | undefined>({
     doc: "Marks a disaster-recovery stack: the env of the primary stack it replaces (e.g. 10k-dau). Requires restoreSnapshotId; stack outputs name the primary's DR vault.",
     type: "string",

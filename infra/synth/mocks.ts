@@ -94,6 +94,12 @@ export const COMPUTED: Record<string, Compute> = {
     const name = (i.name as string | undefined) ?? `${n}-${s}`;
     return { name, arn: arn(c, "ecr", `repository/${name}`), repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${c.region}.amazonaws.com/${name}` };
   },
+  // docker-build: the pushed reference is `<first tag>@sha256:<digest>` (what task definitions run)
+  "docker-build:index:Image": (n, i, c, s) => {
+    const digest = `sha256:${createHash("sha256").update(n).digest("hex")}`;
+    const tag = Array.isArray(i.tags) && typeof i.tags[0] === "string" ? (i.tags[0] as string) : `${n}:latest`;
+    return { digest, ref: `${tag.replace(/:[^:/]+$/, "")}@${digest}`, contextHash: s };
+  },
   "aws:sns/topic:Topic": (n, i, c, s) => ({ arn: arn(c, "sns", (i.name as string | undefined) ?? `${n}-${s}`) }),
   "aws:backup/vault:Vault": (n, i, c, s) => ({ arn: arn(c, "backup", `backup-vault:${i.name ?? n}`) }),
   "aws:backup/plan:Plan": (n, i, c, s) => ({ arn: arn(c, "backup", `backup-plan:${s}`) }),
@@ -126,6 +132,10 @@ export const SUPPORTED_INVOKES: Record<string, (inputs: State, ctx: MockContext)
   "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`, userId: "MOCK" }),
   "aws:index/getRegion:getRegion": (_i, c) => ({ name: c.region, region: c.region, id: c.region }),
   "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
+  "aws:ecr/getAuthorizationToken:getAuthorizationToken": (_i, c) => ({
+    id: c.region, authorizationToken: "QVdTOm1vY2stdG9rZW4=", userName: "AWS", password: "mock-token",
+    proxyEndpoint: `https://${MOCK_ACCOUNT}.dkr.ecr.${c.region}.amazonaws.com`, expiresAt: "2099-01-01T00:00:00Z",
+  }),
 };
 
 export function invoke(token: string, inputs: State, ctx: MockContext): State {
