@@ -1,0 +1,83 @@
+/**
+ * `npm run bench:plan [-- --runs 3]`
+ *
+ * How long the offline plan takes, target under 3 s for the largest stack:
+ *   - cold: `node --import tsx infra/plan/cli.ts --stack <largest> --json` in a fresh process (what a
+ *     reviewer or CI waits for: loading tsx, @pulumi/aws and the program, synthesis, cost, policy, JSON),
+ *     median of `--runs` runs;
+ *   - warm: per stack, in this process after a first run: synthesis + cost + policy + text rendering.
+ * Prints a Markdown table with the machine's load average (other work on the machine slows both).
+ */
+import { spawn } from "node:child_process";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { DEFAULT_ASSUMPTIONS } from "../infra/plan/assumptions";
+import { renderText } from "../infra/plan/render";
+import { planOfStack, ROOT, stackNames } from "../infra/plan/sources";
+
+function parseRuns(argv: string[]): number {
+  if (argv.length === 0) return 3;
+  const n = Number(argv[1]);
+  if (argv[0] !== "--runs" || argv.length !== 2 || !Number.isInteger(n) || n < 1 || n > 20) {
+    throw new Error(`usage: npm run bench:plan [-- --runs N] (N from 1 to 20), got ${argv.join(" ")}`);
+  }
+  return n;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const ms = (x: number) => `${Math.round(x)} ms`;
+
+function cold(stack: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "infra/plan/cli.ts"), "--stack", stack, "--json"], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`plan of ${stack} failed: ${err.trim()}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const runs = parseRuns(process.argv.slice(2));
+  const load = loadavg()[0]!.toFixed(1);
+  const rows = ["| stack | resources | warm plan (median) |", "|---|---:|---:|"];
+  let largest = { stack: "", resources: -1 };
+  for (const stack of stackNames()) {
+    const times: number[] = [];
+    let resources = 0;
+    for (let i = 0; i <= runs; i++) {
+      const t0 = performance.now();
+      const doc = await planOfStack(stack, DEFAULT_ASSUMPTIONS);
+      renderText(doc);
+      if (i > 0) times.push(performance.now() - t0); // the first run loads and warms up
+      resources = doc.resources.filter((r) => r.custom).length;
+    }
+    if (resources > largest.resources) largest = { stack, resources };
+    rows.push(`| ${stack} | ${resources} | ${ms(median(times))} |`);
+  }
+  const colds: number[] = [];
+  for (let i = 0; i < runs; i++) colds.push(await cold(largest.stack));
+  const out = [
+    `Command: npm run bench:plan${runs !== 3 ? ` -- --runs ${runs}` : ""} (${cpus().length} cores, load average ${load} at start)`,
+    "",
+    ...rows,
+    "",
+    `Cold plan of the largest stack (${largest.stack}, ${largest.resources} resources), fresh process, \`plan --stack ${largest.stack} --json\`: ` +
+      `median ${ms(median(colds))} over ${runs} run(s) (${colds.map(ms).join(", ")}); target under 3000 ms.`,
+  ];
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench:plan: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,200 @@
+/**
+ * Renderers of a plan document (and optionally its diff): a readable text tree for the terminal and a
+ * Markdown body for a pull request comment. `SETTINGS[type](inputs)` picks the settings a reviewer checks
+ * for each resource type; types without a row show no settings.
+ */
+import type { PlanDiff, ResourceChange } from "./diff";
+import type { PlanDocument, PlanResource } from "./model";
+
+const short = (type: string) => type.split(":").pop() ?? type;
+const money = (x: number) => `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const signed = (x: number) => `${x >= 0 ? "+" : "-"}${money(Math.abs(x))}`;
+const yes = (v: unknown) => (v === true ? "yes" : v === false ? "no" : String(v ?? "-"));
+const json = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+
+/** Key settings per resource type. */
+export const SETTINGS: Record<string, (i: Record<string, any>) => string> = {
+  "aws:ec2/vpc:Vpc": (i) => `cidr ${i.cidrBlock}`,
+  "aws:ec2/subnet:Subnet": (i) => `${i.tags?.Tier ?? ""} ${i.cidrBlock} ${i.availabilityZone}`.trim(),
+  "aws:ec2/vpcEndpoint:VpcEndpoint": (i) => `${i.vpcEndpointType ?? "Gateway"} ${String(i.serviceName ?? "").split(".").slice(3).join(".")}`,
+  "aws:ec2/natGateway:NatGateway": (i) => `connectivity ${i.connectivityType ?? "public"}`,
+  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (i) =>
+    `in ${i.ipProtocol} ${i.fromPort ?? "all"}${i.toPort !== i.fromPort ? `-${i.toPort}` : ""} from ${i.cidrIpv4 ?? i.cidrIpv6 ?? i.referencedSecurityGroupId ?? i.prefixListId ?? "?"}`,
+  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (i) =>
+    `out ${i.ipProtocol} ${i.fromPort ?? "all"}${i.toPort !== i.fromPort ? `-${i.toPort}` : ""} to ${i.cidrIpv4 ?? i.cidrIpv6 ?? i.referencedSecurityGroupId ?? i.prefixListId ?? "?"}`,
+  "aws:lb/loadBalancer:LoadBalancer": (i) => `${i.internal ? "internal" : "internet-facing"}, idle ${i.idleTimeout ?? 60}s, deletion protection ${yes(i.enableDeletionProtection)}`,
+  "aws:lb/listener:Listener": (i) => `${i.protocol} :${i.port} -> ${(i.defaultActions ?? []).map((a: any) => a?.type).join(",")}`,
+  "aws:lb/targetGroup:TargetGroup": (i) => `${i.protocol} :${i.port}, health ${i.healthCheck?.path ?? "-"}, stickiness ${yes(i.stickiness?.enabled)}`,
+  "aws:wafv2/webAcl:WebAcl": (i) => {
+    const rules: any[] = i.rules ?? [];
+    const rates = rules.filter((r) => r?.statement?.rateBasedStatement).map((r) => `${r.name} ${r.statement.rateBasedStatement.limit}`);
+    return `${rules.length} rules; rate limits: ${rates.join(", ") || "none"}`;
+  },
+  "aws:ecs/taskDefinition:TaskDefinition": (i) => `cpu ${i.cpu} / memory ${i.memory} MiB`,
+  "aws:ecs/service:Service": (i) => `desired ${i.desiredCount ?? "-"}, public IP ${yes(i.networkConfiguration?.assignPublicIp ?? false)}`,
+  "aws:appautoscaling/target:Target": (i) => `scale ${i.minCapacity}..${i.maxCapacity}`,
+  "aws:appautoscaling/policy:Policy": (i) => {
+    const t = i.targetTrackingScalingPolicyConfiguration;
+    return t ? `target ${t.targetValue} ${t.predefinedMetricSpecification?.predefinedMetricType ?? t.customizedMetricSpecification?.metricName ?? ""}`.trim() : i.policyType ?? "";
+  },
+  "aws:rds/instance:Instance": (i) =>
+    `${i.instanceClass}, Multi-AZ ${yes(i.multiAz)}, ${i.allocatedStorage ?? "?"}..${i.maxAllocatedStorage ?? "?"} GB, backups ${i.backupRetentionPeriod ?? "-"} d, deletion protection ${yes(i.deletionProtection)}, encrypted ${yes(i.storageEncrypted)}`,
+  "aws:rds/proxy:Proxy": (i) => `TLS required ${yes(i.requireTls)}, idle client timeout ${i.idleClientTimeout ?? "-"}s`,
+  "aws:elasticache/replicationGroup:ReplicationGroup": (i) =>
+    `${i.numCacheClusters ?? "?"} x ${i.nodeType}, Multi-AZ ${yes(i.multiAzEnabled)}, TLS ${yes(i.transitEncryptionEnabled)}, at rest ${yes(i.atRestEncryptionEnabled)}`,
+  "aws:sqs/queue:Queue": (i) => `${i.name ?? ""}${i.redrivePolicy ? ", with DLQ" : ""}${i.visibilityTimeoutSeconds ? `, visibility ${i.visibilityTimeoutSeconds}s` : ""}`,
+  "aws:cloudwatch/logGroup:LogGroup": (i) => `${i.name ?? ""}, retention ${i.retentionInDays ?? "forever"} d`,
+  "aws:cloudwatch/metricAlarm:MetricAlarm": (i) => `${i.name ?? ""}`,
+  "aws:backup/plan:Plan": (i) => (i.rules ?? []).map((r: any) => `${r.ruleName} ${r.lifecycle?.deleteAfter ?? "?"}d${(r.copyActions ?? []).length ? " +copy" : ""}`).join(", "),
+  "aws:kms/key:Key": (i) => `rotation ${yes(i.enableKeyRotation)}`,
+};
+
+/** Children shown one per line; more of one type than this collapse into a count. */
+const COLLAPSE_OVER = 4;
+
+function tree(doc: PlanDocument): string[] {
+  const lines: string[] = [];
+  const children = new Map<string | undefined, PlanResource[]>();
+  for (const r of doc.resources) {
+    const list = children.get(r.parent) ?? [];
+    list.push(r);
+    children.set(r.parent, list);
+  }
+  const walk = (parent: string | undefined, depth: number) => {
+    const list = children.get(parent) ?? [];
+    const counts = new Map<string, number>();
+    for (const r of list) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+    const collapsed = new Set<string>();
+    for (const r of list) {
+      const pad = "  ".repeat(depth);
+      if (!r.custom) {
+        lines.push(`${pad}${r.name} (${r.type})`);
+        walk(r.name, depth + 1);
+        continue;
+      }
+      if ((counts.get(r.type) ?? 0) > COLLAPSE_OVER && !SETTINGS_ALWAYS.has(r.type)) {
+        if (!collapsed.has(r.type)) lines.push(`${pad}${counts.get(r.type)} x ${short(r.type)}`);
+        collapsed.add(r.type);
+        continue;
+      }
+      const s = SETTINGS[r.type]?.(r.inputs);
+      lines.push(`${pad}${short(r.type)} ${r.name}${s ? `  [${s}]` : ""}${r.protect ? "  (protected)" : ""}`);
+    }
+  };
+  walk(undefined, 0);
+  return lines;
+}
+
+/** Types listed one by one even when numerous (a reviewer checks each). */
+const SETTINGS_ALWAYS = new Set(["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:ec2/subnet:Subnet"]);
+
+function countsByType(doc: PlanDocument): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const r of doc.resources) if (r.custom) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+const customCount = (doc: PlanDocument) => doc.resources.filter((r) => r.custom).length;
+
+/** Cost grouped by type, most expensive first. */
+function costByType(doc: PlanDocument): Array<[string, number]> {
+  return Object.entries(doc.cost.byType).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+}
+
+function topItems(doc: PlanDocument, n: number) {
+  return [...doc.cost.items].sort((a, b) => b.monthlyUsd - a.monthlyUsd).slice(0, n);
+}
+
+function changeLines(c: ResourceChange, limit = 12): string[] {
+  const out = c.changes.slice(0, limit).map((p) => `${p.path}: ${json(p.before) ?? "(none)"} -> ${json(p.after) ?? "(none)"}${p.replaces ? " (forces replacement)" : ""}`);
+  if (c.changes.length > limit) out.push(`... ${c.changes.length - limit} more`);
+  return out;
+}
+
+const header = (doc: PlanDocument) =>
+  `Stack ${doc.stack} (${doc.project}, ${doc.region}, tier ${doc.tier}, ${doc.dau.toLocaleString("en-US")} DAU): ${customCount(doc)} resources`;
+
+export function renderText(doc: PlanDocument, diff?: PlanDiff): string {
+  const out: string[] = [header(doc), ""];
+  out.push(...tree(doc), "");
+  out.push("Resources by type:");
+  for (const [t, n] of countsByType(doc)) out.push(`  ${String(n).padStart(3)}  ${t}`);
+  out.push("", `Estimated monthly cost: ${money(doc.cost.monthlyUsd)} (on-demand list prices, ${doc.region}; assumptions in infra/plan/assumptions.ts)`);
+  for (const [t, v] of costByType(doc)) out.push(`  ${money(v).padStart(11)}  ${short(t)}`);
+  out.push("  Main lines:");
+  for (const i of topItems(doc, 8)) out.push(`  ${money(i.monthlyUsd).padStart(11)}  ${short(i.type)} ${i.name}: ${i.basis}`);
+  if (doc.cost.unpricedTypes.length) out.push(`  Not priced (add to infra/plan/cost.ts): ${doc.cost.unpricedTypes.join(", ")}`);
+  out.push("", `Policy: ${doc.policy.mandatory} mandatory, ${doc.policy.advisory} advisory violation(s) over ${doc.policy.rules.length} rules`);
+  for (const v of doc.policy.violations) out.push(`  [${v.severity}] ${v.policy}: ${v.resource}: ${v.message}`);
+  if (doc.warnings.length) out.push("", "Warnings:", ...doc.warnings.map((w) => `  ${w}`));
+  if (diff) out.push("", ...renderDiffText(diff));
+  return out.join("\n") + "\n";
+}
+
+function renderDiffText(d: PlanDiff): string[] {
+  const replaced = d.changed.filter((c) => c.kind === "replace").length;
+  const out = [`Changes from ${d.base.label} to ${d.head.label}: ${d.added.length} to add, ${d.removed.length} to remove, ${d.changed.length} to change (${replaced} replaced), ${d.dangerous.length} dangerous`];
+  for (const c of d.dangerous) out.push(`  !! DANGEROUS ${c.kind === "remove" ? "removal" : "replacement"} of stateful ${c.key}: data is lost unless restored`);
+  for (const c of d.added) out.push(`  + ${c.key}`);
+  for (const c of d.removed) out.push(`  - ${c.key}`);
+  for (const c of d.changed) {
+    out.push(`  ${c.kind === "replace" ? "+-" : "~ "} ${c.key}`);
+    for (const l of changeLines(c)) out.push(`      ${l}`);
+  }
+  out.push(`  Cost: ${money(d.cost.beforeUsd)} -> ${money(d.cost.afterUsd)} (${signed(d.cost.deltaUsd)}/month)`);
+  for (const [t, v] of Object.entries(d.cost.byType)) out.push(`    ${signed(v).padStart(12)}  ${short(t)}`);
+  for (const v of d.policy.introduced) out.push(`  new finding [${v.severity}] ${v.policy}: ${v.resource}: ${v.message}`);
+  for (const v of d.policy.resolved) out.push(`  resolved [${v.severity}] ${v.policy}: ${v.resource}`);
+  return out;
+}
+
+const mdEscape = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+export function renderMarkdown(doc: PlanDocument, diff?: PlanDiff): string {
+  const ok = doc.policy.mandatory === 0;
+  const out: string[] = [];
+  out.push(`### Plan for \`${doc.stack}\` (tier ${doc.tier}, ${doc.region})`, "");
+  out.push(
+    `**${customCount(doc)} resources** · **${money(doc.cost.monthlyUsd)}/month** estimated · policy ${ok ? "passes" : `**fails: ${doc.policy.mandatory} mandatory**`}` +
+      ` (${doc.policy.advisory} advisory)`,
+    "",
+  );
+  if (diff) {
+    if (diff.dangerous.length) {
+      out.push(`> [!CAUTION]`);
+      for (const c of diff.dangerous) out.push(`> **${c.kind === "remove" ? "Removes" : "Replaces"} stateful \`${c.key}\`**: its data is lost unless restored.`);
+      out.push("");
+    }
+    const replaced = diff.changed.filter((c) => c.kind === "replace").length;
+    out.push(
+      `**Changes from \`${diff.base.label}\`:** ${diff.added.length} to add, ${diff.removed.length} to remove, ${diff.changed.length} to change (${replaced} replaced) · cost ${signed(diff.cost.deltaUsd)}/month (${money(diff.cost.beforeUsd)} → ${money(diff.cost.afterUsd)})`,
+      "",
+    );
+    const all = [...diff.removed, ...diff.changed, ...diff.added];
+    if (all.length) {
+      out.push(`<details><summary>Changed resources (${all.length})</summary>`, "", "| | Resource | Changes |", "| --- | --- | --- |");
+      const mark = { add: "+", remove: "−", update: "~", replace: "±" } as const;
+      for (const c of all) out.push(`| ${mark[c.kind]}${c.dangerous ? " ⚠️" : ""} | \`${c.key}\` | ${mdEscape(changeLines(c, 6).join("<br>")) || c.kind} |`);
+      out.push("", "</details>", "");
+    }
+    if (diff.policy.introduced.length) {
+      out.push("**New policy findings:**", "");
+      for (const v of diff.policy.introduced) out.push(`- ${v.severity}: \`${v.policy}\` on \`${v.resource}\`: ${mdEscape(v.message)}`);
+      out.push("");
+    }
+  }
+  out.push(`<details><summary>Cost: ${money(doc.cost.monthlyUsd)}/month</summary>`, "", "| Type | Monthly |", "| --- | ---: |");
+  for (const [t, v] of costByType(doc)) out.push(`| ${short(t)} | ${money(v)} |`);
+  out.push("", "| Main lines | Basis | Monthly |", "| --- | --- | ---: |");
+  for (const i of topItems(doc, 10)) out.push(`| ${short(i.type)} \`${i.name}\` | ${mdEscape(i.basis)} | ${money(i.monthlyUsd)} |`);
+  if (doc.cost.unpricedTypes.length) out.push("", `Not priced yet: ${doc.cost.unpricedTypes.map((t) => `\`${t}\``).join(", ")}`);
+  out.push("", `On-demand list prices for ${doc.region}, ${doc.dau.toLocaleString("en-US")} DAU; traffic assumptions in \`infra/plan/assumptions.ts\`.`, "", "</details>", "");
+  out.push(`<details><summary>Policy: ${doc.policy.mandatory} mandatory, ${doc.policy.advisory} advisory</summary>`, "");
+  if (doc.policy.violations.length) {
+    out.push("| Severity | Policy | Resource | Message |", "| --- | --- | --- | --- |");
+    for (const v of doc.policy.violations) out.push(`| ${v.severity} | \`${v.policy}\` | \`${v.resource}\` | ${mdEscape(v.message)} |`);
+  } else out.push(`All ${doc.policy.rules.length} rules pass.`);
+  out.push("", "</details>", "");
+  out.push(`<details><summary>Resources (${customCount(doc)})</summary>`, "", "```", ...tree(doc), "```", "", "</details>", "");
+  return out.join("\n");
+}

@@ -1,0 +1,107 @@
+/**
+ * Where a plan comes from: a stack of this checkout, a saved `--json` file, or the same stack at a git ref.
+ * Argument checks here load nothing heavy, so a bad argument fails in a fraction of a second.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Assumptions } from "./assumptions";
+import { buildPlan } from "./model";
+import type { PlanDocument } from "./model";
+
+export const ROOT = resolve(__dirname, "..", "..");
+
+/** Stack names of a checkout (`Pulumi.<name>.yaml`). */
+export function stackNames(root = ROOT): string[] {
+  return readdirSync(root)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+export type Source =
+  | { kind: "stack"; stack: string; label: string }
+  | { kind: "file"; path: string; label: string }
+  | { kind: "ref"; ref: string; commit: string; label: string };
+
+function gitCommit(ref: string, root: string): string | undefined {
+  if (ref.startsWith("-")) return undefined;
+  const r = spawnSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd: root, encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Resolves `--diff <other>`: a stack name, then a readable file, then a git ref. Throws a one-line error. */
+export function resolveOther(other: string, root = ROOT): Source {
+  if (stackNames(root).includes(other)) return { kind: "stack", stack: other, label: `stack ${other}` };
+  if (existsSync(other)) {
+    if (!statSync(other).isFile()) throw new Error(`--diff ${other}: is a directory, not a plan JSON file`);
+    return { kind: "file", path: other, label: other };
+  }
+  const commit = gitCommit(other, root);
+  if (commit) return { kind: "ref", ref: other, commit, label: `${other} (${commit.slice(0, 8)})` };
+  throw new Error(`--diff ${other}: not a stack (${stackNames(root).join(", ")}), a readable plan JSON file, or a git ref`);
+}
+
+export function readPlanFile(path: string): PlanDocument {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new Error(`--diff ${path}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new Error(`--diff ${path}: not JSON; write a plan file with npm run plan -- --stack <name> --json > plan.json`);
+  }
+  return doc as PlanDocument;
+}
+
+const MARKER = "\n@@synth-result@@\n";
+
+/** Runs a checkout's own synth CLI in a child process (that checkout's program, this checkout's node_modules). */
+function synthChild(root: string, stack: string): Promise<any> {
+  return new Promise((resolvePromise, reject) => {
+    const cli = join(root, "infra", "synth", "cli.ts");
+    if (!existsSync(cli)) {
+      reject(new Error(`${root} has no infra/synth/cli.ts; the ref predates the synth harness`));
+      return;
+    }
+    const child = spawn(process.execPath, ["--import", "tsx", cli, stack], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const at = out.lastIndexOf(MARKER);
+      if (code !== 0 || at < 0) reject(new Error(`synth of ${stack} failed (exit ${code}): ${(err.trim() || out.trim()).split("\n")[0]}`));
+      else resolvePromise(JSON.parse(out.slice(at + MARKER.length)));
+    });
+  });
+}
+
+/** Builds the plan of the same stack as it is at a git ref: `git archive` into a temp dir, synth there. */
+export async function planAtRef(commit: string, ref: string, stack: string, assumptions: Assumptions, root = ROOT): Promise<PlanDocument> {
+  const dir = mkdtempSync(join(tmpdir(), "plan-ref-"));
+  try {
+    const archive = spawnSync("sh", ["-c", `git archive --format=tar ${commit} | tar -x -C "${dir}"`], { cwd: root, encoding: "utf8" });
+    if (archive.status !== 0) throw new Error(`--diff ${ref}: git archive failed: ${archive.stderr.trim().split("\n")[0]}`);
+    if (!existsSync(join(dir, `Pulumi.${stack}.yaml`))) throw new Error(`--diff ${ref}: stack ${stack} does not exist at that ref`);
+    symlinkSync(join(root, "node_modules"), join(dir, "node_modules"), "dir");
+    const result = await synthChild(dir, stack);
+    const { loadStackFile } = await import("../synth/index.js");
+    return buildPlan(result, { config: loadStackFile(stack, dir).config, assumptions });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Plan of a stack of this checkout; `inChild` runs the synthesis in a separate process. */
+export async function planOfStack(stack: string, assumptions: Assumptions, inChild = false): Promise<PlanDocument> {
+  const { loadStackFile, synthesize, synthesizeInChild } = await import("../synth/index.js");
+  const result = inChild ? await synthesizeInChild(stack) : await synthesize(stack);
+  return buildPlan(result, { config: loadStackFile(stack).config, assumptions });
+}
