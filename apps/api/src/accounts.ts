@@ -164,9 +164,13 @@ export class Accounts {
     return rows[0] ? toUser(rows[0]) : null;
   }
 
-  async requireAdmin(userId: string): Promise<void> {
-    const u = await this.get(userId);
-    if (!u?.isAdmin) throw new ApiError(403, "forbidden", "this action needs an admin account");
+  /** An admin ends every session of another user. 403 for non-admins, 404 for unknown users. */
+  async adminRevoke(adminId: string, targetId: string): Promise<{ userId: string; revokedSessions: number }> {
+    const admin = await this.get(adminId);
+    if (!admin?.isAdmin) throw new ApiError(403, "forbidden", "this action needs an admin account");
+    const target = await this.get(targetId);
+    if (!target) throw new ApiError(404, "not_found", `user ${targetId} does not exist`);
+    return { userId: target.id, revokedSessions: await this.revokeUser(target.id) };
   }
 
   /** Unfetched offline digest rows of the user (oldest first), marked fetched in the same statement. */

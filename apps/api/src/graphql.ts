@@ -30,6 +30,8 @@ const schema = /* GraphQL */ `
   type MessagePage { messages: [Message!]!, nextCursor: ID }
   type PostResult { message: Message!, created: Boolean! }
   type Unread { roomId: ID!, unread: Int!, lastReadMessageId: ID! }
+  type Missed { roomId: ID!, messageId: ID!, createdAt: String! }
+  type Revoked { userId: ID!, revokedSessions: Int! }
 
   type Query {
     me: User!
@@ -37,6 +39,8 @@ const schema = /* GraphQL */ `
     members(roomId: ID!): [Member!]!
     messages(roomId: ID!, before: ID, limit: Int): MessagePage!
     unread: [Unread!]!
+    "Missed messages recorded while offline; each is returned once."
+    digest: [Missed!]!
   }
 
   type Mutation {
@@ -51,6 +55,8 @@ const schema = /* GraphQL */ `
     editMessage(messageId: ID!, body: String!): Message!
     deleteMessage(messageId: ID!): Message!
     markRead(roomId: ID!, messageId: ID!): Boolean!
+    "Admins only: ends every session of the user."
+    revokeUser(userId: ID!): Revoked!
   }
 `;
 
@@ -84,6 +90,7 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
         return s.store.history((await user(ctx)).userId, a.roomId!, { before: a.before ?? undefined, limit: a.limit ?? undefined });
       },
       unread: async (_: unknown, __: A, ctx: Ctx) => s.store.unreadCounts((await user(ctx)).userId),
+      digest: async (_: unknown, __: A, ctx: Ctx) => s.accounts.takeDigest((await user(ctx)).userId),
     },
     Mutation: {
       register: async (_: unknown, a: A, ctx: Ctx) => {
@@ -131,6 +138,12 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
         await s.store.markRead({ userId: p.userId, roomId: a.roomId!, messageId: a.messageId! });
         s.emitter.to(`room:${a.roomId}`).emit("read", { roomId: a.roomId, userId: p.userId, messageId: a.messageId });
         return true;
+      },
+      revokeUser: async (_: unknown, a: A, ctx: Ctx) => {
+        const adminId = (await user(ctx)).userId;
+        const result = await s.accounts.adminRevoke(adminId, a.userId!);
+        ctx.reply.request.log.warn({ adminId, ...result }, "admin revoked a user's tokens");
+        return result;
       },
     },
   };

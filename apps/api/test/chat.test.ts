@@ -4,6 +4,8 @@ import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { Presence, parseJob } from "@chat/shared";
 import { socketRoom } from "../../shared/test/socket-room";
 import { startApi, register, type TestApi, type Session } from "./helpers";
+import { buildServices } from "../src/services";
+import { buildApp } from "../src/app";
 
 let t: TestApi;
 let alice: Session, bob: Session, carol: Session, dave: Session;
@@ -22,8 +24,9 @@ const call = (who: Session, method: "GET" | "POST" | "PATCH" | "DELETE", url: st
 
 async function jobsOn(queueUrl: string): Promise<string[]> {
   const users: string[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 20; i++) {
     const r = await t.sqs!.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+    if (!r.Messages?.length && i >= 2) break;
     for (const m of r.Messages ?? []) {
       const p = parseJob(m.Body);
       assert.ok(p.ok);
@@ -110,4 +113,22 @@ test("offline digests written by the workers are listed once", async () => {
   const first = await call(carol, "GET", "/api/me/digest");
   assert.deepEqual(first.json().missed.map((d: { messageId: string }) => d.messageId), [String(m.rows[0].id)]);
   assert.deepEqual((await call(carol, "GET", "/api/me/digest")).json().missed, []);
+});
+
+test("when push jobs cannot be queued the post answers 503, and a retry with the same clientMsgId completes delivery", async () => {
+  const broken = await buildApp(buildServices({ ...t.s, pushQueueUrl: `${t.sqs!.endpoint}/000000000000/no-such-queue` }));
+  await broken.ready();
+  await jobsOn(t.pushQueueUrl!); // push jobs left by earlier tests
+  try {
+    const payload = { body: "important", clientMsgId: "retry-me" };
+    const first = await broken.inject({ method: "POST", url: `/api/rooms/${roomId}/messages`, headers: alice.auth, payload });
+    assert.deepEqual([first.statusCode, first.json().error.code, first.headers["retry-after"]], [503, "delivery_pending", "1"]);
+    await jobsOn(t.offlineQueueUrl!); // jobs of earlier tests, and this post's offline job (sent before the push failure surfaced)
+    const retry = await call(alice, "POST", `/api/rooms/${roomId}/messages`, payload);
+    assert.deepEqual([retry.statusCode, retry.json().created], [200, false]);
+    assert.deepEqual(await jobsOn(t.pushQueueUrl!), [carol.userId], "the retry queued the push job");
+    assert.equal((await t.pool.query("SELECT count(*)::int AS n FROM messages WHERE client_msg_id = 'retry-me'")).rows[0].n, 1);
+  } finally {
+    await broken.close();
+  }
 });

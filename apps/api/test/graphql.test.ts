@@ -71,3 +71,18 @@ test("malformed queries and wrong variable types are 400s", async () => {
   assert.equal(types.statusCode, 400);
   assert.match(types.json().errors[0].message, /String cannot represent a non string value/);
 });
+
+test("admin revoke and the offline digest through GraphQL", async () => {
+  const reg = async (u: string) => (await gql(`mutation { register(username: "${u}", password: "correct horse battery") { accessToken user { id } } }`)).json().data.register;
+  const admin = await reg("root");
+  const victim = await reg("victim");
+  const mutation = `mutation($u: ID!) { revokeUser(userId: $u) { userId revokedSessions } }`;
+  const denied = await gql(mutation, { u: victim.user.id }, admin.accessToken);
+  assert.deepEqual([denied.statusCode, denied.json().errors[0].extensions.code], [403, "forbidden"]);
+  await t.pool.query("UPDATE users SET is_admin = true WHERE id = $1", [admin.user.id]);
+  const ok = await gql(mutation, { u: victim.user.id }, admin.accessToken);
+  assert.deepEqual(ok.json().data.revokeUser, { userId: victim.user.id, revokedSessions: 1 });
+  const after = await gql("{ me { username } }", {}, victim.accessToken);
+  assert.deepEqual([after.statusCode, after.json().errors[0].extensions.code], [401, "token_revoked"]);
+  assert.deepEqual((await gql("{ digest { messageId } }", {}, admin.accessToken)).json().data.digest, []);
+});

@@ -62,12 +62,10 @@ export async function authRoutes(app: FastifyInstance, s: Services): Promise<voi
     "/admin/users/:userId/revoke",
     { schema: { params: uuidParam("userId") }, onRequest: auth },
     async (request) => {
-      await s.accounts.requireAdmin(request.principal!.userId);
-      const target = await s.accounts.get(request.params.userId);
-      if (!target) throw new ApiError(404, "not_found", `user ${request.params.userId} does not exist`);
-      const revokedSessions = await s.accounts.revokeUser(target.id);
-      request.log.warn({ adminId: request.principal!.userId, targetId: target.id, revokedSessions }, "admin revoked a user's tokens");
-      return { userId: target.id, revokedSessions };
+      const adminId = request.principal!.userId;
+      const result = await s.accounts.adminRevoke(adminId, request.params.userId);
+      request.log.warn({ adminId, ...result }, "admin revoked a user's tokens");
+      return result;
     },
   );
 }
