@@ -17,6 +17,7 @@
 import { spawn, fork, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import { join } from "node:path";
 import { Pool } from "pg";
 import Redis from "ioredis";
@@ -24,10 +25,12 @@ import { createTestDatabase } from "../test/support/postgres";
 import { startRedis, freePort } from "../test/support/redis";
 import { migrate } from "../apps/shared/src/migrate";
 import { TokenService } from "../apps/shared/src/auth";
+import { CAPACITY } from "../infra/config/capacity";
 import type { WorkerInit } from "./realtime/clients";
 
 interface Args {
   clients: number;
+  fanout: number;
   messages: number;
   window: number;
   body: number;
@@ -36,9 +39,10 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { clients: 300, messages: 300, window: 20, body: 100, workers: 2, timeout: 60 };
+  const a: Args = { clients: 300, fanout: 20, messages: 300, window: 20, body: 100, workers: 2, timeout: 60 };
   const limits: Record<keyof Args, [number, number]> = {
     clients: [2, 5000],
+    fanout: [1, 5000],
     messages: [1, 100_000],
     window: [1, 1000],
     body: [40, 8000],
@@ -47,7 +51,7 @@ function parseArgs(argv: string[]): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, "") as keyof Args;
-    if (!(key in limits)) throw new Error(`unknown option ${argv[i]}; use --clients, --messages, --window, --body, --workers, --timeout`);
+    if (!(key in limits)) throw new Error(`unknown option ${argv[i]}; use --clients, --fanout, --messages, --window, --body, --workers, --timeout`);
     const v = Number(argv[++i]);
     const [min, max] = limits[key];
     if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${key} must be an integer between ${min} and ${max} (got ${argv[i]})`);
@@ -58,6 +62,15 @@ function parseArgs(argv: string[]): Args {
 
 const ROOT = join(__dirname, "..");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU time (user + system) a process has used, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the command name: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+const CLK_TCK = 100;
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -129,6 +142,10 @@ interface PhaseResult {
   memPerConnKb: number;
   sent: number;
   acked: number;
+  /** Server CPU (all server processes) per delivered message during the measured send. */
+  cpuMsPerDelivery: number;
+  /** Server CPU per connection per second while connected and idle. */
+  idleCpuMsPerConnPerSec: number;
 }
 
 function percentileOf(buckets: Map<number, number>, bucketMs: number, p: number): number {
@@ -139,6 +156,19 @@ function percentileOf(buckets: Map<number, number>, bucketMs: number, p: number)
     if (rank <= 0) return Math.round(b * bucketMs * 10) / 10;
   }
   return Number.NaN;
+}
+
+/** Polls the workers until `expected` deliveries arrived, the count stops moving, or `timeoutMs` passes. */
+async function waitDelivered(workers: Worker[], expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const stats = await Promise.all(workers.map((w) => w.call<{ received: number }>("stats")));
+    const got = stats.reduce((s, x) => s + x.received, 0);
+    if (got >= expected || Date.now() > deadline || got === last) return;
+    last = got;
+    await sleep(300);
+  }
 }
 
 /** Connects, warms up, sends, waits for deliveries, collects. `serverPids` are measured for RSS. */
@@ -155,11 +185,19 @@ async function runPhase(label: string, inits: WorkerInit[], serverPids: number[]
     if (failed > 0) console.error(`${label}: ${failed} client(s) failed to connect`);
     await sleep(1000);
     const rssAfter = serverPids.reduce((s, pid) => s + rssKb(pid), 0);
+    const cpuOf = () => serverPids.reduce((s, pid) => s + cpuMs(pid), 0);
+    await sleep(1000);
+    const idleStart = cpuOf();
+    const idleT0 = Date.now();
+    await sleep(4000);
+    const idleCpu = cpuOf() - idleStart;
+    const idleSeconds = (Date.now() - idleT0) / 1000;
 
-    // Warm-up (JIT, pools), then a clean measurement.
-    await workers[0].call("send", { count: 20, window: args.window, timeoutMs: 10_000 });
-    await sleep(300);
+    // Warm-up (JIT, pools), waiting until its deliveries are all in, then a clean measurement.
+    const warm = await workers[0].call<{ sent: number }>("send", { count: 20, window: args.window, timeoutMs: 10_000 });
+    await waitDelivered(workers, warm.sent * connected, 10_000);
     await Promise.all(workers.map((w) => w.call("reset")));
+    const cpuStart = cpuOf();
 
     const sendResult = await workers[0].call<{ sent: number; acked: number; echoed: number }>("send", {
       count: args.messages,
@@ -178,6 +216,7 @@ async function runPhase(label: string, inits: WorkerInit[], serverPids: number[]
       await sleep(300);
     }
     const delivered = stats.reduce((s, x) => s + x.received, 0);
+    const sendCpu = cpuOf() - cpuStart;
     const first = Math.min(...stats.filter((s) => s.firstAt).map((s) => s.firstAt));
     const lastAt = Math.max(...stats.map((s) => s.lastAt));
     const seconds = (lastAt - first) / 1000;
@@ -197,10 +236,37 @@ async function runPhase(label: string, inits: WorkerInit[], serverPids: number[]
       memPerConnKb: Math.round(((rssAfter - rssBefore) / Math.max(1, connected)) * 10) / 10,
       sent: sendResult.sent,
       acked: sendResult.acked,
+      cpuMsPerDelivery: Math.round((sendCpu / Math.max(1, delivered)) * 10_000) / 10_000,
+      idleCpuMsPerConnPerSec: Math.round((idleCpu / idleSeconds / Math.max(1, connected)) * 10_000) / 10_000,
     };
   } finally {
     await Promise.all(workers.map((w) => w.close()));
   }
+}
+
+/** Realtime task memory per vCPU in every tier (infra/config/tiers.ts: memory = 2 x cpu units). */
+const TASK_MIB_PER_VCPU = 2048;
+/** RSS of an idle realtime process (runtime, modules, pools), not available to connections. */
+const BASE_RSS_MIB = 150;
+/** Share of CPU and memory a task may use at its connection limit (the alarms warn at 80%). */
+const USABLE = 0.8;
+
+/**
+ * Connections one vCPU carries at the capacity model's peak message rate: the smaller of the CPU bound
+ * (idle cost per connection + messagesPerConnectionPerMinute / 60 x fanout deliveries, each at the measured
+ * server CPU per delivery) and the memory bound (measured RSS per connection), both at 80% use.
+ */
+function capacityPerVcpu(r: PhaseResult, fanout: number) {
+  const sendsPerConnPerSec = CAPACITY.messagesPerConnectionPerMinute / 60;
+  const cpuMsPerConnPerSec = r.idleCpuMsPerConnPerSec + sendsPerConnPerSec * fanout * r.cpuMsPerDelivery;
+  const cpuBound = Math.floor((1000 * USABLE) / cpuMsPerConnPerSec);
+  const memBound = Math.floor(((TASK_MIB_PER_VCPU - BASE_RSS_MIB) * 1024 * USABLE) / Math.max(1, r.memPerConnKb));
+  return {
+    cpuMsPerConnPerSec: Math.round(cpuMsPerConnPerSec * 10_000) / 10_000,
+    cpuBound,
+    memBound,
+    connectionsPerVcpu: Math.floor(Math.min(cpuBound, memBound) / 100) * 100,
+  };
 }
 
 function split<T>(items: T[], parts: number): T[][] {
@@ -230,6 +296,8 @@ async function seed(dbUrl: string, n: number): Promise<{ userIds: string[]; room
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ");
+  console.log(`load average at start: ${load()} (${os.cpus().length} CPUs; other work on the machine skews wall-clock figures, CPU-time figures less)`);
   console.log(`bench:realtime clients=${args.clients} messages=${args.messages} window=${args.window} body=${args.body}B workers=${args.workers} (2 realtime processes, 1 redis, postgres)`);
   const redis = await startRedis();
   const dbUrl = await createTestDatabase("bench_rt");
@@ -306,8 +374,16 @@ async function main(): Promise<void> {
     }
     const ratio = Math.round((ours.perSecond / base.perSecond) * 1000) / 1000;
     console.log(`\nthroughput ratio (ours / bare ws): ${ratio}`);
+    console.log(`server CPU per delivered message: ${ours.cpuMsPerDelivery} ms (bare ws: ${base.cpuMsPerDelivery} ms); idle CPU per connection: ${ours.idleCpuMsPerConnPerSec} ms/s`);
+    const capacity = capacityPerVcpu(ours, args.fanout);
+    console.log(
+      `per-task capacity: ${capacity.connectionsPerVcpu} connections per vCPU ` +
+        `(CPU bound ${capacity.cpuBound} at ${CAPACITY.messagesPerConnectionPerMinute} msgs/conn/min x fanout ${args.fanout}, ` +
+        `memory bound ${capacity.memBound} at ${TASK_MIB_PER_VCPU} MiB/vCPU; model constant now ${CAPACITY.realtimeConnectionsPerVcpu})`,
+    );
     if (ours.acked !== ours.sent) console.log(`warning: ${ours.sent - ours.acked} message(s) sent but not acknowledged`);
-    console.log(JSON.stringify({ args, ours, baseline: base, ratio }));
+    console.log(`load average at end: ${load()}`);
+    console.log(JSON.stringify({ args, ours, baseline: base, ratio, capacity, loadavg: os.loadavg() }));
   } finally {
     await Promise.all(servers.map((s) => stopProcess(s)));
     if (baseline) await stopProcess(baseline);

@@ -54,7 +54,24 @@ function record(sentAt: number, isSender: boolean): void {
   received++;
   if (!firstAt) firstAt = t;
   lastAt = t;
-  if (isSender) echoed++;
+  if (isSender) {
+    echoed++;
+    wake?.();
+  }
+}
+
+/** Resolves the sender's wait when its own message comes back (instead of spinning on setImmediate). */
+let wake: (() => void) | undefined;
+function echoOrTimeout(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      wake = undefined;
+      resolve();
+    }
+    wake = done;
+  });
 }
 
 function bodyOf(seq: number): string {
@@ -126,7 +143,7 @@ async function sendAll(count: number, window: number, timeoutMs: number): Promis
       }
       continue;
     }
-    await new Promise((r) => setImmediate(r));
+    await echoOrTimeout(50);
   }
   return { sent, acked, echoed, elapsedMs: now() - started };
 }
