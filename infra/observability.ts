@@ -68,7 +68,8 @@ export function buildObservability(cfg: StackConfig, naming: Naming, refs: Obser
     alarmTopicArn: alarms.topicArn,
     dashboardName: dashboard.dashboardName,
     backupVaultName: backup.vaultName,
-    drVaultName: backup.drVaultName,
+    // only where the tier copies to the DR region (an undefined output would vanish anyway)
+    ...(backup.drVaultName ? { drVaultName: backup.drVaultName } : {}),
     drRegion: cfg.drRegion,
     backupRoleArn: backup.backupRoleArn,
     recoveryPointObjective: backup.rpo,
