@@ -16,6 +16,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfigError } from "./config/load";
 import type { Naming } from "./config/naming";
 import { CONFIG_NAMESPACE } from "./config/schema";
+import { TIER_NAMES, TIERS } from "./config/tiers";
+import { postgresMaxConnections } from "./components/alarm-specs";
 import type { StackConfig } from "./config/schema";
 import { Connections } from "./components/connect";
 import { Database, databaseProblems } from "./components/database";
@@ -277,4 +279,28 @@ function wireServices(
     return { environment, secrets: secretMap, secretArns, taskPolicyStatements: statements };
   };
   return { api: wiring("api"), realtime: wiring("realtime"), workers: wiring("workers") };
+}
+
+/** The per-tier defaults table of docs/DATA.md (a test keeps the document in step with the tier table). */
+export function dataDefaultsTable(): string {
+  const yes = (b: boolean) => (b ? "yes" : "no");
+  const row = (label: string, cell: (t: (typeof TIERS)[keyof typeof TIERS]) => string) =>
+    `| ${label} | ${TIER_NAMES.map((n) => cell(TIERS[n])).join(" | ")} |`;
+  return [
+    `| setting | ${TIER_NAMES.join(" | ")} |`,
+    `|---|${TIER_NAMES.map(() => "---|").join("")}`,
+    row("PostgreSQL instance class", (t) => `${t.database.instanceClass} (PostgreSQL ${t.database.engineMajor})`),
+    row("max_connections (RDS default for the class)", (t) => String(postgresMaxConnections(t.database.instanceClass))),
+    row("gp3 storage GB (autoscaling ceiling)", (t) => `${t.database.storageGb} (${t.database.maxStorageGb})`),
+    row("Multi-AZ standby", (t) => yes(t.database.multiAz)),
+    row("automated backups / PITR window, days", (t) => String(t.database.backupRetentionDays)),
+    row("deletion protection, final snapshot, protect", (t) => (t.database.deletionProtection ? "yes" : "no (disposable)")),
+    row("RDS Proxy (pool % of max_connections, idle client s)", (t) =>
+      t.database.proxyEnabled ? `yes (${t.database.proxyMaxConnectionsPercent} %, ${t.database.proxyIdleClientTimeoutSeconds})` : "no"),
+    row("Redis node type", (t) => t.redis.nodeType),
+    row("Redis nodes (automatic failover + Multi-AZ)", (t) => `${1 + t.redis.replicas} (${yes(t.redis.multiAz)})`),
+    row("Redis snapshots, days", (t) => String(t.redis.snapshotRetentionDays)),
+    row("SQS max receives / visibility s / retention d / DLQ d", (t) =>
+      `${t.queues.maxReceiveCount} / ${t.queues.visibilityTimeoutSeconds} / ${t.queues.messageRetentionDays} / ${t.queues.dlqRetentionDays}`),
+  ].join("\n");
 }

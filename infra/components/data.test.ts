@@ -10,9 +10,11 @@ import { StackConfigError, loadStackConfig, validateStackConfig } from "../confi
 import { Naming } from "../config/naming";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
-import { buildDataTier, dataTierProblems, SERVICE_NAMES } from "../data-tier";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildDataTier, dataDefaultsTable, dataTierProblems, SERVICE_NAMES } from "../data-tier";
 import type { ServiceWiring } from "../data-tier";
-import { byType, loadStackFile, one, synthesize } from "../synth";
+import { byType, loadStackFile, one, REPO_ROOT, synthesize } from "../synth";
 import type { SynthResult } from "../synth";
 import { validateDatabaseArgs } from "./database";
 import type { DatabaseArgs } from "./database";
@@ -127,6 +129,13 @@ describe("data settings in the stack config", () => {
     return validateStackConfig({ ...config, "realtime-chat:sizing": sizing }, stack);
   };
   const naming = (stack: string) => new Naming("chat", stack);
+
+  it("docs/DATA.md shows the tier table's current defaults", () => {
+    const doc = readFileSync(join(REPO_ROOT, "docs", "DATA.md"), "utf8");
+    const m = /<!-- data-defaults:start[^>]*-->\n([\s\S]*?)\n<!-- data-defaults:end -->/.exec(doc);
+    assert.ok(m, "docs/DATA.md lost its data-defaults markers");
+    assert.equal(m[1], dataDefaultsTable(), "regenerate the table in docs/DATA.md from dataDefaultsTable()");
+  });
 
   it("every stack file's data settings are valid", () => {
     for (const stack of TIER_NAMES) assert.deepEqual(dataTierProblems(validateStackConfig(loadStackFile(stack).config, stack), naming(stack)), []);
