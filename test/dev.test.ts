@@ -1,0 +1,59 @@
+/**
+ * `npm run dev` smoke test: with no DATABASE_URL, REDIS_URL or SQS_ENDPOINT the script starts PGlite, a local
+ * redis-server and local-aws-sqs, migrates, starts every service, and they all answer their health and
+ * readiness endpoints; SIGINT (Ctrl-C) stops everything and the script exits 0.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./support/redis";
+
+const root = join(__dirname, "..");
+
+test("npm run dev starts the services on embedded dependencies and stops everything on SIGINT", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "chat-dev-test-"));
+  const ports = { api: await freePort(), realtime: await freePort(), workers: await freePort() };
+  const env: NodeJS.ProcessEnv = { ...process.env, DEV_DATA_DIR: dataDir, LOG_LEVEL: "warn" };
+  for (const k of ["DATABASE_URL", "REDIS_URL", "SQS_ENDPOINT", "PUSH_QUEUE_URL", "OFFLINE_QUEUE_URL", "PUSH_GATEWAY_URL", "JWT_KEYS", "NODE_ENV"]) delete env[k];
+  Object.assign(env, { API_PORT: String(ports.api), REALTIME_PORT: String(ports.realtime), WORKERS_PORT: String(ports.workers) });
+
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/dev.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 120_000;
+    while (!output.includes("press Ctrl-C to stop")) {
+      if (child.exitCode !== null) assert.fail(`npm run dev exited (${child.exitCode}):\n${output.slice(-3000)}`);
+      if (Date.now() > deadline) assert.fail(`npm run dev was not ready within 120 s:\n${output.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(output, /postgres: embedded PGlite/);
+    assert.match(output, /redis: local redis-server/);
+    assert.match(output, /sqs: local-aws-sqs/);
+    assert.match(output, /migrations: schema at version \d+/);
+    assert.match(output, new RegExp(`workers +http://127\\.0\\.0\\.1:${ports.workers}`));
+
+    const probes: [string, string][] = [[`http://127.0.0.1:${ports.workers}/health`, "workers"], [`http://127.0.0.1:${ports.workers}/ready`, "workers ready"]];
+    if (output.includes(`api       http://127.0.0.1:${ports.api}`)) {
+      probes.push([`http://127.0.0.1:${ports.api}/api/health`, "api"], [`http://127.0.0.1:${ports.api}/api/ready`, "api ready"]);
+    }
+    if (output.includes(`realtime  http://127.0.0.1:${ports.realtime}`)) probes.push([`http://127.0.0.1:${ports.realtime}/health`, "realtime"]);
+    for (const [url, what] of probes) {
+      const res = await fetch(url);
+      assert.equal(res.status, 200, `${what}: ${url} -> ${res.status} ${await res.text()}`);
+    }
+
+    child.kill("SIGINT");
+    assert.equal(await exited, 0, `exit code after SIGINT:\n${output.slice(-3000)}`);
+    assert.match(output, /\[dev\] stopped/);
+    for (const [url] of probes) await assert.rejects(fetch(url), `${url} no longer answers`);
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
