@@ -149,3 +149,20 @@ test("while Redis restarts requests get 503 with Retry-After, and the api recove
     await r.close();
   }
 });
+
+test("behind the ALB the client address is the one the ALB appended; entries a client adds are ignored", async () => {
+  const behind = await startApi("api_errors_proxy", { settings: { trustProxyHops: 1, rateLimitIpMax: 2 } });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await behind.app.inject({ method: "GET", url: "/api/nope", remoteAddress: "10.0.0.2", headers: { "x-forwarded-for": `203.0.113.${i}, 198.51.100.7` } });
+      statuses.push(r.statusCode);
+    }
+    assert.deepEqual(statuses, [404, 404, 429], "a forged first entry does not earn a fresh bucket");
+    assert.equal(await behind.redis.get("ratelimit:ip:198.51.100.7"), "3");
+    const other = await behind.app.inject({ method: "GET", url: "/api/nope", remoteAddress: "10.0.0.2", headers: { "x-forwarded-for": "198.51.100.8" } });
+    assert.equal(other.statusCode, 404, "another client has its own bucket");
+  } finally {
+    await behind.close();
+  }
+});
