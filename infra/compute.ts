@@ -43,7 +43,9 @@ export const SERVICE_PORTS: Record<ComputeService, number> = { api: 3000, realti
 export const REALTIME_STOP_TIMEOUT_SECONDS = FARGATE_MAX_STOP_TIMEOUT;
 /** Margin kept between the realtime drain and the earlier of deregistration delay and stop timeout. */
 export const REALTIME_GRACE_MARGIN_SECONDS = 15;
-/** Margin kept between the workers' drain and their stop timeout (SIGKILL). */
+/** Seconds the api container gets after SIGTERM (ECS's default; requests are short). */
+export const API_STOP_TIMEOUT_SECONDS = 30;
+/** Margin kept between the api's and the workers' drain and their stop timeout (SIGKILL). */
 export const WORKERS_GRACE_MARGIN_SECONDS = 5;
 
 /** What another layer adds to a service (the data tier's `services.<name>`). */
@@ -139,6 +141,7 @@ export function baseEnvironment(cfg: StackConfig, naming: Naming, service: Compu
       TRUST_PROXY: "true",
     });
   }
+  if (service === "api") env.SHUTDOWN_GRACE_MS = String((API_STOP_TIMEOUT_SECONDS - WORKERS_GRACE_MARGIN_SECONDS) * 1000);
   if (service === "workers") {
     env.SHUTDOWN_GRACE_MS = String((s.services.workers.stopTimeoutSeconds - WORKERS_GRACE_MARGIN_SECONDS) * 1000);
   }
@@ -196,7 +199,7 @@ export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs
     realtime: { targetGroupArn: refs.alb.realtimeTargetGroupArn },
   };
   const stopTimeouts: Record<ComputeService, number> = {
-    api: 30,
+    api: API_STOP_TIMEOUT_SECONDS,
     realtime: REALTIME_STOP_TIMEOUT_SECONDS,
     workers: s.services.workers.stopTimeoutSeconds,
   };

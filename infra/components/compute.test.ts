@@ -280,6 +280,8 @@ for (const stack of TIER_NAMES) {
         assert.equal(c.linuxParameters.initProcessEnabled, true);
         const env = envOf(c);
         assert.deepEqual([env.PROJECT, env.ENV, env.SERVICE_NAME, env.PORT], ["chat", cfg().env, `${prefix()}-${svc}`, String(PORTS[svc])]);
+        const grace = Number(env.SHUTDOWN_GRACE_MS);
+        assert.ok(grace >= 1000 && grace < c.stopTimeout * 1000, `${svc}: the drain (${grace} ms) ends before SIGKILL (${c.stopTimeout} s)`);
         const lg = one(run(), T.logGroup, `${svc}-logs`).inputs;
         assert.equal(lg.name, `/ecs/${prefix()}/${svc}`);
         assert.equal(lg.retentionInDays, tier.observability.logRetentionDays);
