@@ -20,9 +20,9 @@ export async function runOnce(
   const tx = await pool.connect();
   let broken = false;
   try {
-    await tx.query("BEGIN");
-    // Do not wait on a duplicate longer than a job may run; the delivery is retried later instead.
-    await tx.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(job.lockTimeoutMs))}`);
+    // One round trip: open the transaction and cap the wait on a running duplicate at what a job may take (the
+    // delivery is retried later instead).
+    await tx.query(`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(job.lockTimeoutMs))}`);
     const claimed = await tx.query(
       "INSERT INTO processed_jobs (job_id, queue, outcome) VALUES ($1, $2, 'pending') ON CONFLICT (job_id) DO NOTHING",
       [job.jobId, job.queue],

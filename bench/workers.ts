@@ -1,0 +1,113 @@
+/**
+ * `npm run bench:workers`: jobs per second through the workers, end to end. A queue is filled first, then the
+ * workers start and the clock runs until every job has its `processed_jobs` row and the queue is empty:
+ * receive from local SQS (local-aws-sqs), idempotency record + effect in a real PostgreSQL transaction, push
+ * delivery to a local HTTP sink (signed request), batched deletes.
+ *
+ * Settings (environment): BENCH_JOBS (default 2000 per queue), WORKER_CONCURRENCY (default 10 per queue),
+ * BENCH_GATEWAY_DELAY_MS (sink answer delay, default 0), BENCH_QUEUES ("push,offline" by default).
+ * Uses the test PostgreSQL cluster (test/support/postgres; TEST_PG_URL to point elsewhere).
+ */
+import { randomUUID } from "node:crypto";
+import { cpus } from "node:os";
+import { Pool } from "pg";
+import { createTestDatabase, ensurePostgres } from "../test/support/postgres";
+import { startSqs } from "../test/support/sqs";
+import { createLogger } from "../apps/shared/src/log";
+import { Metrics, percentile } from "../apps/shared/src/metrics";
+import { loadWorkersConfig } from "../apps/workers/src/config";
+import { startWorkers } from "../apps/workers/src/app";
+import { createQueuePair, queueDepth, seed, sendJobs, startSink, workersEnv } from "../apps/workers/test/helpers";
+
+function intSetting(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${raw}: use a whole number >= 0`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const jobs = intSetting("BENCH_JOBS", 2000);
+  const concurrency = intSetting("WORKER_CONCURRENCY", 10);
+  const gatewayDelayMs = intSetting("BENCH_GATEWAY_DELAY_MS", 0);
+  const queues = (process.env.BENCH_QUEUES ?? "push,offline").split(",").map((q) => q.trim());
+  for (const q of queues) if (q !== "push" && q !== "offline") throw new Error(`BENCH_QUEUES: unknown queue "${q}": use push and/or offline`);
+
+  await ensurePostgres();
+  const databaseUrl = await createTestDatabase("bench_workers");
+  const pool = new Pool({ connectionString: databaseUrl, max: 4 });
+  const data = await seed(pool, jobs);
+  const sqs = await startSqs();
+  const sink = await startSink();
+  sink.respond = () => ({ status: 200, delayMs: gatewayDelayMs });
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const queue of queues) {
+      const id = randomUUID().slice(0, 8);
+      const push = await createQueuePair(sqs.client, `bench-push-${id}`, 5, 30);
+      const offline = await createQueuePair(sqs.client, `bench-offline-${id}`, 5, 30);
+      const target = queue === "push" ? push : offline;
+      const list = Array.from({ length: jobs }, (_, i) => (queue === "push" ? data.push(i) : data.offline(i)));
+      await sendJobs(sqs.client, target.url, list);
+
+      const durations: number[] = [];
+      const lines: string[] = [];
+      const config = loadWorkersConfig(
+        workersEnv(
+          { databaseUrl, sqsEndpoint: sqs.endpoint, push, offline, sinkUrl: sink.url },
+          { WORKER_CONCURRENCY: String(concurrency), VISIBILITY_TIMEOUT_S: "30", JOB_TIMEOUT_MS: "20000", SHUTDOWN_GRACE_MS: "5000" },
+        ),
+      );
+      const started = Date.now();
+      const workers = await startWorkers({
+        config,
+        logger: createLogger({ service: "workers", level: "warn" }),
+        metrics: new Metrics({
+          namespace: "bench",
+          serviceName: "bench-workers",
+          intervalMs: 0,
+          write: (l) => lines.push(l),
+        }),
+      });
+      const ids = list.map((j) => j.jobId);
+      for (;;) {
+        const done = (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_jobs WHERE job_id = ANY($1)", [ids])).rows[0].n;
+        if (done === jobs) {
+          const d = await queueDepth(sqs.client, target.url);
+          if (d.visible + d.inFlight === 0) break;
+        }
+        if (Date.now() - started > 300_000) throw new Error(`only ${done} of ${jobs} ${queue} jobs done after 300 s`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const elapsedMs = Date.now() - started;
+      await workers.stop();
+      for (const l of lines) {
+        const doc = JSON.parse(l) as { JobDurationMs?: number[] };
+        if (doc.JobDurationMs) durations.push(...doc.JobDurationMs);
+      }
+      results.push({
+        queue,
+        jobs,
+        concurrency,
+        gatewayDelayMs,
+        seconds: +(elapsedMs / 1000).toFixed(2),
+        jobsPerSecond: Math.round(jobs / (elapsedMs / 1000)),
+        jobP50Ms: percentile(durations, 50),
+        jobP99Ms: percentile(durations, 99),
+      });
+    }
+  } finally {
+    await sink.close();
+    await sqs.stop();
+    await pool.end();
+  }
+  console.log(`workers benchmark (${cpus().length} cores, Node ${process.version}; jobs counted from the first receive to the last delete)`);
+  console.table(results);
+  console.log(JSON.stringify(results));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+  process.exit(1);
+});
