@@ -213,6 +213,32 @@ test("limits: connections per IP, events per 10 s and payload size each answer w
   await closeAll();
 });
 
+test("slow consumer: a client that stops reading is disconnected once its buffered bytes pass the threshold", async () => {
+  // A long-polling client that connects and then never polls again: what the server sends piles up.
+  const base = `${url}/socket.io/?EIO=4&transport=polling`;
+  const open = JSON.parse((await (await fetch(base)).text()).slice(1)) as { sid: string };
+  const session = `${base}&sid=${open.sid}`;
+  const token = await f.token(userIds[7]);
+  assert.equal(await (await fetch(session, { method: "POST", body: `40${JSON.stringify({ token })}` })).text(), "ok");
+  assert.match(await (await fetch(session)).text(), /^40/, "namespace connect acknowledged");
+  for (let i = 0; i < 50 && rt.server.connectionCount < 1; i++) await sleep(20);
+  const before = rt.server.metrics.rejectionTotals().slow_consumer ?? 0;
+
+  const redis = createRedis({ kind: "url", url: f.redis.url });
+  try {
+    const emitter = createEmitter(redis);
+    const body = "z".repeat(64 * 1024);
+    for (let i = 0; i < 20; i++) emitter.to(`room:${roomId}`).emit("message:new", { id: String(i), roomId, body });
+    const deadline = Date.now() + 1500;
+    while ((rt.server.metrics.rejectionTotals().slow_consumer ?? 0) === before && Date.now() < deadline) await sleep(20);
+    assert.equal(rt.server.metrics.rejectionTotals().slow_consumer, before + 1, "slow consumer disconnected");
+    for (let i = 0; i < 50 && rt.server.connectionCount > 0; i++) await sleep(20);
+    assert.equal(rt.server.connectionCount, 0);
+  } finally {
+    await closeRedis(redis);
+  }
+});
+
 test("metrics: ActiveConnections, EventLoopLagMs and Rejections by reason in the service's namespace", async () => {
   const a = await user(0);
   metricLines.length = 0;
