@@ -1,7 +1,7 @@
 /** Accounts: register, login, refresh, logout, me, offline digest, admin revoke. */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Services } from "../services";
-import { authenticate } from "../app";
+import { authenticate } from "../authenticate";
 import type { AuthResult } from "../accounts";
 import { obj, username, password, displayName, uuidParam } from "./schemas";
 import { ApiError } from "../errors";

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Message } from "@chat/shared";
 import type { Services } from "../services";
-import { authenticate } from "../app";
+import { authenticate } from "../authenticate";
 import { ApiError } from "../errors";
 import { obj, uuidParam, messageBody, clientMsgId, messageId, roomName } from "./schemas";
 
