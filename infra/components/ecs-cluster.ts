@@ -19,6 +19,7 @@ export interface EcsClusterArgs {
   containerInsights?: ContainerInsights;
   /** Days before a deleted log key is gone for good (7 to 30). @default 30 */
   keyDeletionWindowDays?: number;
+  /** Tags on every child. */
   tags?: Record<string, string>;
 }
 

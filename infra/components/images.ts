@@ -33,6 +33,7 @@ export interface ServiceImagesArgs {
   keepImages?: number;
   /** Let `pulumi destroy` delete repositories that still hold images (throwaway stacks). @default false */
   forceDelete?: boolean;
+  /** Tags on every repository. */
   tags?: Record<string, string>;
 }
 

@@ -22,11 +22,15 @@ export interface FargateServiceArgs {
   containerName: string;
   /** Port the container listens on (the health check and the ALB use it). */
   port: number;
+  /** Cluster the service runs in. Changing it replaces the service. */
   clusterArn: pulumi.Input<string>;
   /** Cluster name, for the autoscaling resource id. */
   clusterName: pulumi.Input<string>;
+  /** Region of the stack (the awslogs driver writes there). */
   region: string;
+  /** Account of the stack: only its ECS tasks may assume the roles. */
   accountId: pulumi.Input<string>;
+  /** VPC of the service's security group. */
   vpcId: pulumi.Input<string>;
   /** Private subnets; tasks never get a public IP. */
   subnetIds: pulumi.Input<string>[];
@@ -34,7 +38,9 @@ export interface FargateServiceArgs {
   image: pulumi.Input<string>;
   /** ECR repositories the image comes from; the execution role may pull from these only. */
   repositoryArns: pulumi.Input<string>[];
+  /** Fargate cpu units (256 = 0.25 vCPU). */
   cpu: number;
+  /** Fargate memory, MiB; must be a valid pair with `cpu`. */
   memory: number;
   /** Plain environment variables (name -> value). */
   environment?: Record<string, pulumi.Input<string>>;
@@ -68,6 +74,7 @@ export interface FargateServiceArgs {
   enableExecuteCommand?: boolean;
   /** Autoscaling: bounds (min is also the initial desired count) and target-tracking policies. */
   scaling: { min: number; max: number; policies: ScalingPolicySpec[] };
+  /** Tags on every child (the service's tags propagate to its tasks). */
   tags?: Record<string, string>;
 }
 
