@@ -19,7 +19,10 @@ const STACKS = readdirSync(REPO_ROOT)
 const runs = new Map<string, { normal: SynthResult; preview: SynthResult }>();
 
 /** Outputs the operators' runbook reads with `pulumi stack output` or uses as metric dimensions. */
-const REQUIRED_OUTPUTS = ["albDnsName", "albArnSuffix", "realtimeTargetGroupArn", "realtimeTargetGroupArnSuffix", "wafAclArn"];
+const REQUIRED_OUTPUTS = [
+  "albDnsName", "albArnSuffix", "realtimeTargetGroupArn", "realtimeTargetGroupArnSuffix", "wafAclArn",
+  "ecsClusterName", "apiServiceName", "realtimeServiceName", "workersServiceName",
+];
 
 /** Resource types that belong in public subnets. */
 const PUBLIC_SUBNET_TYPES = new Set([
@@ -44,7 +47,7 @@ before(async () => {
 
 describe("stack files", () => {
   it("exist for every tier", () => {
-    assert.deepEqual(STACKS, ["100k-dau", "10k-dau", "1k-dau", "dev"]);
+    assert.deepEqual(STACKS, ["100k-dau", "10k-dau", "10k-dau-dr", "1k-dau", "dev"]);
   });
 
   for (const stack of STACKS) {
@@ -54,9 +57,16 @@ describe("stack files", () => {
 
       it("has a valid config in us-east-1 with us-west-2 for DR and the tier named like the stack", () => {
         const c = cfg();
-        assert.equal(c.region, "us-east-1");
-        assert.equal(c.drRegion, "us-west-2");
-        assert.equal(c.tier, stack as TierName);
+        if (c.primaryEnv !== undefined) {
+          // a DR stack: the primary's tier, in the primary's drRegion, copying back to the primary's region
+          const primary = validateStackConfig(loadStackFile(c.primaryEnv).config, c.primaryEnv);
+          assert.deepEqual([c.tier, c.region, c.drRegion], [primary.tier, primary.drRegion, primary.region]);
+          assert.equal(stack, `${c.primaryEnv}-dr`);
+        } else {
+          assert.equal(c.region, "us-east-1");
+          assert.equal(c.drRegion, "us-west-2");
+          assert.equal(c.tier, stack as TierName);
+        }
         assert.ok(c.availabilityZones.length >= TIERS[c.tier].network.minZones);
       });
 
@@ -157,11 +167,11 @@ describe("stack files", () => {
 
         const endpoints = byType(run, "aws:ec2/vpcEndpoint:VpcEndpoint");
         const gateway = endpoints.filter((e) => e.inputs.vpcEndpointType === "Gateway");
-        assert.deepEqual(gateway.map((e) => e.inputs.serviceName), ["com.amazonaws.us-east-1.s3"]);
+        assert.deepEqual(gateway.map((e) => e.inputs.serviceName), [`com.amazonaws.${c.region}.s3`]);
         assert.equal(gateway[0]!.inputs.routeTableIds.length, zones.length);
         const iface = endpoints.filter((e) => e.inputs.vpcEndpointType === "Interface");
         assert.deepEqual(iface.map((e) => e.inputs.serviceName).sort(),
-          sizing.interfaceEndpoints.map((s) => `com.amazonaws.us-east-1.${s}`).sort());
+          sizing.interfaceEndpoints.map((s) => `com.amazonaws.${c.region}.${s}`).sort());
         const privIds = new Set(run.outputs.privateSubnetIds);
         for (const e of iface) {
           assert.equal(e.inputs.privateDnsEnabled, true);
@@ -185,6 +195,22 @@ describe("stack files", () => {
       });
     });
   }
+});
+
+describe("program entry", () => {
+  it("infra/index.ts exports every output the platform returns", async () => {
+    const viaEntry = await synthesize("dev", {
+      program: () => {
+        const path = require.resolve("./index");
+        delete require.cache[path];
+        return require(path);
+      },
+    });
+    const direct = runs.get("dev")!.normal;
+    assert.deepEqual(Object.keys(viaEntry.outputs).sort(), Object.keys(direct.outputs).sort());
+    assert.deepEqual(inventory(viaEntry), inventory(direct));
+    for (const name of REQUIRED_OUTPUTS) assert.ok(name in viaEntry.outputs, name);
+  });
 });
 
 describe("synth harness", () => {

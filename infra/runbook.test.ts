@@ -1,0 +1,244 @@
+/**
+ * docs/RUNBOOK.md against the synthesized stacks: every `pulumi stack output`, physical name
+ * (`$PROJECT-$ENV-...`: alarms, services, queues, dashboard), log group, metric + namespace, alarm pattern,
+ * WAF rule metric name, secret and config key it uses must exist in each stack. Also the operators' runbook
+ * contract: the outputs it needs exist, and the DR stack restores from a source or fails clearly without one.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { before, describe, it } from "node:test";
+import { CONFIG_KEYS } from "./config/schema";
+import { TIERS } from "./config/tiers";
+import { byType, loadStackFile, REPO_ROOT, synthesize } from "./synth";
+import type { SynthResult } from "./synth";
+
+const RUNBOOK = readFileSync(join(REPO_ROOT, "docs", "RUNBOOK.md"), "utf8");
+const STACKS = readdirSync(REPO_ROOT)
+  .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+  .filter((s): s is string => s !== undefined)
+  .sort();
+
+/** Outputs a stack has only where its tier creates the thing. */
+const OPTIONAL_OUTPUTS: Record<string, (stack: string) => boolean> = {
+  drVaultName: (stack) => !TIERS[loadStackFile(stack).config["realtime-chat:tier"] as keyof typeof TIERS].backup.crossRegionCopy,
+};
+
+/** What a synthesized stack offers for the runbook's references to resolve against. */
+export interface StackFacts {
+  stack: string;
+  prefix: string;
+  outputs: Record<string, unknown>;
+  /** Physical names: alarms, services, cluster, queues, dashboard, vaults, topics, secrets, DB, Redis... */
+  names: Set<string>;
+  logGroups: Set<string>;
+  /** `namespace|metricName` pairs the stack's alarms, dashboard and scaling policies use. */
+  metrics: Set<string>;
+  wafMetricNames: Set<string>;
+  /** Names of the Secrets Manager secrets (a secret's ARN is `...:secret:<name>-<random suffix>`). */
+  secretNames: Set<string>;
+}
+
+function metricPairs(value: unknown, out: Set<string>): void {
+  if (Array.isArray(value)) {
+    if (typeof value[0] === "string" && typeof value[1] === "string" && /^(AWS\/|[a-z])/.test(value[0])) out.add(`${value[0]}|${value[1]}`);
+    value.forEach((v) => metricPairs(v, out));
+  } else if (value && typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    if (typeof o.namespace === "string" && typeof o.metricName === "string") out.add(`${o.namespace}|${o.metricName}`);
+    Object.values(o).forEach((v) => metricPairs(v, out));
+  }
+}
+
+export function factsOf(run: SynthResult, prefix: string): StackFacts {
+  const names = new Set<string>();
+  const logGroups = new Set<string>();
+  const metrics = new Set<string>();
+  const wafMetricNames = new Set<string>();
+  for (const r of run.resources) {
+    for (const k of ["name", "dashboardName", "identifier", "replicationGroupId"]) {
+      if (typeof r.inputs[k] === "string") names.add(r.inputs[k]);
+    }
+    if (r.type === "aws:cloudwatch/logGroup:LogGroup" && typeof r.inputs.name === "string") logGroups.add(r.inputs.name);
+    metricPairs(r.inputs, metrics);
+    if (r.type === "aws:cloudwatch/dashboard:Dashboard") metricPairs(JSON.parse(r.inputs.dashboardBody), metrics);
+    if (r.type === "aws:wafv2/webAcl:WebAcl") {
+      for (const rule of r.inputs.rules ?? []) wafMetricNames.add(rule.visibilityConfig?.metricName);
+    }
+  }
+  const secretNames = new Set(byType(run, "aws:secretsmanager/secret:Secret").map((s) => String(s.inputs.name ?? s.name)));
+  return { stack: run.stack, prefix, outputs: run.outputs, names, logGroups, metrics, wafMetricNames, secretNames };
+}
+
+/** Every reference in `text` that does not resolve in `f`, one line each. */
+export function runbookProblems(text: string, f: StackFacts): string[] {
+  const problems: string[] = [];
+  const sub = (s: string) => s.replaceAll("$PROJECT-$ENV", f.prefix);
+
+  // `pulumi stack output <name> [-s <stack>]`: outputs exist (and have a value) in the stacks they are read from.
+  for (const m of text.matchAll(/pulumi stack output (\w+)(?: -s ([\w$-]+))?/g)) {
+    const [, name, stackArg] = m as unknown as [string, string, string | undefined];
+    if (stackArg !== undefined && stackArg !== "$STACK" && stackArg !== f.stack) continue;
+    if (OPTIONAL_OUTPUTS[name]?.(f.stack)) continue;
+    if (!(name in f.outputs)) problems.push(`stack output ${name} does not exist`);
+    else if (f.outputs[name] === undefined) problems.push(`stack output ${name} has no value`);
+  }
+
+  // Shell variables set from outputs, for the secret check below.
+  const fromOutput = new Map<string, string>();
+  for (const m of text.matchAll(/export (\w+)=\$\(pulumi stack output (\w+)/g)) fromOutput.set(m[1]!, m[2]!);
+  for (const m of text.matchAll(/--secret-id \$(\w+)/g)) {
+    const output = fromOutput.get(m[1]!);
+    if (!output) problems.push(`--secret-id $${m[1]} is not set from a stack output`);
+    else if (![...f.secretNames].some((n) => String(f.outputs[output]).includes(`:secret:${n}-`))) {
+      problems.push(`--secret-id $${m[1]} (output ${output}) is not a secret of the stack`);
+    }
+  }
+
+  // Secrets listed by name prefix: every secret of the stack carries it.
+  if (text.includes("list-secrets --filter Key=name,Values=$PROJECT-$ENV")) {
+    for (const n of f.secretNames) if (!n.startsWith(`${f.prefix}-`)) problems.push(`secret ${n} is not named ${f.prefix}-...`);
+    if (f.secretNames.size === 0) problems.push("the stack has no secrets to list");
+  }
+
+  // Log groups.
+  for (const m of text.matchAll(/(\/ecs\/\$PROJECT-\$ENV\/\w+|aws-waf-logs-\$PROJECT-\$ENV)/g)) {
+    if (!f.logGroups.has(sub(m[1]!))) problems.push(`log group ${sub(m[1]!)} does not exist`);
+  }
+
+  // Physical names `$PROJECT-$ENV-<role>` (a trailing `-...` or `-<` makes it a prefix).
+  for (const m of text.matchAll(/(?<![/\w-])\$PROJECT-\$ENV((?:-[a-z0-9]+)*)(-\.\.\.|-<)?/g)) {
+    const name = f.prefix + m[1]!;
+    if (m[2]) {
+      if (![...f.names].some((n) => n.startsWith(`${name}-`))) problems.push(`no name starts with ${name}-`);
+    } else if (m[1] === "") {
+      if (!f.names.has(name) && ![...f.metrics].some((p) => p.startsWith(`${name}|`))) problems.push(`${name} is neither a name nor a namespace`);
+    } else if (!f.names.has(name)) {
+      problems.push(`${name} does not exist`);
+    }
+  }
+
+  // Metrics: `--namespace X --metric-name Y` and table cells "`X` `Y`".
+  const pairs = [
+    ...[...text.matchAll(/--namespace (\S+) --metric-name (\w+)/g)].map((m) => [m[1]!, m[2]!]),
+    ...[...text.matchAll(/`(AWS\/\w+|\$PROJECT-\$ENV)` `(\w+)`/g)].map((m) => [m[1]!, m[2]!]),
+  ];
+  for (const [ns, metric] of pairs) {
+    if (!f.metrics.has(`${sub(ns!)}|${metric}`)) problems.push(`metric ${sub(ns!)} ${metric} is not used by any alarm or graph`);
+  }
+  // Other metric names quoted in tables (`HTTPCode_ELB_5XX_Count`...) must be watched under some namespace.
+  for (const m of text.matchAll(/`((?:HTTPCode|Healthy|UnHealthy|Request|Approximate|NumberOf|Database|Engine|Curr|CPU|Memory|Active|EventLoop)\w*)`/g)) {
+    if (m[1] === "CurrConnections") continue; // looked at by hand, not alarmed on
+    if (![...f.metrics].some((p) => p.endsWith(`|${m[1]}`))) problems.push(`metric ${m[1]} is not used by any alarm or graph`);
+  }
+
+  // Alarm patterns such as `*-high-cpu`.
+  const alarms = [...f.names].filter((n) => /-(warning|critical|deploy)-/.test(n));
+  for (const m of text.matchAll(/`(\*-[a-z0-9*-]+)`/g)) {
+    const re = new RegExp(`^${m[1]!.split("*").map((p) => p.replace(/[-]/g, "\\-")).join(".*")}$`);
+    if (!alarms.some((a) => re.test(a))) problems.push(`no alarm matches ${m[1]}`);
+  }
+
+  // WAF rule metric names.
+  for (const m of text.matchAll(/--rule-metric-name (\w+)/g)) {
+    if (!f.wafMetricNames.has(m[1]!)) problems.push(`WAF rule metric ${m[1]} does not exist`);
+  }
+  // Config keys and sizing paths.
+  for (const m of text.matchAll(/realtime-chat:(\w+)((?:\.\w+)*)/g)) {
+    if (!(m[1]! in CONFIG_KEYS)) problems.push(`config key realtime-chat:${m[1]} does not exist`);
+    if (m[1] === "sizing" && m[2]) {
+      let node: any = TIERS.dev;
+      for (const part of m[2].slice(1).split(".")) node = node?.[part];
+      if (node === undefined) problems.push(`sizing path ${m[2].slice(1)} does not exist in the tier table`);
+    }
+  }
+  return problems;
+}
+
+const runs = new Map<string, SynthResult>();
+let drWithout: unknown;
+
+before(async () => {
+  for (const stack of STACKS) runs.set(stack, await synthesize(stack));
+  drWithout = await synthesize("10k-dau-dr", { configOverrides: { "realtime-chat:restoreSnapshotId": undefined } }).then(() => undefined, (e: unknown) => e);
+});
+
+const prefixOf = (stack: string) => `chat-${stack}`;
+
+describe("docs/RUNBOOK.md", () => {
+  for (const stack of STACKS) {
+    it(`resolves every reference in ${stack}`, () => {
+      assert.deepEqual(runbookProblems(RUNBOOK, factsOf(runs.get(stack)!, prefixOf(stack))), []);
+    });
+  }
+
+  it("reports broken references (renamed output, alarm, log group, metric, WAF rule, key)", () => {
+    const facts = factsOf(runs.get("10k-dau")!, prefixOf("10k-dau"));
+    const broken = RUNBOOK
+      .replace("pulumi stack output pushDlqUrl", "pulumi stack output pushDeadLetterUrl")
+      .replace("$PROJECT-$ENV-critical-rds-high-connections", "$PROJECT-$ENV-critical-rds-connections")
+      .replace("/ecs/$PROJECT-$ENV/workers", "/ecs/$PROJECT-$ENV/worker")
+      .replace("--metric-name EventLoopLagMs", "--metric-name EventLoopLag")
+      .replace("--rule-metric-name SocketIORateLimit", "--rule-metric-name SocketIoRateLimit")
+      .replace("`*-alb-5xx`", "`*-alb-500`")
+      .replace("realtime-chat:apiImage", "realtime-chat:apiImageUri");
+    const problems = runbookProblems(broken, facts);
+    for (const expected of [
+      "stack output pushDeadLetterUrl does not exist",
+      "chat-10k-dau-critical-rds-connections does not exist",
+      "log group /ecs/chat-10k-dau/worker does not exist",
+      "metric chat-10k-dau EventLoopLag is not used by any alarm or graph",
+      "WAF rule metric SocketIoRateLimit does not exist",
+      "no alarm matches *-alb-500",
+      "config key realtime-chat:apiImageUri does not exist",
+    ]) assert.ok(problems.includes(expected), `expected "${expected}" in ${JSON.stringify(problems)}`);
+  });
+});
+
+describe("operators' runbook contract", () => {
+  const OPERATOR_OUTPUTS = [
+    "albDnsName", "ecsClusterName", "apiServiceName", "realtimeServiceName", "workersServiceName",
+    "realtimeTargetGroupArn", "realtimeTargetGroupArnSuffix", "albArnSuffix", "wafAclArn", "dbInstanceIdentifier",
+    "redisReplicationGroupId", "redisAuthSecretArn", "pushQueueUrl", "pushDlqUrl", "pushQueueArn", "pushDlqArn",
+    "offlineQueueUrl", "offlineDlqUrl", "offlineQueueArn", "offlineDlqArn", "drVaultName", "backupRoleArn", "dbSubnetGroupName",
+  ];
+  for (const stack of STACKS) {
+    it(`${stack} exports every output the operators' restore and incident steps need`, () => {
+      const o = runs.get(stack)!.outputs;
+      const missing = OPERATOR_OUTPUTS.filter((k) => !OPTIONAL_OUTPUTS[k]?.(stack) && o[k] === undefined);
+      assert.deepEqual(missing, []);
+    });
+  }
+
+  it("the DR stack runs in the primary's drRegion, restores the database from its source and names the vault", () => {
+    const primary = loadStackFile("10k-dau").config;
+    const dr = runs.get("10k-dau-dr")!;
+    assert.equal(dr.region, primary["realtime-chat:drRegion"]);
+    assert.equal(loadStackFile("10k-dau-dr").config["realtime-chat:drRegion"], primary["aws:region"], "fail-back copies go to the old primary region");
+    const [db] = byType(dr, "aws:rds/instance:Instance");
+    assert.match(db!.inputs.snapshotIdentifier, /^arn:aws:rds:us-west-2:\d{12}:snapshot:awsbackup:job-/);
+    assert.equal(dr.outputs.restoreVaultName, "chat-10k-dau-backup-dr");
+    const vaults = byType(runs.get("10k-dau")!, "aws:backup/vault:Vault").map((v) => v.inputs.name);
+    assert.ok(vaults.includes(dr.outputs.restoreVaultName), "the DR stack restores from the vault the primary copies to");
+    assert.ok(dr.outputs.dbSubnetGroupName && dr.outputs.dbSecurityGroupId && dr.outputs.backupRoleArn);
+  });
+
+  it("a DR stack without a restore source fails before creating anything, saying what to set and how to find it", () => {
+    assert.ok(drWithout instanceof Error, "synthesis must fail");
+    const msg = (drWithout as Error).message;
+    assert.match(msg, /Invalid configuration in Pulumi\.10k-dau-dr\.yaml/);
+    assert.match(msg, /realtime-chat:restoreSnapshotId is missing: this is a DR stack \(realtime-chat:primaryEnv = "10k-dau"\)/);
+    assert.match(msg, /--backup-vault-name chat-10k-dau-backup-dr --region us-west-2/);
+    assert.match(msg, /pulumi config set realtime-chat:restoreSnapshotId <RecoveryPointArn> -s 10k-dau-dr/);
+  });
+
+  it("every primary stack that copies backups has a vault for the DR stack to restore from", () => {
+    for (const stack of STACKS.filter((s) => !s.endsWith("-dr"))) {
+      const tier = TIERS[loadStackFile(stack).config["realtime-chat:tier"] as keyof typeof TIERS];
+      const out = runs.get(stack)!.outputs;
+      if (tier.backup.crossRegionCopy) assert.equal(out.drVaultName, `chat-${stack}-backup-dr`);
+      else assert.equal(out.drVaultName, undefined);
+      assert.equal(typeof out.recoveryPointObjective?.drRegion, "string");
+    }
+  });
+});
