@@ -29,7 +29,8 @@ const money = (x: number) => `$${Math.round(x).toLocaleString("en-US")}`;
 
 export function costTable(docs: PlanDocument[]): string {
   const head = ["Stack", "Tier", "Region", "DAU", "Resources", ...COLUMNS.map(([c]) => c), "Other", "Monthly total"];
-  const rows = docs.map((d) => {
+  const ordered = [...docs].sort((a, b) => a.dau - b.dau || a.stack.localeCompare(b.stack));
+  const rows = ordered.map((d) => {
     const sums = COLUMNS.map(() => 0);
     let other = 0;
     for (const [type, usd] of Object.entries(d.cost.byType)) {
