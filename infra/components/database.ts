@@ -57,7 +57,6 @@ export interface DatabaseArgs {
 
 const IDENTIFIER = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
-/** Checks the plain arguments; throws one error listing every problem with the field, the value and the fix. */
 /** Every problem with the plain arguments (field, value, fix). */
 export function databaseProblems(args: DatabaseArgs): Problems {
   const p = new Problems("Database");
