@@ -105,7 +105,9 @@ async function startRedis(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "chat-dev-redis-"));
   const child = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
     stdio: "ignore",
+    detached: true, // not stopped by the terminal's Ctrl-C before the services have finished with it
   });
+  process.once("exit", () => child.exitCode === null && child.kill("SIGKILL"));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   stops.push({
     name: "redis",
@@ -209,6 +211,9 @@ function startService(name: string, port: number, env: NodeJS.ProcessEnv): void 
     cwd: root,
     env: { ...env, PORT: String(port), SERVICE_NAME: `${project}-${envName}-${name}` },
     stdio: ["ignore", "pipe", "pipe"],
+    // Own process group: Ctrl-C in the terminal reaches this script only, which then sends one SIGTERM to each
+    // service (a second signal makes a service skip its graceful shutdown).
+    detached: true,
   });
   const prefix = (stream: NodeJS.WritableStream) => {
     let rest = "";
@@ -221,6 +226,7 @@ function startService(name: string, port: number, env: NodeJS.ProcessEnv): void 
   child.stdout!.on("data", prefix(process.stdout));
   child.stderr!.on("data", prefix(process.stderr));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  process.once("exit", () => child.exitCode === null && child.kill("SIGKILL"));
   children.push({ name, child, exited });
 }
 
@@ -247,8 +253,10 @@ function stopAll(code: number): Promise<void> {
     const killer = setTimeout(() => {
       for (const c of children) if (c.child.exitCode === null) c.child.kill("SIGKILL");
     }, 30_000);
-    await Promise.all(children.map((c) => c.exited));
+    const codes = await Promise.all(children.map((c) => c.exited));
     clearTimeout(killer);
+    children.forEach((c, i) => say(`${c.name} exited with code ${codes[i]}`));
+    if (codes.some((c) => c !== 0)) code = code || 1;
     for (const s of stops.reverse()) {
       try {
         await s.run();

@@ -20,7 +20,8 @@ test("npm run dev starts the services on embedded dependencies and stops everyth
   for (const k of ["DATABASE_URL", "REDIS_URL", "SQS_ENDPOINT", "PUSH_QUEUE_URL", "OFFLINE_QUEUE_URL", "PUSH_GATEWAY_URL", "JWT_KEYS", "NODE_ENV"]) delete env[k];
   Object.assign(env, { API_PORT: String(ports.api), REALTIME_PORT: String(ports.realtime), WORKERS_PORT: String(ports.workers) });
 
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/dev.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group, so the SIGINT below reaches the whole group, as Ctrl-C in a terminal does.
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/dev.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout.on("data", (c: Buffer) => (output += c.toString()));
   child.stderr.on("data", (c: Buffer) => (output += c.toString()));
@@ -48,12 +49,15 @@ test("npm run dev starts the services on embedded dependencies and stops everyth
       assert.equal(res.status, 200, `${what}: ${url} -> ${res.status} ${await res.text()}`);
     }
 
-    child.kill("SIGINT");
+    process.kill(-child.pid!, "SIGINT");
     assert.equal(await exited, 0, `exit code after SIGINT:\n${output.slice(-3000)}`);
     assert.match(output, /\[dev\] stopped/);
+    const exits = [...output.matchAll(/\[dev\] (\w+) exited with code (\S+)/g)].map((m) => `${m[1]}=${m[2]}`);
+    assert.deepEqual(exits.filter((e) => !e.endsWith("=0")), [], `every service shut down cleanly: ${exits.join(", ")}`);
+    assert.ok(exits.length >= 1);
     for (const [url] of probes) await assert.rejects(fetch(url), `${url} no longer answers`);
   } finally {
-    if (child.exitCode === null) child.kill("SIGKILL");
+    if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL");
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

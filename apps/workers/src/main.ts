@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`workers: ${err.message}\n`);
-      process.exit(78); // EX_CONFIG
+      process.exit(2); // same code as the api and realtime for a bad configuration
     }
     throw err;
   }
