@@ -16,6 +16,11 @@ function knownClass(instanceClass: string): boolean {
   }
 }
 
+/** `max_connections` of an instance class as the database runs it: RDS's default (see `postgresMaxConnections`). */
+export function maxConnectionsFor(instanceClass: string): number {
+  return postgresMaxConnections(instanceClass);
+}
+
 export interface DatabaseArgs {
   /** Physical identifier of the instance, `<project>-<env>-db` (also prefixes the final snapshot). */
   identifier: string;
@@ -122,7 +127,7 @@ export class Database extends pulumi.ComponentResource {
     const keep = { parent: this, protect: safe, retainOnDelete: safe };
     this.dbName = args.dbName ?? "chat";
     this.username = args.username ?? "chat_app";
-    this.maxConnections = postgresMaxConnections(args.instanceClass);
+    this.maxConnections = maxConnectionsFor(args.instanceClass);
 
     const key = new aws.kms.Key(`${name}-key`, {
       description: `${args.identifier} storage, snapshots and Performance Insights`,
