@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
+import { validateStackConfig } from "./config/load";
 import { CONFIG_KEYS } from "./config/schema";
+import { postgresMaxConnections } from "./components/alarm-specs";
 import { TIERS } from "./config/tiers";
 import { byType, loadStackFile, REPO_ROOT, synthesize } from "./synth";
 import type { SynthResult } from "./synth";
@@ -241,4 +243,63 @@ describe("operators' runbook contract", () => {
       assert.equal(typeof out.recoveryPointObjective?.drRegion, "string");
     }
   });
+});
+
+describe("alarms in each stack", () => {
+  for (const stack of STACKS) {
+    it(`${stack}: warning and critical alarms for every Key Metrics row, on the stack's real resources, to its topic`, () => {
+      const run = runs.get(stack)!;
+      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const t = cfg.sizing.observability.alarms;
+      const prefix = prefixOf(stack);
+      const alarms = new Map(byType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => [a.inputs.name as string, a.inputs]));
+      const services = new Set(byType(run, "aws:ecs/service:Service").map((x) => x.inputs.name));
+      const cluster = byType(run, "aws:ecs/cluster:Cluster")[0]!.inputs.name;
+      const queues = new Set(byType(run, "aws:sqs/queue:Queue").map((q) => q.inputs.name));
+      const db = byType(run, "aws:rds/instance:Instance")[0]!.inputs;
+      const maxConn = postgresMaxConnections(cfg.sizing.database.instanceClass);
+      const perTask = cfg.sizing.services.realtime.maxConnectionsPerTask;
+      const pct = (n: number, p: number, round: (x: number) => number) => round((n * p) / 100);
+      const rows: [string, { warning: number; critical: number }, (a: any) => void][] = [];
+      for (const svc of ["api", "realtime", "workers"]) {
+        const dims = (a: any) => {
+          assert.equal(a.dimensions.ClusterName, cluster);
+          assert.ok(services.has(a.dimensions.ServiceName), `${a.name}: no ECS service ${a.dimensions.ServiceName}`);
+        };
+        rows.push([`${svc}-high-cpu`, t.ecsCpuPercent, dims], [`${svc}-high-memory`, t.ecsMemoryPercent, dims]);
+      }
+      rows.push(["rds-high-connections", { warning: pct(maxConn, t.rdsConnectionsPercentOfMax.warning, Math.ceil), critical: pct(maxConn, t.rdsConnectionsPercentOfMax.critical, Math.ceil) },
+        (a) => assert.equal(a.dimensions.DBInstanceIdentifier, db.identifier)]);
+      rows.push(["redis-high-memory", t.redisMemoryPercent, () => undefined]);
+      rows.push(["realtime-high-connections", { warning: pct(perTask, t.realtimeConnectionsPercentOfMax.warning, Math.floor), critical: pct(perTask, t.realtimeConnectionsPercentOfMax.critical, Math.floor) },
+        (a) => assert.deepEqual([a.namespace, a.dimensions.ServiceName], [prefix, `${prefix}-realtime`])]);
+      rows.push(["realtime-event-loop-lag", t.eventLoopLagMs, (a) => assert.deepEqual([a.namespace, a.extendedStatistic], [prefix, "p95"])]);
+      for (const q of ["push", "offline"]) {
+        rows.push([`sqs-${q}-queue-depth`, t.queueDepth, (a) => assert.ok(queues.has(a.dimensions.QueueName))]);
+        rows.push([`sqs-${q}-dlq`, t.dlqMessages, (a) => {
+          for (const mq of a.metricQueries.filter((x: any) => x.metric)) assert.ok(queues.has(mq.metric.dimensions.QueueName) && mq.metric.dimensions.QueueName.endsWith("-dlq"));
+        }]);
+      }
+      for (const [role, th, check] of rows) {
+        for (const sev of ["warning", "critical"] as const) {
+          const a = alarms.get(`${prefix}-${sev}-${role}`);
+          assert.ok(a, `${stack}: no ${sev} alarm for ${role}`);
+          assert.equal(a.threshold, th[sev], `${a.name} threshold`);
+          assert.deepEqual([a.alarmActions, a.okActions], [[run.outputs.alarmTopicArn], [run.outputs.alarmTopicArn]], `${a.name} actions`);
+          check(a);
+        }
+      }
+    });
+
+    it(`${stack}: api and realtime roll back on their deployment alarms; workers have none`, () => {
+      const run = runs.get(stack)!;
+      const prefix = prefixOf(stack);
+      const svc = (n: string) => byType(run, "aws:ecs/service:Service").find((x) => x.inputs.name === `${prefix}-${n}`)!.inputs;
+      assert.deepEqual(svc("api").alarms, { alarmNames: [`${prefix}-deploy-api-5xx`], enable: true, rollback: true });
+      assert.deepEqual(svc("realtime").alarms, { alarmNames: [`${prefix}-deploy-realtime-5xx`, `${prefix}-deploy-realtime-unhealthy`], enable: true, rollback: true });
+      assert.equal(svc("workers").alarms, undefined);
+      const names = new Set(byType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name));
+      for (const n of [...svc("api").alarms.alarmNames, ...svc("realtime").alarms.alarmNames]) assert.ok(names.has(n), `deployment alarm ${n} exists`);
+    });
+  }
 });
