@@ -236,6 +236,11 @@ for (const tier of TIER_NAMES) {
       assert.equal(db.manageMasterUserPassword, true);
       assert.equal(db.password, undefined, "no master password in the program or its state");
       assert.equal(one(r(), T.key, "db-key").inputs.enableKeyRotation, true);
+      const zones = loadStackFile(tier).config["realtime-chat:availabilityZones"] as string[];
+      const privateSubnets = zones.map((z) => `subnet-private-${z}`);
+      assert.deepEqual(one(r(), "aws:rds/subnetGroup:SubnetGroup", "db-subnets").inputs.subnetIds, privateSubnets);
+      assert.deepEqual(one(r(), "aws:elasticache/subnetGroup:SubnetGroup", "redis-subnets").inputs.subnetIds, privateSubnets);
+      assert.deepEqual(one(r(), T.proxy, "db-proxy-proxy").inputs.vpcSubnetIds, privateSubnets);
     });
 
     it("forces TLS and logs slow statements in the parameter group", () => {
@@ -458,5 +463,39 @@ describe("data tier variants", () => {
     assert.equal(db.inputs.deletionProtection, true);
     assert.equal(db.options.protect, true);
     assert.equal(one(run("10k-dau"), T.db, "db-instance").inputs.snapshotIdentifier, undefined);
+  });
+});
+
+describe("data tier inside the whole platform (10k-dau)", () => {
+  let r: SynthResult;
+  before(async () => {
+    r = await synthesize("10k-dau");
+  });
+
+  it("task definitions carry secret values only as `secrets`, and each execution role reads exactly those", () => {
+    const tasks = byType(r, "aws:ecs/taskDefinition:TaskDefinition");
+    assert.equal(tasks.length, 3);
+    for (const svc of SERVICE_NAMES) {
+      const task = tasks.find((t) => t.inputs.family === `chat-10k-dau-${svc}`);
+      assert.ok(task, `task definition of ${svc}`);
+      const container = parse(task.inputs.containerDefinitions).find((c: { name: string }) => c.name === svc);
+      const envNames = (container.environment ?? []).map((e: { name: string }) => e.name);
+      for (const name of SECRET_ENV) assert.equal(envNames.includes(name), false, `${svc}: ${name} in plain env`);
+      const secretArns = (container.secrets ?? []).map((x: { valueFrom: string }) => x.valueFrom.replace(/:[A-Za-z_]+::$/, ""));
+      assert.ok(secretArns.length > 0, `${svc} gets its secrets`);
+      const policy = parse(one(r, T.rolePolicy, `${svc}-execution-policy`).inputs.policy);
+      const read = policy.Statement.filter((st: { Action: string[] }) => st.Action.some((a) => a.startsWith("secretsmanager:")));
+      assert.equal(read.length, 1);
+      assert.deepEqual(read[0].Action, ["secretsmanager:GetSecretValue"]);
+      assert.deepEqual([...read[0].Resource].sort(), [...new Set(secretArns)].sort(), `${svc}: the execution role reads exactly its secrets`);
+    }
+  });
+
+  it("connects the real service security groups to the proxy and Redis", () => {
+    const serviceSgs = new Set(byType(r, T.ingress).filter((x) => /^(api|realtime|workers)-to-/.test(x.name)).map((x) => x.inputs.referencedSecurityGroupId));
+    assert.equal(serviceSgs.size, 3, "one security group per service");
+    assert.deepEqual(byType(r, T.ingress).filter((x) => x.name.endsWith("-to-redis-in")).map((x) => x.name).sort(), ["api-to-redis-in", "realtime-to-redis-in"]);
+    assert.deepEqual(byType(r, T.ingress).filter((x) => x.name.endsWith("-to-db-proxy-in")).map((x) => x.name).sort(),
+      ["api-to-db-proxy-in", "realtime-to-db-proxy-in", "workers-to-db-proxy-in"]);
   });
 });
