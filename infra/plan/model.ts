@@ -70,6 +70,17 @@ export interface BuildOptions {
   /** Flattened stack config (`loadStackFile(stack).config`): tier and DR region. */
   config: Record<string, unknown>;
   assumptions?: Assumptions;
+  /** Checkout the stack was synthesized from: its absolute path is shown as `.` (build contexts, files). */
+  rootDir?: string;
+}
+
+/** Replaces an absolute directory by `.` in every string of a value. */
+function relativePaths(value: unknown, dir: string | undefined): any {
+  if (!dir) return value;
+  if (typeof value === "string") return value.split(dir).join(".");
+  if (Array.isArray(value)) return value.map((v) => relativePaths(v, dir));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, relativePaths(v, dir)]));
+  return value;
 }
 
 const lastName = (urn: string | undefined) => (urn ? urn.slice(urn.lastIndexOf("::") + 2) : undefined);
@@ -100,7 +111,7 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
     parent: r.parent && byUrn.has(r.parent) ? byUrn.get(r.parent)!.name : undefined,
     component: componentOf(r.urn),
     custom: r.custom,
-    inputs: redact(r.inputs),
+    inputs: relativePaths(redact(r.inputs), opts.rootDir),
     protect: r.options.protect,
   }));
 

@@ -61,15 +61,27 @@ export function readPlanFile(path: string): PlanDocument {
 
 const MARKER = "\n@@synth-result@@\n";
 
+/**
+ * Image tag the plan gives built images when the stack file sets none. Without it the tag comes from the
+ * git state (`git-<commit>[-dirty-<time>]`): every plan would differ in its task definitions, and a tree
+ * from `git archive` has no commit at all. Pinning it makes the plan show infrastructure changes only.
+ */
+export const PLAN_IMAGE_TAG = "plan";
+
+/** Config overrides for a plan of a stack whose flattened config is `config`. */
+export function planOverrides(config: Record<string, unknown>): Record<string, unknown> {
+  return "realtime-chat:imageTag" in config ? {} : { "realtime-chat:imageTag": PLAN_IMAGE_TAG };
+}
+
 /** Runs a checkout's own synth CLI in a child process (that checkout's program, this checkout's node_modules). */
-function synthChild(root: string, stack: string): Promise<any> {
+function synthChild(root: string, stack: string, overrides: Record<string, unknown>): Promise<any> {
   return new Promise((resolvePromise, reject) => {
     const cli = join(root, "infra", "synth", "cli.ts");
     if (!existsSync(cli)) {
       reject(new Error(`${root} has no infra/synth/cli.ts; the ref predates the synth harness`));
       return;
     }
-    const child = spawn(process.execPath, ["--import", "tsx", cli, stack], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", cli, stack, "--config", JSON.stringify(overrides)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -91,9 +103,10 @@ export async function planAtRef(commit: string, ref: string, stack: string, assu
     if (archive.status !== 0) throw new Error(`--diff ${ref}: git archive failed: ${archive.stderr.trim().split("\n")[0]}`);
     if (!existsSync(join(dir, `Pulumi.${stack}.yaml`))) throw new Error(`--diff ${ref}: stack ${stack} does not exist at that ref`);
     symlinkSync(join(root, "node_modules"), join(dir, "node_modules"), "dir");
-    const result = await synthChild(dir, stack);
     const { loadStackFile } = await import("../synth/index.js");
-    return buildPlan(result, { config: loadStackFile(stack, dir).config, assumptions });
+    const { config } = loadStackFile(stack, dir);
+    const result = await synthChild(dir, stack, planOverrides(config));
+    return buildPlan(result, { config, assumptions, rootDir: dir });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -102,6 +115,8 @@ export async function planAtRef(commit: string, ref: string, stack: string, assu
 /** Plan of a stack of this checkout; `inChild` runs the synthesis in a separate process. */
 export async function planOfStack(stack: string, assumptions: Assumptions, inChild = false): Promise<PlanDocument> {
   const { loadStackFile, synthesize, synthesizeInChild } = await import("../synth/index.js");
-  const result = inChild ? await synthesizeInChild(stack) : await synthesize(stack);
-  return buildPlan(result, { config: loadStackFile(stack).config, assumptions });
+  const { config } = loadStackFile(stack);
+  const configOverrides = planOverrides(config);
+  const result = inChild ? await synthesizeInChild(stack, { configOverrides }) : await synthesize(stack, { configOverrides });
+  return buildPlan(result, { config, assumptions, rootDir: ROOT });
 }

@@ -1,0 +1,91 @@
+/**
+ * The plan command as a reviewer runs it (`node --import tsx infra/plan/cli.ts ...`, a fresh process each):
+ * bad arguments give one line and exit 2 before anything is synthesized; --json, --markdown with --diff of
+ * a saved plan (a replaced database is flagged), and --diff of a git ref.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { ROOT } from "./sources";
+
+function plan(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "infra/plan/cli.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "plan-cli-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+writeFileSync(join(tmp, "not-json.json"), "{ nope");
+writeFileSync(join(tmp, "not-a-plan.json"), JSON.stringify({ hello: 1 }));
+
+describe("plan CLI: bad arguments", () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ["unknown stack", ["--stack", "nope"], /^plan: unknown stack nope: no Pulumi\.nope\.yaml; stacks: .*dev/],
+    ["no stack", ["--json"], /^plan: missing --stack; stacks: /],
+    ["unknown flag", ["--stack", "dev", "--frobnicate"], /^plan: unknown argument --frobnicate; usage: npm run plan -- --stack <name>/],
+    ["flag without value", ["--stack", "dev", "--diff"], /^plan: --diff: missing value/],
+    ["both formats", ["--stack", "dev", "--json", "--markdown"], /^plan: --json and --markdown are exclusive/],
+    ["unknown diff target (no stack, file or ref)", ["--stack", "dev", "--diff", "no-such-ref-or-file"], /^plan: --diff no-such-ref-or-file: not a stack \(.*\), a readable plan JSON file, or a git ref/],
+    ["directory as plan file", ["--stack", "dev", "--diff", tmp], /^plan: --diff .*: is a directory, not a plan JSON file/],
+    ["unreadable plan file", ["--stack", "dev", "--diff", join(tmp, "not-json.json")], /^plan: --diff .*not-json\.json: not JSON; write a plan file with/],
+    ["JSON that is not a plan", ["--stack", "dev", "--diff", join(tmp, "not-a-plan.json")], /^plan: --diff .*not-a-plan\.json is not a plan JSON document \(missing stack, resources, cost, policy\)/],
+    ["bad assumption", ["--stack", "dev", "--assume", "speed=fast"], /^plan: --assume speed: unknown assumption/],
+  ];
+  for (const [title, args, expected] of cases) {
+    it(title, async () => {
+      const r = await plan(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, expected);
+      assert.equal(r.stderr.trim().split("\n").length, 1, `one line expected: ${r.stderr}`);
+      assert.equal(r.stdout, "");
+    });
+  }
+});
+
+describe("plan CLI: output", () => {
+  it("--json, then --markdown --diff of the saved plan flags a replaced database", async () => {
+    const json = await plan(["--stack", "dev", "--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.stack, "dev");
+    assert.equal(doc.region, "us-east-1");
+    for (const k of ["project", "resources", "outputs", "cost", "policy"]) assert.ok(k in doc, k);
+    assert.ok(doc.cost.monthlyUsd > 0 && doc.cost.items.length > 0);
+    assert.ok(Array.isArray(doc.policy.violations));
+    assert.ok(!json.stdout.includes("mock-secret-value"));
+
+    // the saved plan as if the database had another identifier and a queue more
+    const db = doc.resources.find((r: any) => r.type === "aws:rds/instance:Instance");
+    assert.ok(db, "the dev stack has a database");
+    db.inputs.identifier = `${db.inputs.identifier}-old`;
+    doc.resources.push({ type: "aws:sqs/queue:Queue", name: "legacy", parent: undefined, component: "legacy", custom: true, inputs: { name: "legacy" }, protect: false });
+    doc.cost.monthlyUsd -= 10;
+    const saved = join(tmp, "base.json");
+    writeFileSync(saved, JSON.stringify(doc));
+
+    const md = await plan(["--stack", "dev", "--markdown", "--diff", saved]);
+    assert.equal(md.code, 0, md.stderr);
+    assert.match(md.stdout, /^### Plan for `dev`/);
+    assert.match(md.stdout, new RegExp(`\\*\\*Replaces stateful \`aws:rds/instance:Instance::${db.name}\`\\*\\*`));
+    assert.match(md.stdout, /\*\*Removes stateful `aws:sqs\/queue:Queue::legacy`\*\*/);
+    assert.match(md.stdout, /identifier: .*-old -> .* \(forces replacement\)/);
+    assert.match(md.stdout, /cost \+\$10\.00\/month/);
+  });
+
+  it("--diff <git ref> synthesizes the same stack at that ref", async () => {
+    const r = await plan(["--stack", "dev", "--diff", "HEAD"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Stack dev \(realtime-chat, us-east-1, tier dev, 100 DAU\)/);
+    assert.match(r.stdout, /\nChanges from HEAD \([0-9a-f]{8}\) to stack dev \(this checkout\): \d+ to add, \d+ to remove, \d+ to change/);
+  });
+});
