@@ -16,6 +16,7 @@ import { buildDataTier, dataDefaultsTable, dataTierProblems, SERVICE_NAMES } fro
 import type { ServiceWiring } from "../data-tier";
 import { byType, loadStackFile, one, REPO_ROOT, synthesize } from "../synth";
 import type { SynthResult } from "../synth";
+import { Connections } from "./connect";
 import { validateDatabaseArgs } from "./database";
 import type { DatabaseArgs } from "./database";
 import { proxyDbUserArn, validateDbProxyArgs } from "./db-proxy";
@@ -428,6 +429,23 @@ for (const tier of TIER_NAMES) {
 function ingressTarget(r: SynthResult, name: string): string {
   return one(r, T.ingress, name).inputs.securityGroupId;
 }
+
+describe("Connections", () => {
+  it("refuses a port outside 1-65535 and a name used twice", async () => {
+    const r = await synthesize("dev", {
+      program: () => {
+        const c = new Connections("test-access");
+        assert.throws(() => c.allowTcp("x", { from: "sg-a", to: "sg-b", port: 0, description: "a -> b" }),
+          { message: "Connections.allowTcp x: port 0 must be a whole number from 1 to 65535" });
+        c.allowTcp("a-to-b", { from: "sg-a", to: "sg-b", port: 5432, description: "a -> b" });
+        assert.throws(() => c.allowTcp("a-to-b", { from: "sg-a", to: "sg-c", port: 6379, description: "a -> c" }), /a-to-b is already defined/);
+        return {};
+      },
+    });
+    const rules = r.resources.filter((x) => x.custom).map((x) => `${x.name}:${x.inputs.securityGroupId}<-${x.inputs.referencedSecurityGroupId}:${x.inputs.fromPort}-${x.inputs.toPort}`);
+    assert.deepEqual(rules.sort(), ["a-to-b-in:sg-b<-sg-a:5432-5432", "a-to-b-out:sg-a<-sg-b:5432-5432"]);
+  });
+});
 
 describe("data tier variants", () => {
   it("without the proxy: password from the RDS secret via `secrets`, the database admits the services directly", () => {
