@@ -14,7 +14,7 @@ import type { SynthResource, SynthResult } from "../synth";
 import { shortId } from "../synth/mocks";
 import { validateEcsClusterArgs } from "./ecs-cluster";
 import type { EcsClusterArgs } from "./ecs-cluster";
-import { defaultImageTag, lifecyclePolicy, servicesToBuild, validateServiceImagesArgs } from "./images";
+import { defaultImageTag, lifecyclePolicy, missingDockerfiles, servicesToBuild, validateServiceImagesArgs } from "./images";
 import type { ServiceImagesArgs } from "./images";
 import { backlogPolicy, cpuPolicy, scalingPolicyProblems, targetTrackingConfiguration } from "./scaling";
 import { validateFargateServiceArgs } from "./service";
@@ -102,6 +102,11 @@ describe("validateEcsClusterArgs and validateServiceImagesArgs", () => {
       { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 },
       { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 30 },
     ]);
+  });
+  it("finds the Dockerfiles of the services it builds", () => {
+    assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: ["api", "realtime", "workers"], contextDir: REPO_ROOT }), []);
+    assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: ["api", "workers"], imageUris: { api: URIS.api }, contextDir: "/nonexistent" }),
+      ["/nonexistent/apps/workers/Dockerfile"]);
   });
   it("tags builds with the commit (and marks a changed tree)", () => {
     assert.match(defaultImageTag(REPO_ROOT) ?? "", /^git-[0-9a-f]{12}(-dirty-\d{8}T\d{6})?$/);
@@ -389,6 +394,11 @@ for (const stack of TIER_NAMES) {
         assert.equal(img.dockerfile.location, `${REPO_ROOT}/apps/${svc}/Dockerfile`);
         assert.equal(img.push, true);
         assert.deepEqual(img.platforms, ["linux/amd64"]);
+        // the registry login carries the ECR token: Pulumi keeps it secret (the harness shows the secret envelope)
+        assert.equal(img.registries["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270", "registry credentials are a secret");
+        const [registry] = img.registries.value;
+        assert.deepEqual([registry.address, registry.username], ["https://123456789012.dkr.ecr.us-east-1.amazonaws.com", "AWS"]);
+        assert.equal(img.buildOnPreview, false);
         assert.match(img.tags[0], new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/${prefix()}-${svc}:git-`));
         assert.match(containerOf(run(), svc).image, new RegExp(`/${prefix()}-${svc}@sha256:[0-9a-f]{64}$`), "tasks run the pushed digest");
       }
