@@ -111,6 +111,7 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
         server.closeAllConnections();
         await closed;
         sqs.destroy();
+        gateway.close();
         await pool.end();
         // The last interval's counts must not be lost: flush what is pending (and stop the timer if ours).
         if (opts.metrics) opts.metrics.flush();

@@ -178,8 +178,11 @@ export class SqsConsumer {
   private async pollLoop(): Promise<void> {
     const { client, queueUrl, concurrency, waitTimeSeconds, visibilityTimeoutSeconds, logger, name } = this.opts;
     let failures = 0;
+    // Receive once enough slots are free for a worthwhile batch (half the concurrency, at most 10), not for
+    // every single finished job: a busy consumer then makes a fraction of the receive calls.
+    const minBatch = Math.min(10, Math.max(1, Math.ceil(concurrency / 2)));
     while (!this.stopping) {
-      if (this.inFlight.size >= concurrency) {
+      if (concurrency - this.inFlight.size < minBatch) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         this.slotWaiter = undefined;
         continue;

@@ -14,6 +14,8 @@
  * if the configuration is not fixed, instead of silently dropping every notification.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 export interface PushNotification {
   jobId: string;
@@ -75,13 +77,37 @@ export function verifySignature(
   return expected.length === got.length && timingSafeEqual(expected, got);
 }
 
+interface GatewayAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+class AttemptTimeoutError extends Error {
+  override readonly name = "TimeoutError";
+}
+
+/**
+ * Requests go through node:http(s) with a keep-alive agent (connections are reused across jobs): measurably
+ * cheaper per request than the global fetch on this workload.
+ */
 export class PushGatewayClient {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly url: URL;
+  private readonly agent: HttpAgent;
 
   constructor(private readonly opts: PushGatewayOptions) {
     this.baseDelayMs = opts.baseDelayMs ?? 200;
     this.maxDelayMs = opts.maxDelayMs ?? 5000;
+    this.url = new URL(opts.url);
+    const agentOpts = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64 };
+    this.agent = this.url.protocol === "https:" ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
   }
 
   /** Delivers one notification, retrying transient failures. Throws PushGatewayError when it gives up. */
@@ -93,17 +119,15 @@ export class PushGatewayClient {
       let retryAfterMs: number | undefined;
       try {
         const res = await this.attempt(notification.jobId, body, signal);
-        if (res.ok) {
-          await res.body?.cancel();
-          return { status: res.status, attempts: attempt };
-        }
-        const text = (await res.text().catch(() => "")).slice(0, 200);
+        if (res.status >= 200 && res.status < 300) return { status: res.status, attempts: attempt };
+        const text = res.text.slice(0, 200);
         const retryable = !PERMANENT_STATUSES.has(res.status);
         last = new PushGatewayError(`push gateway answered ${res.status}${text ? `: ${text}` : ""}`, retryable, res.status, attempt);
-        retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
+        const retryAfter = res.headers["retry-after"];
+        retryAfterMs = parseRetryAfter(typeof retryAfter === "string" ? retryAfter : null);
       } catch (err) {
         if (signal?.aborted) throw signal.reason ?? err;
-        const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+        const timedOut = err instanceof AttemptTimeoutError;
         last = new PushGatewayError(
           timedOut
             ? `push gateway did not answer within ${this.opts.attemptTimeoutMs} ms`
@@ -120,19 +144,61 @@ export class PushGatewayClient {
     throw last ?? new PushGatewayError("push gateway: no attempt made", true);
   }
 
-  private attempt(jobId: string, body: string, signal?: AbortSignal): Promise<Response> {
+  /** One POST; resolves with the answer (any status), rejects on network errors, timeout or abort. */
+  private attempt(jobId: string, body: string, signal?: AbortSignal): Promise<GatewayAnswer> {
     const timestamp = Math.floor(Date.now() / 1000);
-    const timeout = AbortSignal.timeout(this.opts.attemptTimeoutMs);
-    return fetch(this.opts.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        [TIMESTAMP_HEADER]: String(timestamp),
-        [SIGNATURE_HEADER]: signBody(this.opts.secret, timestamp, body),
-        "idempotency-key": jobId,
-      },
-      body,
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    const send = this.url.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise<GatewayAnswer>((resolve, reject) => {
+      const req = send(this.url, {
+        method: "POST",
+        agent: this.agent,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [SIGNATURE_HEADER]: signBody(this.opts.secret, timestamp, body),
+          "idempotency-key": jobId,
+        },
+      });
+      let failure: Error | undefined;
+      const fail = (err: Error) => {
+        failure ??= err;
+        req.destroy(err);
+      };
+      const timer = setTimeout(() => fail(new AttemptTimeoutError(`no answer within ${this.opts.attemptTimeoutMs} ms`)), this.opts.attemptTimeoutMs);
+      const onAbort = () => fail(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      req.once("error", (err) => {
+        settle();
+        reject(failure ?? err);
+      });
+      req.once("response", (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (c: Buffer) => {
+          // Only the start of an error body is kept for the log line.
+          if (size < 1024) chunks.push(c);
+          size += c.length;
+        });
+        res.once("end", () => {
+          settle();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") });
+        });
+        res.once("error", (err) => {
+          settle();
+          reject(failure ?? err);
+        });
+        res.once("close", () => {
+          if (res.complete) return;
+          settle();
+          reject(failure ?? new Error("the connection closed before the answer was complete"));
+        });
+      });
+      req.end(body);
     });
   }
 }
