@@ -10,7 +10,7 @@ import { Alb } from "./components/alb";
 import { Waf } from "./components/waf";
 import { buildDataTier, validateDataTier } from "./data-tier";
 import { validateDrConfig } from "./config/dr";
-import { buildObservability } from "./observability";
+import { buildObservability, validateObservability } from "./observability";
 import { buildCompute, COMPUTE_SERVICES, validateCompute } from "./compute";
 
 export function buildPlatform(cfg: StackConfig) {
@@ -20,6 +20,7 @@ export function buildPlatform(cfg: StackConfig) {
   validateDataTier(cfg, naming);
   // A DR stack without a restore source (or with one from another region) fails here too.
   validateDrConfig(cfg);
+  validateObservability(cfg, naming);
   // Compute settings (stop timeouts vs. consumer timeout, realtime drain vs. deregistration delay) too.
   validateCompute(cfg);
 

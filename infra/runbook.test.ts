@@ -159,10 +159,14 @@ export function runbookProblems(text: string, f: StackFacts): string[] {
 
 const runs = new Map<string, SynthResult>();
 let drWithout: unknown;
+let badObservability: unknown;
 
 before(async () => {
   for (const stack of STACKS) runs.set(stack, await synthesize(stack));
   drWithout = await synthesize("10k-dau-dr", { configOverrides: { "realtime-chat:restoreSnapshotId": undefined } }).then(() => undefined, (e: unknown) => e);
+  badObservability = await synthesize("10k-dau", {
+    configOverrides: { "realtime-chat:sizing": { observability: { alarms: { ecsCpuPercent: { warning: 90, critical: 80 } } }, backup: { weeklyRetentionDays: 3 } } },
+  }).then(() => undefined, (e: unknown) => e);
 });
 
 const prefixOf = (stack: string) => `chat-${stack}`;
@@ -232,6 +236,14 @@ describe("operators' runbook contract", () => {
     assert.match(msg, /realtime-chat:restoreSnapshotId is missing: this is a DR stack \(realtime-chat:primaryEnv = "10k-dau"\)/);
     assert.match(msg, /--backup-vault-name chat-10k-dau-backup-dr --region us-west-2/);
     assert.match(msg, /pulumi config set realtime-chat:restoreSnapshotId <RecoveryPointArn> -s 10k-dau-dr/);
+  });
+
+  it("bad alarm or backup sizing fails at program start, naming the stack file and the config keys", () => {
+    assert.ok(badObservability instanceof Error, "synthesis must fail");
+    const msg = (badObservability as Error).message;
+    assert.match(msg, /Invalid configuration in Pulumi\.10k-dau\.yaml \(2 problems\)/);
+    assert.match(msg, /realtime-chat:sizing\.observability\.alarms\.ecsCpuPercent = \{"warning":90,"critical":80\}: warning must not exceed critical/);
+    assert.match(msg, /realtime-chat:sizing\.backup\.weeklyRetentionDays = 3: use 0 \(no weekly points\) or at least 7/);
   });
 
   it("every primary stack that copies backups has a vault for the DR stack to restore from", () => {

@@ -222,11 +222,11 @@ describe("alarm details", () => {
 
   it("rejects bad arguments with the field and the fix", () => {
     const base = argsFor("dev");
-    assert.throws(() => validateAlarmsArgs({ ...base, database: { instanceId: "x", maxConnections: 0 } }), /Alarms: database\.maxConnections = 0: expected/);
-    assert.throws(() => validateAlarmsArgs({ ...base, redis: { replicationGroupId: "x", nodeCount: 9 } }), /Alarms: redis\.nodeCount = 9/);
+    assert.throws(() => validateAlarmsArgs({ ...base, database: { instanceId: "x", maxConnections: 0 } }), /Alarms: invalid arguments:\n  - database\.maxConnections 0: expected/);
+    assert.throws(() => validateAlarmsArgs({ ...base, redis: { replicationGroupId: "x", nodeCount: 9 } }), /  - redis\.nodeCount 9: expected the primary plus replicas/);
     assert.throws(() => validateAlarmsArgs({ ...base, thresholds: { ...base.thresholds, ecsCpuPercent: { warning: 90, critical: 80 } } }),
-      /thresholds\.ecsCpuPercent = \{"warning":90,"critical":80\}: warning must not exceed critical/);
-    assert.throws(() => validateAlarmsArgs({ ...base, queues: {} }), /Alarms: queues = \{\}: list at least one queue/);
+      /  - thresholds\.ecsCpuPercent \{"warning":90,"critical":80\}: warning must not exceed critical/);
+    assert.throws(() => validateAlarmsArgs({ ...base, queues: {} }), /  - queues \{\}: list at least one queue/);
     assert.doesNotThrow(() => validateAlarmsArgs(base));
   });
 

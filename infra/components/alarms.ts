@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Threshold } from "../config/tiers";
 import { alarmSpecs, deploymentAlarmSpecs } from "./alarm-specs";
 import type { AlarmSpec, AlarmTargets, AlarmThresholds } from "./alarm-specs";
+import { Problems } from "./problems";
 
 export type { AlarmThresholds };
 
@@ -31,33 +32,40 @@ export interface AlarmsArgs extends AlarmTargets {
 
 const PREFIX = /^[a-z][a-z0-9-]{2,40}$/;
 
-/** Checks the plain values that shape the alarms; throws naming the field and the fix. */
-export function validateAlarmsArgs(args: Pick<AlarmsArgs, "namePrefix" | "thresholds" | "database" | "redis" | "realtimeMaxConnectionsPerTask" | "queues">): void {
-  const fail = (field: string, value: unknown, fix: string) => {
-    throw new Error(`Alarms: ${field} = ${JSON.stringify(value)}: ${fix}`);
-  };
-  if (!PREFIX.test(args.namePrefix)) fail("namePrefix", args.namePrefix, "expected `<project>-<env>` in lowercase letters, digits and '-'");
+type AlarmsCheckedArgs = Pick<AlarmsArgs, "namePrefix" | "thresholds" | "database" | "redis" | "realtimeMaxConnectionsPerTask" | "queues">;
+
+/** Every problem with the plain values that shape the alarms (field, value, fix). */
+export function alarmsProblems(args: AlarmsCheckedArgs): Problems {
+  const p = new Problems("Alarms");
+  if (!PREFIX.test(args.namePrefix)) p.add("namePrefix", args.namePrefix, "expected `<project>-<env>` in lowercase letters, digits and '-'");
   for (const [key, t] of Object.entries(args.thresholds) as [string, Threshold][]) {
     if (!(Number.isFinite(t.warning) && Number.isFinite(t.critical)) || t.warning < 0) {
-      fail(`thresholds.${key}`, t, "warning and critical must be numbers >= 0");
+      p.add(`thresholds.${key}`, t, "warning and critical must be numbers >= 0");
+    } else if (t.warning > t.critical) {
+      p.add(`thresholds.${key}`, t, "warning must not exceed critical; swap or lower the warning value");
     }
-    if (t.warning > t.critical) fail(`thresholds.${key}`, t, "warning must not exceed critical; swap or lower the warning value");
   }
   for (const key of ["ecsCpuPercent", "ecsMemoryPercent", "rdsConnectionsPercentOfMax", "redisMemoryPercent", "realtimeConnectionsPercentOfMax", "redisEngineCpuPercent", "alb5xxPercent"] as const) {
-    if (args.thresholds[key].critical > 100) fail(`thresholds.${key}.critical`, args.thresholds[key].critical, "a percentage must be at most 100");
+    if (args.thresholds[key].critical > 100) p.add(`thresholds.${key}.critical`, args.thresholds[key].critical, "a percentage must be at most 100");
   }
   if (!Number.isInteger(args.database.maxConnections) || args.database.maxConnections < 1) {
-    fail("database.maxConnections", args.database.maxConnections, "expected the instance's max_connections as a whole number >= 1 (see postgresMaxConnections)");
+    p.add("database.maxConnections", args.database.maxConnections, "expected the instance's max_connections as a whole number >= 1 (see postgresMaxConnections)");
   }
   if (!Number.isInteger(args.redis.nodeCount) || args.redis.nodeCount < 1 || args.redis.nodeCount > 6) {
-    fail("redis.nodeCount", args.redis.nodeCount, "expected the primary plus replicas: a whole number from 1 to 6");
+    p.add("redis.nodeCount", args.redis.nodeCount, "expected the primary plus replicas: a whole number from 1 to 6");
   }
   if (!Number.isInteger(args.realtimeMaxConnectionsPerTask) || args.realtimeMaxConnectionsPerTask < 1) {
-    fail("realtimeMaxConnectionsPerTask", args.realtimeMaxConnectionsPerTask, "expected MAX_CONNECTIONS_PER_TASK as a whole number >= 1");
+    p.add("realtimeMaxConnectionsPerTask", args.realtimeMaxConnectionsPerTask, "expected MAX_CONNECTIONS_PER_TASK as a whole number >= 1");
   }
   const names = Object.keys(args.queues);
-  if (names.length === 0) fail("queues", args.queues, "list at least one queue, e.g. { push: { queueName, dlqName } }");
-  for (const q of names) if (!/^[a-z][a-z0-9]*$/.test(q)) fail(`queues.${q}`, q, "queue keys are short lowercase words such as push or offline");
+  if (names.length === 0) p.add("queues", args.queues, "list at least one queue, e.g. { push: { queueName, dlqName } }");
+  for (const q of names) if (!/^[a-z][a-z0-9]*$/.test(q)) p.add(`queues.${q}`, q, "queue keys are short lowercase words such as push or offline");
+  return p;
+}
+
+/** Throws one error listing every problem, each naming the field, the value and the fix. */
+export function validateAlarmsArgs(args: AlarmsCheckedArgs): void {
+  alarmsProblems(args).check();
 }
 
 /**

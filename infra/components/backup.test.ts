@@ -126,12 +126,12 @@ describe("backup rules", () => {
 
   it("rejects settings that cannot work, naming the field and the fix", () => {
     const base = { namePrefix: PREFIX, sizing: TIERS["10k-dau"].backup, dbBackupRetentionDays: 14, drRegion: "us-west-2" };
-    assert.throws(() => validateBackupArgs({ ...base, drRegion: "west" }), /Backup: drRegion = "west": the tier copies backups to the DR region; give a region name/);
+    assert.throws(() => validateBackupArgs({ ...base, drRegion: "west" }), /Backup: invalid arguments:\n  - drRegion "west": the tier copies backups to the DR region; give a region name/);
     const provider = {} as aws.Provider;
     assert.throws(() => validateBackupArgs({ ...base, drProvider: provider, sizing: { ...base.sizing, weeklyRetentionDays: 3 } }),
-      /sizing\.backup\.weeklyRetentionDays = 3: use 0 \(no weekly points\) or at least 7/);
+      /  - sizing\.weeklyRetentionDays 3: use 0 \(no weekly points\) or at least 7/);
     assert.throws(() => validateBackupArgs({ ...base, drProvider: provider, sizing: { ...base.sizing, crossRegionCopy: false } }),
-      /sizing\.backup\.vaultLock = true: a locked vault without a DR copy/);
+      /  - sizing\.vaultLock true: a locked vault without a DR copy/);
     assert.doesNotThrow(() => validateBackupArgs({ ...base, drProvider: provider }));
   });
 });

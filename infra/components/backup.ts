@@ -13,6 +13,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { BackupSizing } from "../config/tiers";
 import { fitName, NAME_LIMITS } from "../config/naming";
+import { Problems } from "./problems";
 
 export interface BackupArgs {
   /** `<project>-<env>`: vaults are `<prefix>-backup` and `<prefix>-backup-dr`. */
@@ -52,22 +53,28 @@ export function recoveryPointObjective(s: BackupSizing): RecoveryPointObjective 
   };
 }
 
-/** Plain checks; throws naming the field and the fix. */
-export function validateBackupArgs(args: Pick<BackupArgs, "sizing" | "dbBackupRetentionDays" | "drProvider" | "drRegion" | "namePrefix">): void {
+type BackupCheckedArgs = Pick<BackupArgs, "sizing" | "dbBackupRetentionDays" | "drProvider" | "drRegion" | "namePrefix">;
+
+/** Every problem with the plain backup settings (field, value, fix). */
+export function backupProblems(args: BackupCheckedArgs): Problems {
   const s = args.sizing;
-  const fail = (field: string, value: unknown, fix: string) => {
-    throw new Error(`Backup: ${field} = ${JSON.stringify(value)}: ${fix}`);
-  };
-  if (!Number.isInteger(s.dailyRetentionDays) || s.dailyRetentionDays < 1) fail("sizing.backup.dailyRetentionDays", s.dailyRetentionDays, "keep daily recovery points at least 1 day");
-  if (s.weeklyRetentionDays !== 0 && s.weeklyRetentionDays < 7) fail("sizing.backup.weeklyRetentionDays", s.weeklyRetentionDays, "use 0 (no weekly points) or at least 7");
-  if (s.monthlyRetentionDays !== 0 && s.monthlyRetentionDays < 28) fail("sizing.backup.monthlyRetentionDays", s.monthlyRetentionDays, "use 0 (no monthly points) or at least 28");
+  const p = new Problems("Backup");
+  if (!Number.isInteger(s.dailyRetentionDays) || s.dailyRetentionDays < 1) p.add("sizing.dailyRetentionDays", s.dailyRetentionDays, "keep daily recovery points at least 1 day");
+  if (s.weeklyRetentionDays !== 0 && s.weeklyRetentionDays < 7) p.add("sizing.weeklyRetentionDays", s.weeklyRetentionDays, "use 0 (no weekly points) or at least 7");
+  if (s.monthlyRetentionDays !== 0 && s.monthlyRetentionDays < 28) p.add("sizing.monthlyRetentionDays", s.monthlyRetentionDays, "use 0 (no monthly points) or at least 28");
   if ((s.crossRegionCopy || s.crossRegionPitr) && !args.drProvider && !REGION.test(args.drRegion)) {
-    fail("drRegion", args.drRegion, "the tier copies backups to the DR region; give a region name like us-west-2 or an aws.Provider for it");
+    p.add("drRegion", args.drRegion, "the tier copies backups to the DR region; give a region name like us-west-2 or an aws.Provider for it");
   }
   if (s.crossRegionPitr && (args.dbBackupRetentionDays < 1 || args.dbBackupRetentionDays > 35)) {
-    fail("sizing.database.backupRetentionDays", args.dbBackupRetentionDays, "replicated automated backups need 1 to 35 days");
+    p.add("dbBackupRetentionDays", args.dbBackupRetentionDays, "replicated automated backups need 1 to 35 days");
   }
-  if (s.vaultLock && !s.crossRegionCopy) fail("sizing.backup.vaultLock", s.vaultLock, "a locked vault without a DR copy leaves one region; enable crossRegionCopy too");
+  if (s.vaultLock && !s.crossRegionCopy) p.add("sizing.vaultLock", s.vaultLock, "a locked vault without a DR copy leaves one region; enable crossRegionCopy too");
+  return p;
+}
+
+/** Throws one error listing every problem. */
+export function validateBackupArgs(args: BackupCheckedArgs): void {
+  backupProblems(args).check();
 }
 
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
