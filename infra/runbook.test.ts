@@ -246,6 +246,27 @@ describe("operators' runbook contract", () => {
     assert.match(msg, /realtime-chat:sizing\.backup\.weeklyRetentionDays = 3: use 0 \(no weekly points\) or at least 7/);
   });
 
+  for (const stack of STACKS) {
+    it(`${stack}: backs up its database with the tier's plan, copying to a vault in drRegion where the tier asks`, () => {
+      const run = runs.get(stack)!;
+      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const b = cfg.sizing.backup;
+      const dbArn = `arn:aws:rds:${cfg.region}:123456789012:db:chat-${stack}-db`;
+      assert.deepEqual(byType(run, "aws:backup/selection:Selection")[0]!.inputs.resources, [dbArn]);
+      const rules = byType(run, "aws:backup/plan:Plan")[0]!.inputs.rules as any[];
+      assert.ok(rules.some((r) => r.ruleName === "daily"));
+      for (const r of rules) assert.equal((r.copyActions ?? []).length, b.crossRegionCopy ? 1 : 0, `${r.ruleName} copy action`);
+      const drProviders = byType(run, "pulumi:providers:aws").filter((p) => p.inputs.region === cfg.drRegion);
+      assert.equal(drProviders.length, b.crossRegionCopy || b.crossRegionPitr ? 1 : 0, "one provider for the DR region");
+      const dr = (urn: string | undefined) => drProviders.some((p) => urn?.startsWith(p.urn));
+      for (const v of byType(run, "aws:backup/vault:Vault")) assert.equal(dr(v.options.provider), v.inputs.name.endsWith("-backup-dr"), `${v.inputs.name} region`);
+      const reps = byType(run, "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication");
+      assert.equal(reps.length, b.crossRegionPitr ? 1 : 0);
+      for (const r of reps) assert.ok(dr(r.options.provider) && r.inputs.sourceDbInstanceArn === dbArn);
+      assert.equal(byType(run, "aws:backup/vaultLockConfiguration:VaultLockConfiguration").length, b.vaultLock ? 2 : 0);
+    });
+  }
+
   it("every primary stack that copies backups has a vault for the DR stack to restore from", () => {
     for (const stack of STACKS.filter((s) => !s.endsWith("-dr"))) {
       const tier = TIERS[loadStackFile(stack).config["realtime-chat:tier"] as keyof typeof TIERS];
