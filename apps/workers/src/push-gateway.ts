@@ -16,15 +16,10 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { PushJob } from "@chat/shared/src/jobs";
 
-export interface PushNotification {
-  jobId: string;
-  userId: string;
-  roomId: string;
-  messageId: string;
-  preview: string;
-  createdAt: string;
-}
+/** What the gateway receives: the push job without its envelope fields. */
+export type PushNotification = Omit<PushJob, "type" | "version">;
 
 export interface PushGatewayOptions {
   url: string;
