@@ -22,7 +22,7 @@ import { CONFIG_NAMESPACE } from "./config/schema";
 import type { StackConfig } from "./config/schema";
 import { SOCKET_IO } from "./config/capacity";
 import { EcsCluster } from "./components/ecs-cluster";
-import { defaultImageTag, ServiceImages, servicesToBuild } from "./components/images";
+import { DEFAULT_CACHE_TAG, defaultImageTag, ServiceImages, servicesToBuild } from "./components/images";
 import type { ScalingPolicySpec } from "./components/scaling";
 import { albRequestsPolicy, backlogPolicy, connectionsPolicy, cpuPolicy } from "./components/scaling";
 import { FARGATE_MAX_STOP_TIMEOUT, FargateService } from "./components/service";
@@ -107,6 +107,9 @@ export function computeProblems(cfg: StackConfig): string[] {
   if (servicesToBuild({ services: [...COMPUTE_SERVICES], imageUris: imageUris(cfg) }).length && !(cfg.imageTag ?? defaultImageTag(REPO_ROOT))) {
     problems.push(`${CONFIG_NAMESPACE}:imageTag is missing and no git commit is available to tag built images; ` +
       "set imageTag (e.g. the commit or release) or configure apiImage, realtimeImage and workersImage");
+  }
+  if (cfg.imageTag === DEFAULT_CACHE_TAG) {
+    problems.push(`${CONFIG_NAMESPACE}:imageTag = "${cfg.imageTag}": that tag holds the build cache; use a release tag such as the commit`);
   }
   return problems;
 }

@@ -93,6 +93,9 @@ describe("validateEcsClusterArgs and validateServiceImagesArgs", () => {
         "  - registryAuth undefined: needed to build workers (or configure image URIs for them)",
     });
   });
+  it("refuses to tag a release with the cache tag", () =>
+    assert.throws(() => validateServiceImagesArgs({ ...images, imageUris: { api: URIS.api, workers: URIS.workers }, tag: "buildcache" }),
+      { message: 'ServiceImages: invalid arguments:\n  - tag "buildcache": is the build cache tag; pick another tag' }));
   it("rejects an image URI for a service it does not hold", () =>
     assert.throws(() => validateServiceImagesArgs({ ...images, imageUris: { api: URIS.api, workers: URIS.workers, chat: "x" } }),
       { message: 'ServiceImages: invalid arguments:\n  - imageUris.chat "x": no such service; allowed: api, workers' }));
@@ -168,6 +171,10 @@ describe("computeProblems", () => {
     ]);
     assert.equal(computeProblems(cfg({ services: { workers: { stopTimeoutSeconds: 150 } } })).length, 1);
   });
+  it("keeps the build cache tag for the cache", () => {
+    const c = validateStackConfig({ ...loadStackFile("dev").config, "realtime-chat:imageTag": "buildcache" }, "dev");
+    assert.deepEqual(computeProblems(c), ['realtime-chat:imageTag = "buildcache": that tag holds the build cache; use a release tag such as the commit']);
+  });
   it("needs a realtime deregistration delay that leaves time to drain", () => {
     assert.deepEqual(computeProblems(cfg({ alb: { realtimeDeregistrationDelaySeconds: 10 } })), [
       "realtime-chat:sizing.alb.realtimeDeregistrationDelaySeconds = 10: must be at least 20 so realtime tasks get 5 s or more to move their sockets before the target is gone",
@@ -225,6 +232,9 @@ for (const stack of TIER_NAMES) {
         assert.equal(s.inputs.enableExecuteCommand, true);
         assert.equal(s.inputs.desiredCount, tier.services[svc].min);
         assert.deepEqual(s.options.ignoreChanges, ["desiredCount"], "autoscaling owns desiredCount");
+        for (const p of [`${svc}-execution-policy`, `${svc}-task-policy`]) {
+          assert.ok(s.options.dependsOn.includes(one(run(), T.rolePolicy, p).urn), `${svc} starts tasks after ${p}`);
+        }
       }
       const deploy = (svc: string) => {
         const i = one(run(), T.service, `${svc}-service`).inputs;
@@ -386,7 +396,8 @@ for (const stack of TIER_NAMES) {
       for (const svc of SERVICES) {
         const repo = one(run(), T.repo, `images-${svc}`).inputs;
         assert.equal(repo.name, `${prefix()}-${svc}`);
-        assert.equal(repo.imageTagMutability, "IMMUTABLE");
+        assert.equal(repo.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION", "release tags are immutable");
+        assert.deepEqual(repo.imageTagMutabilityExclusionFilters, [{ filter: "buildcache", filterType: "WILDCARD" }], "only the cache tag moves");
         assert.deepEqual(repo.imageScanningConfiguration, { scanOnPush: true });
         assert.deepEqual(JSON.parse(one(run(), T.lifecycle, `images-${svc}-lifecycle`).inputs.policy), lifecyclePolicy(30));
         const img = one(run(), T.image, `images-${svc}-image`).inputs;
@@ -399,6 +410,9 @@ for (const stack of TIER_NAMES) {
         const [registry] = img.registries.value;
         assert.deepEqual([registry.address, registry.username], ["https://123456789012.dkr.ecr.us-east-1.amazonaws.com", "AWS"]);
         assert.equal(img.buildOnPreview, false);
+        const cacheRef = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${prefix()}-${svc}:buildcache`;
+        assert.deepEqual(img.cacheFrom, [{ registry: { ref: cacheRef } }]);
+        assert.deepEqual(img.cacheTo, [{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true } }]);
         assert.match(img.tags[0], new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/${prefix()}-${svc}:git-`));
         assert.match(containerOf(run(), svc).image, new RegExp(`/${prefix()}-${svc}@sha256:[0-9a-f]{64}$`), "tasks run the pushed digest");
       }

@@ -5,6 +5,9 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
+/** Tag of the registry build cache in each repository. */
+export const DEFAULT_CACHE_TAG = "buildcache";
+
 export interface RegistryAuth {
   address: pulumi.Input<string>;
   username: pulumi.Input<string>;
@@ -31,6 +34,11 @@ export interface ServiceImagesArgs {
   platform?: "linux/amd64" | "linux/arm64";
   /** Tagged images kept per repository; older ones expire (untagged ones after a day). @default 30 */
   keepImages?: number;
+  /**
+   * Tag of the BuildKit layer cache kept in each repository (the one tag exempt from immutability, so every
+   * build can refresh it; release tags stay immutable). `null` turns the cache off. @default "buildcache"
+   */
+  buildCacheTag?: string | null;
   /** Let `pulumi destroy` delete repositories that still hold images (throwaway stacks). @default false */
   forceDelete?: boolean;
   /** Tags on every repository. */
@@ -58,6 +66,9 @@ export function validateServiceImagesArgs(args: ServiceImagesArgs): void {
     if (!args.tag || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.tag)) bad("tag", args.tag, `a Docker tag (letters, digits, '_', '.', '-', at most 128); ${why}`);
     if (!args.registryAuth) bad("registryAuth", undefined, why);
   }
+  const cache = args.buildCacheTag;
+  if (cache !== undefined && cache !== null && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(cache)) bad("buildCacheTag", cache, "a Docker tag without wildcards, or null for no cache");
+  if (cache !== null && args.tag !== undefined && args.tag === (cache ?? DEFAULT_CACHE_TAG)) bad("tag", args.tag, "is the build cache tag; pick another tag");
   const keep = args.keepImages;
   if (keep !== undefined && (!Number.isInteger(keep) || keep < 1 || keep > 1000)) bad("keepImages", keep, "must be a whole number from 1 to 1000");
   if (problems.length) throw new Error(`ServiceImages: invalid arguments:\n  - ${problems.join("\n  - ")}`);
@@ -105,7 +116,8 @@ export function defaultImageTag(repoRoot: string, now: Date = new Date()): strin
 }
 
 /**
- * One ECR repository per service (immutable tags, scan on push, AES-256 at rest, lifecycle) and, for each
+ * One ECR repository per service (immutable tags except the build cache's, scan on push, AES-256 at rest,
+ * lifecycle) and, for each
  * service without a configured image URI, a BuildKit build of `apps/<service>/Dockerfile` (context: the
  * repository root) pushed to its repository. `imageUris[service]` is what the task definition runs: the
  * pushed image by digest, or the configured URI.
@@ -122,6 +134,7 @@ export class ServiceImages extends pulumi.ComponentResource {
     const tags = args.tags ?? {};
     const child = { parent: this };
     const build = new Set(servicesToBuild(args));
+    const cacheTag = args.buildCacheTag === null ? undefined : (args.buildCacheTag ?? DEFAULT_CACHE_TAG);
     for (const file of missingDockerfiles(args)) {
       pulumi.log.warn(`${name}: ${file} does not exist; \`pulumi up\` cannot build that image. Add the Dockerfile or configure ` +
         "the service's image URI (realtime-chat:<service>Image).", this);
@@ -131,7 +144,8 @@ export class ServiceImages extends pulumi.ComponentResource {
       const repoName = `${args.namePrefix}-${svc}`;
       const repo = new aws.ecr.Repository(`${name}-${svc}`, {
         name: repoName,
-        imageTagMutability: "IMMUTABLE",
+        imageTagMutability: cacheTag ? "IMMUTABLE_WITH_EXCLUSION" : "IMMUTABLE",
+        imageTagMutabilityExclusionFilters: cacheTag ? [{ filter: cacheTag, filterType: "WILDCARD" }] : undefined,
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfigurations: [{ encryptionType: "AES256" }],
         forceDelete: args.forceDelete ?? false,
@@ -155,6 +169,11 @@ export class ServiceImages extends pulumi.ComponentResource {
           // previews do not build: the image is unknown until `pulumi up`
           buildOnPreview: false,
           tags: [pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`],
+          // layers of earlier builds from the registry, so fresh CI runners do not start from scratch
+          cacheFrom: cacheTag ? [{ registry: { ref: pulumi.interpolate`${repo.repositoryUrl}:${cacheTag}` } }] : undefined,
+          cacheTo: cacheTag
+            ? [{ registry: { ref: pulumi.interpolate`${repo.repositoryUrl}:${cacheTag}`, mode: "max", imageManifest: true, ociMediaTypes: true } }]
+            : undefined,
           registries: [{ address: auth.address, username: auth.username, password: pulumi.secret(auth.password) }],
           labels: { "org.opencontainers.image.title": repoName },
         }, child);

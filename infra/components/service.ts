@@ -175,7 +175,12 @@ export class FargateService extends pulumi.ComponentResource {
       enableEcsManagedTags: true,
       waitForSteadyState: false,
       tags,
-    }, { parent: this, ignoreChanges: ["desiredCount"], dependsOn: args.loadBalancer?.dependsOn });
+    }, {
+      parent: this,
+      ignoreChanges: ["desiredCount"],
+      // tasks start only once their roles can pull, log and read secrets, and the target group has a listener
+      dependsOn: [...roles.policies, ...(args.loadBalancer?.dependsOn ?? [])],
+    });
 
     this.createScaling(name, args);
 
@@ -227,13 +232,14 @@ export class FargateService extends pulumi.ComponentResource {
       assumeRolePolicy: trust,
       tags,
     }, child);
-    new aws.iam.RolePolicy(`${name}-execution-policy`, {
+    const policies: aws.iam.RolePolicy[] = [];
+    policies.push(new aws.iam.RolePolicy(`${name}-execution-policy`, {
       role: execution.id,
       policy: pulumi.jsonStringify({
         Version: "2012-10-17",
         Statement: executionRoleStatements({ logGroupArn: logGroup.arn, repositoryArns: args.repositoryArns, secretArns: args.secretArns ?? [] }),
       }),
-    }, child);
+    }, child));
     const task = new aws.iam.Role(`${name}-task-role`, {
       description: `${args.serviceName} application role`,
       assumeRolePolicy: trust,
@@ -241,12 +247,12 @@ export class FargateService extends pulumi.ComponentResource {
     }, child);
     const statements = taskRoleStatements(args.enableExecuteCommand ?? true, args.taskPolicyStatements ?? []);
     if (statements.length) {
-      new aws.iam.RolePolicy(`${name}-task-policy`, {
+      policies.push(new aws.iam.RolePolicy(`${name}-task-policy`, {
         role: task.id,
         policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }),
-      }, child);
+      }, child));
     }
-    return { execution, task };
+    return { execution, task, policies };
   }
 
   private createTaskDefinition(name: string, args: FargateServiceArgs, logGroup: aws.cloudwatch.LogGroup,
