@@ -45,7 +45,9 @@ export function loadWorkersConfig(source: Record<string, string | undefined> = p
     max: 43_200,
   });
   if (visibilityTimeoutS <= waitTimeS) {
-    env.problem(`VISIBILITY_TIMEOUT_S=${visibilityTimeoutS} must be above SQS_WAIT_TIME_S=${waitTimeS}`);
+    env.problem(
+      `VISIBILITY_TIMEOUT_S=${visibilityTimeoutS} must be above SQS_WAIT_TIME_S=${waitTimeS}: raise the visibility timeout or shorten the wait`,
+    );
   }
   const config: WorkersConfig = {
     project,

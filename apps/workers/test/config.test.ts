@@ -1,0 +1,54 @@
+/** Workers configuration: defaults, derived values, and one clear message per bad variable. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { loadWorkersConfig } from "../src/config";
+
+const base = {
+  DATABASE_URL: "postgres://app@127.0.0.1:5432/chat",
+  PUSH_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/chat-dev-push",
+  OFFLINE_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/chat-dev-offline",
+  PUSH_GATEWAY_URL: "https://push.example.com/v1/notify",
+  PUSH_GATEWAY_SECRET: "s".repeat(32),
+};
+
+test("defaults: port 3002, 10 jobs per queue, 20 s long polls, visibility sized from the job timeout", () => {
+  const c = loadWorkersConfig(base);
+  assert.equal(c.port, 3002);
+  assert.equal(c.serviceName, "chat-local-workers");
+  assert.equal(c.concurrency, 10);
+  assert.equal(c.waitTimeS, 20);
+  assert.equal(c.jobTimeoutMs, 30_000);
+  assert.equal(c.visibilityTimeoutS, 60, "job timeout + 30 s");
+  assert.equal(c.pushAttemptTimeoutMs, 5000);
+  assert.equal(c.sqsEndpoint, undefined);
+  const longJobs = loadWorkersConfig({ ...base, JOB_TIMEOUT_MS: "120000", PROJECT: "chat", ENV: "10k-dau" });
+  assert.equal(longJobs.visibilityTimeoutS, 150);
+  assert.equal(longJobs.serviceName, "chat-10k-dau-workers");
+});
+
+const cases: [string, Record<string, string | undefined>, RegExp][] = [
+  ["a short gateway secret", { PUSH_GATEWAY_SECRET: "short" }, /PUSH_GATEWAY_SECRET must be at least 32 characters/],
+  ["a visibility timeout not above the wait", { VISIBILITY_TIMEOUT_S: "5", SQS_WAIT_TIME_S: "5" }, /VISIBILITY_TIMEOUT_S=5 must be above SQS_WAIT_TIME_S=5: raise the visibility timeout or shorten the wait/],
+  ["a queue URL that is not a URL", { PUSH_QUEUE_URL: "chat-dev-push" }, /PUSH_QUEUE_URL is not a valid URL: the SQS queue URL \(stack outputs pushQueueUrl \/ offlineQueueUrl\)/],
+  ["zero concurrency", { WORKER_CONCURRENCY: "0" }, /WORKER_CONCURRENCY=0 is out of range: use a value between 1 and 200/],
+  ["a gateway URL with another scheme", { PUSH_GATEWAY_URL: "ftp://push.example.com" }, /PUSH_GATEWAY_URL must use one of the schemes http, https/],
+  ["a wait above the SQS maximum", { SQS_WAIT_TIME_S: "21" }, /SQS_WAIT_TIME_S=21 is out of range: use a value between 0 and 20/],
+  ["a missing gateway URL", { PUSH_GATEWAY_URL: undefined }, /PUSH_GATEWAY_URL is required: the HTTP endpoint that accepts signed push notifications/],
+];
+for (const [what, env, message] of cases) {
+  test(`refused with the variable named: ${what}`, () => {
+    assert.throws(() => loadWorkersConfig({ ...base, ...env }), message);
+  });
+}
+
+test("every problem is reported at once", () => {
+  assert.throws(
+    () => loadWorkersConfig({}),
+    (err: Error) => {
+      for (const v of ["DB_HOST", "PUSH_QUEUE_URL", "OFFLINE_QUEUE_URL", "PUSH_GATEWAY_URL", "PUSH_GATEWAY_SECRET"]) {
+        assert.match(err.message, new RegExp(`${v} is required`));
+      }
+      return true;
+    },
+  );
+});
