@@ -201,6 +201,23 @@ describe("docs/RUNBOOK.md", () => {
   });
 });
 
+describe("docs/DR.md", () => {
+  it("names only outputs, vaults and config keys the primary and DR stacks have", () => {
+    const text = readFileSync(join(REPO_ROOT, "docs", "DR.md"), "utf8");
+    const primary = runs.get("10k-dau")!;
+    const dr = runs.get("10k-dau-dr")!;
+    const problems: string[] = [];
+    for (const m of text.matchAll(/pulumi stack output (\w+)/g)) if (!(m[1]! in dr.outputs)) problems.push(`DR stack has no output ${m[1]}`);
+    for (const m of text.matchAll(/\(outputs? ((?:`\w+`(?:, )?)+)/g)) {
+      for (const o of m[1]!.matchAll(/`(\w+)`/g)) if (!(o[1]! in primary.outputs)) problems.push(`primary has no output ${o[1]}`);
+    }
+    for (const m of text.matchAll(/realtime-chat:(\w+)/g)) if (!(m[1]! in CONFIG_KEYS)) problems.push(`no config key ${m[1]}`);
+    const vaults = new Set([primary, dr].flatMap((r) => byType(r, "aws:backup/vault:Vault").map((v) => v.inputs.name)));
+    for (const m of text.matchAll(/\b(chat-[a-z0-9-]+-backup(?:-dr)?)\b/g)) if (!vaults.has(m[1]!)) problems.push(`no vault ${m[1]}`);
+    assert.deepEqual(problems, []);
+  });
+});
+
 describe("operators' runbook contract", () => {
   const OPERATOR_OUTPUTS = [
     "albDnsName", "ecsClusterName", "apiServiceName", "realtimeServiceName", "workersServiceName",
