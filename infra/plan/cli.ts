@@ -17,7 +17,7 @@ import { diffPlans } from "./diff";
 import { assertPlanDocument } from "./model";
 import type { PlanDocument } from "./model";
 import { renderMarkdown, renderText } from "./render";
-import { planAtRef, planOfStack, readPlanFile, resolveOther, stackNames } from "./sources";
+import { planAtRef, planOfStack, readPlanFile, resolveOther, stackNames, withoutStackTraces } from "./sources";
 import type { Source } from "./sources";
 
 export const USAGE = "usage: npm run plan -- --stack <name> [--json | --markdown] [--diff <stack | plan.json | git ref>] [--assume name=value]... [--fail-on-mandatory]";
@@ -110,9 +110,15 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  withoutStackTraces();
   try {
     const { text, doc } = await runPlan(args);
     process.stdout.write(text);
+    // for bench:plan: the process' own CPU time, which a loaded machine does not inflate like wall time
+    if (process.env.PLAN_REPORT_CPU) {
+      const u = process.cpuUsage();
+      process.stderr.write(`plan: cpu ${Math.round((u.user + u.system) / 1000)} ms\n`);
+    }
     return args.failOnMandatory && doc.policy.mandatory > 0 ? 3 : 0;
   } catch (err) {
     const bad = err instanceof ArgumentError || /^--diff /.test((err as Error).message);

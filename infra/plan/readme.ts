@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { DEFAULT_ASSUMPTIONS } from "./assumptions";
 import type { PlanDocument } from "./model";
 import { PRICES } from "./prices";
-import { planOfStack, ROOT, stackNames } from "./sources";
+import { planOfStack, ROOT, stackNames, withoutStackTraces } from "./sources";
 
 export const START = "<!-- cost-table:start -->";
 export const END = "<!-- cost-table:end -->";
@@ -28,7 +28,7 @@ const COLUMNS: Array<[string, RegExp]> = [
 const money = (x: number) => `$${Math.round(x).toLocaleString("en-US")}`;
 
 export function costTable(docs: PlanDocument[]): string {
-  const head = ["Stack", "Tier", "Region", "DAU", "Resources", ...COLUMNS.map(([c]) => c), "Other", "Monthly total"];
+  const head = ["Stack", "Tier", "Region", "DAU", ...COLUMNS.map(([c]) => c), "Other", "Monthly total"];
   const ordered = [...docs].sort((a, b) => a.dau - b.dau || a.stack.localeCompare(b.stack));
   const rows = ordered.map((d) => {
     const sums = COLUMNS.map(() => 0);
@@ -38,7 +38,7 @@ export function costTable(docs: PlanDocument[]): string {
       if (i >= 0) sums[i]! += usd;
       else other += usd;
     }
-    return [`\`${d.stack}\``, d.tier, d.region, d.dau.toLocaleString("en-US"), String(d.resources.filter((r) => r.custom).length), ...sums.map(money), money(other), `**${money(d.cost.monthlyUsd)}**`];
+    return [`\`${d.stack}\``, d.tier, d.region, d.dau.toLocaleString("en-US"), ...sums.map(money), money(other), `**${money(d.cost.monthlyUsd)}**`];
   });
   const dates = [...new Set(Object.values(PRICES).flatMap((r) => Object.values(r).flatMap((p: any) => ("usd" in p ? [p.date] : Object.values(p).map((x: any) => x.date)))))].sort();
   return [
@@ -69,6 +69,7 @@ export async function shippedPlans(): Promise<PlanDocument[]> {
 }
 
 async function main(): Promise<number> {
+  withoutStackTraces();
   const check = process.argv.includes("--check");
   const file = join(ROOT, "README.md");
   const current = readFileSync(file, "utf8");

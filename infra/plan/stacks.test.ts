@@ -10,7 +10,9 @@ import { before, describe, it } from "node:test";
 import type { PlanDocument } from "./model";
 import { costTable, END, shippedPlans, START, withTable } from "./readme";
 import { renderMarkdown, renderText } from "./render";
-import { ROOT, stackNames } from "./sources";
+import { ROOT, stackNames, withoutStackTraces } from "./sources";
+
+withoutStackTraces(); // five syntheses: as fast as the plan command
 
 describe("plans of the shipped stacks", () => {
   let docs: PlanDocument[] = [];
