@@ -22,8 +22,14 @@ export const CAPACITY = {
   /** Queue jobs (push + offline delivery) produced per chat message. */
   jobsPerMessage: 0.5,
 
-  /** WebSocket connections one realtime task holds per vCPU (1024 cpu units). */
-  realtimeConnectionsPerVcpu: 5000,
+  /**
+   * WebSocket connections one realtime task holds per vCPU (1024 cpu units). Measured 2026-11-23 with
+   * `npm run bench:realtime -- --clients 300 --messages 200 --window 1` (and `--clients 5000`): the lowest
+   * bound of the runs was 15,000 per vCPU (server CPU 0.025 ms per delivery, 0.017 ms/s per idle connection,
+   * 2 messages/connection/minute into rooms of 20, half a vCPU used; memory bound 49,000). Halved because
+   * Node runs the JavaScript on one thread: the 2048-unit task then holds 15,000 on its one event loop.
+   */
+  realtimeConnectionsPerVcpu: 7500,
   /** API requests per second one api task serves per vCPU at the latency target. */
   apiRequestsPerSecondPerVcpu: 400,
   /** Queue jobs per second one worker task completes per vCPU. */
