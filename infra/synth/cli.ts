@@ -18,7 +18,8 @@ async function main(): Promise<void> {
     configOverrides: config ? JSON.parse(config) : undefined,
     rootDir: flag("--root"),
   });
-  process.stdout.write(CHILD_MARKER + JSON.stringify(result));
+  // wait for the write to drain: output to a pipe is asynchronous, and exiting early truncates it (at 64-80 KB)
+  await new Promise<void>((done) => process.stdout.write(CHILD_MARKER + JSON.stringify(result), () => done()));
 }
 
 main().then(
