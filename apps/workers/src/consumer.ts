@@ -83,6 +83,9 @@ interface InFlight {
 
 const silent: ConsumerLogger = { info() {}, warn() {}, error() {} };
 
+/** Longest wait for a fuller receive batch while some slots are already free. */
+const BATCH_WAIT_MS = 50;
+
 export class SqsConsumer {
   private readonly opts: Required<Omit<ConsumerOptions, "onResult">> & Pick<ConsumerOptions, "onResult">;
   private readonly inFlight = new Map<string, InFlight>();
@@ -178,14 +181,15 @@ export class SqsConsumer {
   private async pollLoop(): Promise<void> {
     const { client, queueUrl, concurrency, waitTimeSeconds, visibilityTimeoutSeconds, logger, name } = this.opts;
     let failures = 0;
-    // Receive once enough slots are free for a worthwhile batch (half the concurrency, at most 10), not for
-    // every single finished job: a busy consumer then makes a fraction of the receive calls.
+    // A busy consumer does not receive for every single finished job: it waits up to BATCH_WAIT_MS for enough
+    // free slots to make a worthwhile batch (half the concurrency, at most 10), then receives for whatever is
+    // free, so slow jobs holding the other slots never leave free ones idle for long.
     const minBatch = Math.min(10, Math.max(1, Math.ceil(concurrency / 2)));
     while (!this.stopping) {
-      if (concurrency - this.inFlight.size < minBatch) {
-        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
-        this.slotWaiter = undefined;
-        continue;
+      const free = concurrency - this.inFlight.size;
+      if (free < minBatch) {
+        const freed = await this.waitForSlot(free === 0 ? undefined : BATCH_WAIT_MS);
+        if (free === 0 || freed) continue;
       }
       let messages: Message[];
       try {
@@ -219,6 +223,20 @@ export class SqsConsumer {
       }
       for (const message of messages) this.run(message);
     }
+  }
+
+  /** Resolves true when a running job ends (or the consumer stops), false after `timeoutMs`. */
+  private waitForSlot(timeoutMs?: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => done(false), timeoutMs);
+      const done = (freed: boolean) => {
+        clearTimeout(timer);
+        if (this.slotWaiter === wake) this.slotWaiter = undefined;
+        resolve(freed);
+      };
+      const wake = () => done(true);
+      this.slotWaiter = wake;
+    });
   }
 
   private run(message: Message): void {
