@@ -169,6 +169,13 @@ describe("diff", () => {
     assert.deepEqual(same.cost.byType, {});
   });
 
+  it("the PR comment lists at most 40 changed resources, dangerous ones first", () => {
+    const many = doc([...before.resources.slice(1), ...Array.from({ length: 45 }, (_, i) => pr(LG, `extra-${i}`, { retentionInDays: 7 }))], 1000);
+    const md = renderMarkdown(many, diffPlans(before, many, { base: "main", head: "this" }));
+    assert.match(md, /<summary>Changed resources \(46\)<\/summary>[\s\S]*?\n\| − ⚠️ \| `aws:rds\/instance:Instance::db` \|/);
+    assert.match(md, /6 more changes not shown; `npm run plan -- --stack 10k-dau --diff <ref>` lists them all\./);
+  });
+
   it("opens JSON strings so policy and container changes show by property", () => {
     assert.deepEqual(flatten({ policy: JSON.stringify({ Statement: [{ Action: ["sqs:SendMessage"] }] }) }), { "policy.Statement[0].Action[0]": "sqs:SendMessage" });
   });

@@ -148,6 +148,9 @@ function renderDiffText(d: PlanDiff): string[] {
   return out;
 }
 
+/** Rows of the changed-resources table in a PR comment (GitHub comments stop at 65,536 characters). */
+const MAX_TABLE_ROWS = 40;
+
 const mdEscape = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
 export function renderMarkdown(doc: PlanDocument, diff?: PlanDiff): string {
@@ -170,11 +173,14 @@ export function renderMarkdown(doc: PlanDocument, diff?: PlanDiff): string {
       `**Changes from \`${diff.base.label}\`:** ${diff.added.length} to add, ${diff.removed.length} to remove, ${diff.changed.length} to change (${replaced} replaced) · cost ${signed(diff.cost.deltaUsd)}/month (${money(diff.cost.beforeUsd)} → ${money(diff.cost.afterUsd)})`,
       "",
     );
-    const all = [...diff.removed, ...diff.changed, ...diff.added];
+    // most important first: dangerous, replaced, removed, updated, added
+    const rank = (c: ResourceChange) => (c.dangerous ? 0 : { replace: 1, remove: 2, update: 3, add: 4 }[c.kind]);
+    const all = [...diff.removed, ...diff.changed, ...diff.added].sort((a, b) => rank(a) - rank(b));
     if (all.length) {
       out.push(`<details><summary>Changed resources (${all.length})</summary>`, "", "| | Resource | Changes |", "| --- | --- | --- |");
       const mark = { add: "+", remove: "−", update: "~", replace: "±" } as const;
-      for (const c of all) out.push(`| ${mark[c.kind]}${c.dangerous ? " ⚠️" : ""} | \`${c.key}\` | ${mdEscape(changeLines(c, 6).join("<br>")) || c.kind} |`);
+      for (const c of all.slice(0, MAX_TABLE_ROWS)) out.push(`| ${mark[c.kind]}${c.dangerous ? " ⚠️" : ""} | \`${c.key}\` | ${mdEscape(changeLines(c, 4).join("<br>")) || c.kind} |`);
+      if (all.length > MAX_TABLE_ROWS) out.push("", `${all.length - MAX_TABLE_ROWS} more changes not shown; \`npm run plan -- --stack ${doc.stack} --diff <ref>\` lists them all.`);
       out.push("", "</details>", "");
     }
     if (diff.policy.introduced.length) {
