@@ -33,6 +33,7 @@ const T = {
   subnet: "aws:ec2/subnet:Subnet",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   selection: "aws:backup/selection:Selection",
+  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
 };
 
 const goodDb = {
@@ -122,6 +123,9 @@ const subnets = [
   res(T.subnet, "public-a", { tags: { Tier: "public" } }, { id: "subnet-pub" }),
 ];
 const dbArn = "arn:aws:rds:us-east-1:1:db:chat";
+const queueUrl = "https://sqs.us-east-1.amazonaws.com/1/chat-push";
+const tlsOnly = (effect: string) =>
+  JSON.stringify({ Statement: [{ Effect: effect, Principal: "*", Action: "sqs:*", Resource: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }] });
 
 /** [rule, passing stack, failing stack, message fragment] */
 const STACK_CASES: Array<[string, PolicyResource[], PolicyResource[], string]> = [
@@ -129,6 +133,8 @@ const STACK_CASES: Array<[string, PolicyResource[], PolicyResource[], string]> =
   ["waf-on-public-alb", edge([rate]), edge([{ name: "Managed", statement: { managedRuleGroupStatement: {} } }]), "no rate-based rule"],
   ["queue-dlq-and-alarm", queues("chat-push-dlq"), queues("chat-other"), "dead-letter queue chat-push-dlq has no CloudWatch alarm"],
   ["queue-dlq-and-alarm", queues("chat-push-dlq"), [...queues("chat-push-dlq"), res(T.queue, "lonely", { name: "chat-lonely" })], "no redrivePolicy"],
+  ["queue-tls-only", [res(T.queue, "q", {}, { id: queueUrl }), res(T.queuePolicy, "qp", { queueUrl, policy: tlsOnly("Deny") })],
+    [res(T.queue, "q", {}, { id: queueUrl }), res(T.queuePolicy, "qp", { queueUrl, policy: tlsOnly("Allow") })], "no queue policy denies requests without TLS"],
   ["data-and-tasks-in-private-subnets", [...subnets, res(T.service, "svc", { networkConfiguration: { subnets: ["subnet-priv"] } })],
     [...subnets, res(T.service, "svc", { networkConfiguration: { subnets: ["subnet-priv", "subnet-pub"] } })], "uses subnet public-a (Tier=public)"],
   ["database-in-backup-plan", [res(T.rds, "db", goodDb, { arn: dbArn }), res(T.selection, "sel", { resources: [dbArn] })],

@@ -403,6 +403,26 @@ const queuesHaveDlqAndAlarm: StackRule = {
   },
 };
 
+const queuesTlsOnly: StackRule = {
+  name: "queue-tls-only",
+  description: "Every queue has a queue policy that denies requests without TLS (aws:SecureTransport = false).",
+  check(resources) {
+    const policies = resources.filter((r) => r.type === "aws:sqs/queuePolicy:QueuePolicy");
+    const denies = (p: PolicyResource) =>
+      asArray<any>(jsonValue(p.inputs.policy)?.Statement).some(
+        (st) => st?.Effect === "Deny" && String(st?.Condition?.Bool?.["aws:SecureTransport"]) === "false",
+      );
+    const out: StackFinding[] = [];
+    for (const q of resources.filter((r) => r.type === T.queue)) {
+      const url = q.id ?? q.inputs.url;
+      if (unknown(url) || policies.some((p) => unknown(p.inputs.queueUrl))) continue;
+      const mine = policies.filter((p) => p.inputs.queueUrl === url);
+      if (!mine.some(denies)) out.push({ resource: key(q), message: "no queue policy denies requests without TLS (Deny when aws:SecureTransport is false)" });
+    }
+    return out;
+  },
+};
+
 const dataInPrivateSubnets: StackRule = {
   name: "data-and-tasks-in-private-subnets",
   description: "ECS services, RDS and ElastiCache subnet groups use only subnets tagged Tier=private.",
@@ -436,7 +456,7 @@ const databaseBackedUp: StackRule = {
   },
 };
 
-export const STACK_RULES: StackRule[] = [wafOnPublicAlb, queuesHaveDlqAndAlarm, dataInPrivateSubnets, databaseBackedUp];
+export const STACK_RULES: StackRule[] = [wafOnPublicAlb, queuesHaveDlqAndAlarm, queuesTlsOnly, dataInPrivateSubnets, databaseBackedUp];
 
 export const ALL_RULES: RuleMeta[] = [...RESOURCE_RULES, ...STACK_RULES];
 
