@@ -99,6 +99,7 @@ export class SqsConsumer {
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private lastPollOkAt = 0;
+  private receiveFailing = false;
   private ackSeq = 0;
 
   constructor(options: ConsumerOptions) {
@@ -129,10 +130,13 @@ export class SqsConsumer {
     return this.inFlight.size;
   }
 
-  /** True while polling works (a receive succeeded within the last two wait periods + 5 s). */
+  /**
+   * False once receives have kept failing for two wait periods + 5 s (or while stopping). A consumer that is
+   * not receiving because every slot is busy is healthy.
+   */
   get healthy(): boolean {
     if (this.stopping || !this.loop) return false;
-    return Date.now() - this.lastPollOkAt < this.opts.waitTimeSeconds * 2000 + 5000;
+    return !this.receiveFailing || Date.now() - this.lastPollOkAt < this.opts.waitTimeSeconds * 2000 + 5000;
   }
 
   start(): void {
@@ -207,10 +211,12 @@ export class SqsConsumer {
         const res = await receiving.finally(() => (this.polling = undefined));
         messages = res.Messages ?? [];
         this.lastPollOkAt = Date.now();
+        this.receiveFailing = false;
         failures = 0;
       } catch (err) {
         if (this.stopping) break;
         failures++;
+        this.receiveFailing = true;
         const delay = Math.min(5000, 250 * 2 ** Math.min(failures, 5));
         logger.error({ queue: name, error: errorMessage(err), retryInMs: delay }, "receive failed");
         await sleep(delay, this.pollAbort.signal);

@@ -154,6 +154,34 @@ test("a busy consumer receives in batches, yet a free slot next to slow jobs is 
   assert.ok(refill >= 50 && refill < 400, `after the batch wait, long before the slow jobs end (${refill} ms)`);
 });
 
+test("health: receives that keep failing turn it false after the window; a working receive turns it back", async () => {
+  let failing = true;
+  const client = {
+    async send(command: { constructor: { name: string } }) {
+      if (command.constructor.name === "ReceiveMessageCommand") {
+        await new Promise((r) => setTimeout(r, 20));
+        if (failing) throw new Error("connect ECONNREFUSED");
+        return { Messages: [] };
+      }
+      return {};
+    },
+  } as unknown as SQSClient;
+  // waitTimeSeconds 0: the window is 5 s.
+  const { c } = consumer(client, async () => {}, { waitTimeSeconds: 0, visibilityTimeoutSeconds: 5 });
+  assert.equal(c.healthy, false, "not started");
+  c.start();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(c.healthy, true, "within the window");
+  await new Promise((r) => setTimeout(r, 5000));
+  assert.equal(c.healthy, false, "failing for longer than the window");
+  failing = false;
+  const deadline = Date.now() + 8000; // the next attempt comes after the backoff (at most 5 s)
+  while (!c.healthy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(c.healthy, true, "recovered after a successful receive");
+  await c.stop(500);
+  assert.equal(c.healthy, false, "stopped");
+});
+
 test("bad engine options are refused with the field named", () => {
   const { client } = fakeClient([]);
   assert.throws(() => consumer(client, async () => {}, { concurrency: 0 }), /concurrency must be a positive integer, got 0/);
