@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
+import { validateDrConfig } from "./config/dr";
 import { validateStackConfig } from "./config/load";
 import { CONFIG_KEYS } from "./config/schema";
 import { postgresMaxConnections } from "./components/alarm-specs";
@@ -253,6 +254,24 @@ describe("operators' runbook contract", () => {
     assert.match(msg, /realtime-chat:restoreSnapshotId is missing: this is a DR stack \(realtime-chat:primaryEnv = "10k-dau"\)/);
     assert.match(msg, /--backup-vault-name chat-10k-dau-backup-dr --region us-west-2/);
     assert.match(msg, /pulumi config set realtime-chat:restoreSnapshotId <RecoveryPointArn> -s 10k-dau-dr/);
+  });
+
+  it("DR config rules: exact messages for a source in another region and a DR stack named like its primary", () => {
+    const base = { stack: "10k-dau-dr", project: "chat", env: "10k-dau-dr", region: "us-west-2", primaryEnv: "10k-dau" as string | undefined, restoreSnapshotId: undefined as string | undefined };
+    const cases: [Partial<typeof base>, string | undefined][] = [
+      [{ restoreSnapshotId: "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-1" }, undefined],
+      [{ restoreSnapshotId: "rds:chat-10k-dau-db-2026-01-01-05-00" }, undefined],
+      [{ primaryEnv: undefined, restoreSnapshotId: undefined }, undefined],
+      [{ restoreSnapshotId: "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1" },
+        'realtime-chat:restoreSnapshotId = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1": the snapshot is in us-east-1 but the stack deploys to aws:region us-west-2; use a recovery point copied to us-west-2 (the DR vault) or copy the snapshot there first'],
+      [{ env: "10k-dau", restoreSnapshotId: "snap-1" },
+        'realtime-chat:primaryEnv = "10k-dau": a DR stack needs its own env; name the primary\'s env here and leave realtime-chat:env to the DR stack\'s name'],
+    ];
+    for (const [over, expected] of cases) {
+      const run = () => validateDrConfig({ ...base, ...over });
+      if (expected === undefined) assert.doesNotThrow(run, JSON.stringify(over));
+      else assert.throws(run, (e: Error) => e.message === `Invalid configuration in Pulumi.10k-dau-dr.yaml (1 problem):\n  - ${expected}`, JSON.stringify(over));
+    }
   });
 
   it("bad alarm or backup sizing fails at program start, naming the stack file and the config keys", () => {
