@@ -270,6 +270,17 @@ function stopAll(code: number): Promise<void> {
   return stopping;
 }
 
+/** A connection URL fit for the terminal: any password replaced by `***`. */
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
 async function main(): Promise<void> {
   process.on("SIGINT", () => void stopAll(0));
   process.on("SIGTERM", () => void stopAll(0));
@@ -325,8 +336,8 @@ async function main(): Promise<void> {
 
   say("ready:");
   for (const s of services) say(`  ${s.name.padEnd(9)} http://127.0.0.1:${s.port}  (health ${s.health})`);
-  say(`  postgres  ${databaseUrl}`);
-  say(`  redis     ${redisUrl}`);
+  say(`  postgres  ${withoutPassword(databaseUrl)}`);
+  say(`  redis     ${withoutPassword(redisUrl)}`);
   say(`  sqs       ${queues.endpoint}`);
   say(`  push      ${pushGatewayUrl}`);
   say("press Ctrl-C to stop");
