@@ -19,12 +19,22 @@ const configSchema = {
 
 const tierOf = (args: { getConfig<T extends object>(): T }) => args.getConfig<{ tier?: string }>().tier ?? "1k-dau";
 
+/** Reads a property; during a preview the engine's proxy throws on values not known yet: those are undefined. */
+function known(props: Record<string, any>, name: string): string | undefined {
+  try {
+    const v = props[name];
+    return typeof v === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const toPolicyResource = (r: { type: string; name: string; props: Record<string, any> }): PolicyResource => ({
   type: r.type,
   name: r.name,
   inputs: r.props,
-  id: typeof r.props.id === "string" ? r.props.id : undefined,
-  arn: typeof r.props.arn === "string" ? r.props.arn : undefined,
+  id: known(r.props, "id"),
+  arn: known(r.props, "arn"),
 });
 
 export function toResourcePolicy(rule: ResourceRule): ResourceValidationPolicy {
