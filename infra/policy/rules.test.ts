@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { TIER_NAMES } from "../config/tiers";
 import { evaluate, plainSecretReason, RESOURCE_RULES, STACK_RULES } from "./rules";
 import type { PolicyResource } from "./rules";
-import { packConfig, POLICIES } from "./pack/policies";
+import { packConfig, POLICIES, tierFromUrn } from "./pack/policies";
 
 const res = (type: string, name: string, inputs: Record<string, any>, extra: Partial<PolicyResource> = {}): PolicyResource => ({ type, name, inputs, ...extra });
 
@@ -197,6 +197,18 @@ describe("policy pack adaptation", () => {
     policy.validateStack({ resources, getConfig: () => ({ tier: "10k-dau" }) }, (m: string, urn?: string) => reported.push([m, urn]));
     assert.equal(reported.length, 1);
     assert.equal(reported[0]![1], "urn:push-dlq");
+  });
+
+  it("without a pack config, the tier comes from the stack file named in the URN", () => {
+    assert.equal(tierFromUrn("urn:pulumi:dev::realtime-chat::aws:rds/instance:Instance::db"), "dev");
+    assert.equal(tierFromUrn("urn:pulumi:100k-dau::realtime-chat::aws:rds/instance:Instance::db"), "100k-dau");
+    assert.equal(tierFromUrn("urn:pulumi:no-such-stack::realtime-chat::x::y"), undefined);
+    const policy = POLICIES.find((p) => p.name === "production-data-protection") as any;
+    const reported: string[] = [];
+    for (const stack of ["dev", "10k-dau"]) {
+      policy.validateResource({ type: T.rds, name: "db", urn: `urn:pulumi:${stack}::realtime-chat::${T.rds}::db`, props: {}, getConfig: () => ({}) }, (m: string) => reported.push(`${stack}: ${m}`));
+    }
+    assert.ok(reported.length > 0 && reported.every((m) => m.startsWith("10k-dau: ")), JSON.stringify(reported));
   });
 
   it("production-only policies do nothing for dev", () => {
