@@ -6,8 +6,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ChatStore, Delivery, Presence, createEmitter, createRedis, closeRedis } from "@chat/shared";
+import { spawn } from "node:child_process";
+import { join as joinPath } from "node:path";
+import { freePort } from "../../../test/support/redis";
 import { fixture, spawnRealtime, connected, client, send, balancer, sleep, type Fixture, type Proc, type Client } from "./helpers";
 
+const ROOT = joinPath(__dirname, "..", "..", "..");
 let f: Fixture;
 let p1: Proc;
 let p2: Proc;
@@ -84,6 +88,57 @@ test("a message posted through the api path (store + emitter) reaches clients on
   }
 });
 
+test("the api process: a message posted over REST reaches clients on both processes; logout drops the socket", async () => {
+  const port = await freePort();
+  const api = spawn(process.execPath, ["--import", "tsx", joinPath(ROOT, "apps/api/src/main.ts")], {
+    cwd: ROOT,
+    env: f.env(port, { LOG_LEVEL: "error" }),
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let apiErr = "";
+  api.stderr!.on("data", (d: Buffer) => (apiErr += d.toString()));
+  const base = `http://127.0.0.1:${port}/api`;
+  const clients: Client[] = [];
+  try {
+    for (let i = 0; ; i++) {
+      const r = await fetch(`${base}/ready`).catch(() => undefined);
+      if (r?.status === 200) break;
+      if (i > 200 || api.exitCode !== null) throw new Error(`api not ready: ${apiErr}`);
+      await sleep(100);
+    }
+    const call = async (path: string, body: unknown, token?: string) => {
+      const r = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      const text = await r.text();
+      const json = (text ? JSON.parse(text) : {}) as any;
+      assert.ok(r.status < 300, `${path}: ${r.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const alice = await call("/auth/register", { username: `alice_${process.pid}`, password: "correct horse battery" });
+    const bob = await call("/auth/register", { username: `bob_${process.pid}`, password: "correct horse battery" });
+    const { room } = await call("/rooms", { name: "api to realtime" }, alice.accessToken);
+    const apiRoomId: string = room.id;
+    await call(`/rooms/${apiRoomId}/join`, {}, bob.accessToken);
+
+    const a = await connected(p1.url, alice.accessToken);
+    const b = await connected(p2.url, bob.accessToken);
+    clients.push(a, b);
+    const posted = await call(`/rooms/${apiRoomId}/messages`, { body: "posted over REST", clientMsgId: "rest-1" }, alice.accessToken);
+    for (const c of [a, b]) assert.equal((await c.next("message:new", (m) => m.id === posted.message.id)).body, "posted over REST");
+
+    await call("/auth/logout", {}, bob.accessToken);
+    assert.equal(await b.next("disconnect"), "io server disconnect", "the api's revocation reaches the socket on the other process");
+    assert.equal(a.socket.connected, true);
+  } finally {
+    for (const c of clients) c.close();
+    api.kill("SIGTERM");
+    if (api.exitCode === null) await new Promise((r) => api.once("exit", r));
+  }
+});
+
 test("Redis restarted mid-stream: both processes recover, delivery resumes, no acknowledged message is lost", async () => {
   const a = await join(p1, userIds[4]);
   const b = await join(p2, userIds[5]);
@@ -136,6 +191,15 @@ test("Redis restarted mid-stream: both processes recover, delivery resumes, no a
 });
 
 test("SIGTERM with connected clients: they reconnect to the other process, exit within SHUTDOWN_GRACE_MS", async () => {
+  // Start from empty processes, whatever the earlier tests left connected.
+  for (const c of open.splice(0)) c.close();
+  for (const p of [p1, p2]) {
+    for (let i = 0; i < 100; i++) {
+      const h = (await (await fetch(`${p.url}/health`)).json()) as { connections: number };
+      if (h.connections === 0) break;
+      await sleep(50);
+    }
+  }
   const lb = await balancer([p1.port, p2.port]);
   try {
     const clients: Client[] = [];
