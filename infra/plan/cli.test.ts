@@ -28,7 +28,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 writeFileSync(join(tmp, "not-json.json"), "{ nope");
 writeFileSync(join(tmp, "not-a-plan.json"), JSON.stringify({ hello: 1 }));
 
-describe("plan CLI: bad arguments", () => {
+describe("plan CLI: bad arguments", { concurrency: 4 }, () => {
   const cases: Array<[string, string[], RegExp]> = [
     ["unknown stack", ["--stack", "nope"], /^plan: unknown stack nope: no Pulumi\.nope\.yaml; stacks: .*dev/],
     ["no stack", ["--json"], /^plan: missing --stack; stacks: /],
