@@ -10,7 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { REPO_ROOT, synthesize, synthesizeInChild } from "../infra/synth";
@@ -68,6 +68,7 @@ function runSuite(): Promise<{ wallMs: number; tests: string; pass: string; fail
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const loadAtStart = loadavg()[0]!.toFixed(1);
   const stacks = readdirSync(REPO_ROOT)
     .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
     .filter((s): s is string => s !== undefined)
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
       "",
       `Command: \`${cmd}\``,
       `Date: ${new Date().toISOString()}`,
-      `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}`,
+      `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; 1-minute load average ${loadAtStart} at the start, ${loadavg()[0]!.toFixed(1)} at the end (other work on the machine inflates every figure)`,
       "",
     ];
     writeFileSync(join(REPO_ROOT, args.out), `${header.join("\n")}${text}\n`);
