@@ -1,7 +1,8 @@
 /**
  * The workers service: one SQS consumer per queue (push, offline), a Postgres pool for idempotency records and
  * digests, EMF metrics, and a tiny HTTP server for `GET /health` (liveness) and `GET /ready` (Postgres answers,
- * both consumers are polling, not shutting down).
+ * every running consumer is polling, not shutting down). Without push configuration (`config.push` unset) only
+ * the offline consumer runs, and the start-up log says so once.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,7 +27,8 @@ export interface WorkersOptions {
 export interface Workers {
   /** Port the health server listens on (useful with PORT=0). */
   port: number;
-  push: SqsConsumer;
+  /** Undefined when push delivery is disabled (no PUSH_QUEUE_URL / PUSH_GATEWAY_URL). */
+  push: SqsConsumer | undefined;
   offline: SqsConsumer;
   pool: Pool;
   stop(): Promise<void>;
@@ -40,12 +42,14 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
   // Each running job holds one connection for its transaction: size the pool for both consumers.
   const pool = createPool({ ...config.db, poolMax: Math.max(config.db.poolMax, config.concurrency * 2 + 2) }, config.serviceName);
   const sqs = createSqsClient({ region: config.awsRegion, endpoint: config.sqsEndpoint });
-  const gateway = new PushGatewayClient({
-    url: config.pushGatewayUrl,
-    secret: config.pushGatewaySecret,
-    attemptTimeoutMs: config.pushAttemptTimeoutMs,
-    maxAttempts: config.pushMaxAttempts,
-  });
+  const gateway = config.push
+    ? new PushGatewayClient({
+        url: config.push.gatewayUrl,
+        secret: config.push.gatewaySecret,
+        attemptTimeoutMs: config.pushAttemptTimeoutMs,
+        maxAttempts: config.pushMaxAttempts,
+      })
+    : undefined;
 
   const onResult = (r: JobResult) => {
     if (r.outcome === "processed") metrics.count("JobsProcessed");
@@ -63,12 +67,15 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
     onResult,
   };
   const handlerDeps = { pool, lockTimeoutMs: config.jobTimeoutMs, logger };
-  const push = new SqsConsumer({
-    ...common,
-    name: "push",
-    queueUrl: config.pushQueueUrl,
-    handler: pushHandler({ ...handlerDeps, gateway, onRejected: () => metrics.count("PushRejected") }),
-  });
+  const push =
+    config.push && gateway
+      ? new SqsConsumer({
+          ...common,
+          name: "push",
+          queueUrl: config.push.queueUrl,
+          handler: pushHandler({ ...handlerDeps, gateway, onRejected: () => metrics.count("PushRejected") }),
+        })
+      : undefined;
   const offline = new SqsConsumer({
     ...common,
     name: "offline",
@@ -79,7 +86,7 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
   let stopping = false;
   const server = createHealthServer(async () => {
     if (stopping) return { ok: false, detail: "shutting down" };
-    if (!push.healthy || !offline.healthy) return { ok: false, detail: "queue polling is failing" };
+    if ((push && !push.healthy) || !offline.healthy) return { ok: false, detail: "queue polling is failing" };
     try {
       await pool.query("SELECT 1");
     } catch {
@@ -92,9 +99,18 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
     server.listen(config.port, "0.0.0.0", () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  push.start();
+  if (!push) {
+    logger.warn(
+      { offlineQueue: config.offlineQueueUrl },
+      "push delivery disabled: PUSH_QUEUE_URL and PUSH_GATEWAY_URL are unset; only the offline queue is consumed",
+    );
+  }
+  push?.start();
   offline.start();
-  logger.info({ port, pushQueue: config.pushQueueUrl, offlineQueue: config.offlineQueueUrl, concurrency: config.concurrency }, "workers started");
+  logger.info(
+    { port, pushQueue: config.push?.queueUrl ?? null, offlineQueue: config.offlineQueueUrl, concurrency: config.concurrency },
+    "workers started",
+  );
 
   let stopped: Promise<void> | undefined;
   return {
@@ -105,13 +121,13 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        logger.info({ running: push.active + offline.active }, "stopping: finishing or releasing running jobs");
-        await Promise.all([push.stop(config.shutdownGraceMs), offline.stop(config.shutdownGraceMs)]);
+        logger.info({ running: (push?.active ?? 0) + offline.active }, "stopping: finishing or releasing running jobs");
+        await Promise.all([push?.stop(config.shutdownGraceMs), offline.stop(config.shutdownGraceMs)]);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;
         sqs.destroy();
-        gateway.close();
+        gateway?.close();
         await pool.end();
         // The last interval's counts must not be lost: flush what is pending (and stop the timer if ours).
         if (opts.metrics) opts.metrics.flush();

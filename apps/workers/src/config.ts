@@ -1,6 +1,10 @@
 /**
  * Workers configuration, read once at start-up. Every problem is collected and reported together, each naming
  * the variable and the fix. The workers need Postgres and SQS only: no Redis and no JWT keys.
+ *
+ * Push delivery is optional: `PUSH_QUEUE_URL` and `PUSH_GATEWAY_URL` are set together (push consumer on) or
+ * left unset together (push consumer off, only the offline queue is consumed). One without the other is a
+ * configuration error. `PUSH_GATEWAY_SECRET` is required only with a gateway URL.
  */
 import { Env, parseDbConfig, type DbConfig } from "@chat/shared/src/config";
 
@@ -13,10 +17,9 @@ export interface WorkersConfig {
   db: DbConfig;
   awsRegion: string;
   sqsEndpoint?: string;
-  pushQueueUrl: string;
   offlineQueueUrl: string;
-  pushGatewayUrl: string;
-  pushGatewaySecret: string;
+  /** Push delivery; undefined when PUSH_QUEUE_URL and PUSH_GATEWAY_URL are both unset (push disabled). */
+  push?: PushConfig;
   /** Jobs running at once, per queue. */
   concurrency: number;
   /** Longest time one job may run; the queues' visibility timeout is sized from it. */
@@ -28,6 +31,13 @@ export interface WorkersConfig {
   pushMaxAttempts: number;
   /** How long SIGTERM waits for running jobs before releasing them. */
   shutdownGraceMs: number;
+}
+
+export interface PushConfig {
+  queueUrl: string;
+  gatewayUrl: string;
+  /** HMAC key shared with the gateway (at least 32 characters). */
+  gatewaySecret: string;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -58,16 +68,8 @@ export function loadWorkersConfig(source: Record<string, string | undefined> = p
     db: parseDbConfig(env),
     awsRegion: env.str("AWS_REGION", { default: "us-east-1" }),
     sqsEndpoint: env.has("SQS_ENDPOINT") ? env.url("SQS_ENDPOINT", { protocols: ["http", "https"] }) : undefined,
-    pushQueueUrl: env.url("PUSH_QUEUE_URL", { protocols: ["http", "https"], hint: queueHint }),
     offlineQueueUrl: env.url("OFFLINE_QUEUE_URL", { protocols: ["http", "https"], hint: queueHint }),
-    pushGatewayUrl: env.url("PUSH_GATEWAY_URL", {
-      protocols: ["http", "https"],
-      hint: "the HTTP endpoint that accepts signed push notifications",
-    }),
-    pushGatewaySecret: env.str("PUSH_GATEWAY_SECRET", {
-      minLength: 32,
-      hint: "the HMAC key shared with the push gateway (at least 32 characters, from Secrets Manager)",
-    }),
+    push: readPush(env, queueHint),
     concurrency: env.int("WORKER_CONCURRENCY", { default: 10, min: 1, max: 200 }),
     jobTimeoutMs,
     visibilityTimeoutS,
@@ -82,4 +84,31 @@ export function loadWorkersConfig(source: Record<string, string | undefined> = p
   };
   env.done();
   return config;
+}
+
+/**
+ * PUSH_QUEUE_URL and PUSH_GATEWAY_URL: both set -> push delivery on; both unset -> off; one alone -> a problem
+ * naming both. The gateway secret is read (and required) only when the gateway URL is set.
+ */
+function readPush(env: Env, queueHint: string): PushConfig | undefined {
+  const hasQueue = env.has("PUSH_QUEUE_URL");
+  const hasGateway = env.has("PUSH_GATEWAY_URL");
+  if (hasQueue !== hasGateway) {
+    const [set, unset] = hasQueue ? ["PUSH_QUEUE_URL", "PUSH_GATEWAY_URL"] : ["PUSH_GATEWAY_URL", "PUSH_QUEUE_URL"];
+    env.problem(
+      `PUSH_QUEUE_URL and PUSH_GATEWAY_URL go together: ${set} is set but ${unset} is not; ` +
+        "set both to deliver push notifications, or unset both to run without push (offline digests only)",
+    );
+  }
+  const queueUrl = hasQueue ? env.url("PUSH_QUEUE_URL", { protocols: ["http", "https"], hint: queueHint }) : undefined;
+  const gatewayUrl = hasGateway
+    ? env.url("PUSH_GATEWAY_URL", { protocols: ["http", "https"], hint: "the HTTP endpoint that accepts signed push notifications" })
+    : undefined;
+  const gatewaySecret = hasGateway
+    ? env.str("PUSH_GATEWAY_SECRET", {
+        minLength: 32,
+        hint: "the HMAC key shared with the push gateway (at least 32 characters, from Secrets Manager)",
+      })
+    : "";
+  return queueUrl && gatewayUrl ? { queueUrl, gatewayUrl, gatewaySecret } : undefined;
 }

@@ -211,7 +211,7 @@ test("a slow job's visibility is extended: no second copy is received while it r
     await new Promise((r) => setTimeout(r, 3000));
     const d = await queueDepth(sqs.client, h.push.url);
     assert.deepEqual(d, { visible: 0, inFlight: 1 });
-    assert.equal(h.workers.push.active, 1, "only one copy is running");
+    assert.equal(h.workers.push!.active, 1, "only one copy is running");
     await waitFor("the delivery", async () => (await outcomes([job.jobId])).get(job.jobId) === "delivered", 6000);
     assert.equal(sink.requests.length, 1);
   } finally {
@@ -225,7 +225,7 @@ test("stop() during work loses nothing: running jobs finish or are released, and
   const jobs = Array.from({ length: 16 }, (_, i) => data.push(20 + i));
   const first = await harness({ env: { SHUTDOWN_GRACE_MS: "200", WORKER_CONCURRENCY: "4" } });
   await sendJobs(sqs.client, first.push.url, jobs);
-  await waitFor("work to be running", () => first.workers.push.active === 4);
+  await waitFor("work to be running", () => first.workers.push!.active === 4);
   const stopStarted = Date.now();
   await first.workers.stop();
   assert.ok(Date.now() - stopStarted < 3000, "stop honours the grace period");
@@ -255,10 +255,60 @@ test("stop() with enough grace lets running jobs finish and acknowledges them", 
   const jobs = [40, 41, 42].map((i) => data.push(i));
   const h = await harness({ env: { SHUTDOWN_GRACE_MS: "5000" } });
   await sendJobs(sqs.client, h.push.url, jobs);
-  await waitFor("the jobs to be running", () => h.workers.push.active === 3);
+  await waitFor("the jobs to be running", () => h.workers.push!.active === 3);
   await h.workers.stop();
   const o = await outcomes(jobs.map((j) => j.jobId));
   assert.equal(o.size, 3, "all three finished before stop resolved");
   const d = await queueDepth(sqs.client, h.push.url);
   assert.deepEqual(d, { visible: 0, inFlight: 0 }, "and were deleted");
+});
+
+test("push delivery off: the offline queue is still processed, /ready and metrics work, the push queue is left alone", async () => {
+  resetSink();
+  const id = randomUUID().slice(0, 8);
+  const push = await createQueuePair(sqs.client, `push-off-${id}`, 3);
+  const offline = await createQueuePair(sqs.client, `offline-off-${id}`, 3);
+  const env = workersEnv(
+    { databaseUrl, sqsEndpoint: sqs.endpoint, push, offline, sinkUrl: sink.url },
+    { PUSH_QUEUE_URL: "", PUSH_GATEWAY_URL: "", PUSH_GATEWAY_SECRET: "" },
+  );
+  const config = loadWorkersConfig(env);
+  assert.equal(config.push, undefined);
+  const logLines: string[] = [];
+  const metricLines: string[] = [];
+  const workers = await startWorkers({
+    config,
+    logger: createLogger({ service: "workers", level: "info", destination: { write: (l: string) => void logLines.push(l) } }),
+    metrics: new Metrics({ namespace: "chat-test", serviceName: "chat-test-workers", intervalMs: 0, write: (l) => metricLines.push(l) }),
+  });
+  const pushJob = data.push(50);
+  const job = data.offline(51);
+  try {
+    assert.equal(workers.push, undefined, "no push consumer");
+    await sendJobs(sqs.client, push.url, [pushJob]);
+    await sendJobs(sqs.client, offline.url, [job]);
+    await waitFor("the offline job", async () => (await outcomes([job.jobId])).get(job.jobId) === "recorded");
+    const digest = await pool.query("SELECT room_id FROM offline_digests WHERE user_id = $1 AND message_id = $2", [data.userId, data.messageIds[51]]);
+    assert.deepEqual(digest.rows, [{ room_id: data.roomId }]);
+    await waitFor("the offline message to be deleted", async () => {
+      const d = await queueDepth(sqs.client, offline.url);
+      return d.visible === 0 && d.inFlight === 0;
+    });
+    const ready = await fetch(`http://127.0.0.1:${workers.port}/ready`);
+    assert.equal(ready.status, 200, await ready.text());
+    assert.deepEqual(await queueDepth(sqs.client, push.url), { visible: 1, inFlight: 0 }, "nobody receives from the push queue");
+    assert.equal((await outcomes([pushJob.jobId])).size, 0);
+    assert.equal(sink.requests.length, 0, "the gateway is never called");
+  } finally {
+    await workers.stop();
+  }
+  await drain(sqs.client, push.url);
+  const logs = logLines.map((l) => JSON.parse(l) as { level: string; msg: string; pushQueue?: unknown });
+  const disabled = logs.filter((l) => l.msg.startsWith("push delivery disabled: "));
+  assert.deepEqual(disabled.map((l) => [l.level, l.msg]), [
+    ["warn", "push delivery disabled: PUSH_QUEUE_URL and PUSH_GATEWAY_URL are unset; only the offline queue is consumed"],
+  ]);
+  assert.equal(logs.find((l) => l.msg === "workers started")?.pushQueue, null);
+  const emf = metricLines.map((l) => JSON.parse(l));
+  assert.ok(emf.some((d) => d.JobsProcessed >= 1), "JobsProcessed is published");
 });
