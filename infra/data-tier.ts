@@ -28,7 +28,7 @@ import { assertNoWildcardActions } from "./components/policy";
 import type { PolicyStatement } from "./components/policy";
 import type { Problems } from "./components/problems";
 import { QUEUE_KINDS, Queues, queuesProblems } from "./components/queues";
-import type { QueuesArgs } from "./components/queues";
+import type { QueueKind, QueuesArgs } from "./components/queues";
 import { Redis, redisProblems } from "./components/redis";
 import type { RedisArgs } from "./components/redis";
 import { AppSecrets } from "./components/secrets";
@@ -186,6 +186,7 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
   else pulumi.log.warn(
     `${naming.prefix}: RDS Proxy is off; services log in with the master password, which RDS rotates every 7 days: ` +
     "redeploy the services after a rotation, or turn the proxy on (sizing.database.proxyEnabled: true).");
+  if (!cfg.pushGatewayUrl && cfg.tier !== "dev") pulumi.log.warn(pushDisabledWarning(naming.prefix));
   const redis = new Redis("redis", { ...a.redis, ...net });
   const queues = new Queues("queues", a.queues);
   const secrets = new AppSecrets("secrets", { namePrefix: naming.prefix, disposable: a.redis.disposable });
@@ -233,6 +234,12 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
   };
 }
 
+/** The warning a non-dev stack without `pushGatewayUrl` gives (push notifications off). */
+export function pushDisabledWarning(prefix: string): string {
+  return `${prefix}: no pushGatewayUrl configured; push notifications are off and the workers consume only the offline ` +
+    `queue (the push queue stays, empty). Set ${CONFIG_NAMESPACE}:pushGatewayUrl to the gateway's https URL to turn them on.`;
+}
+
 function wireServices(
   cfg: StackConfig,
   c: { database: Database; proxy: DbProxy | undefined; redis: Redis; queues: Queues; secrets: AppSecrets },
@@ -246,7 +253,13 @@ function wireServices(
     DB_SSL: "require",
     DB_IAM_AUTH: proxy ? "true" : "false",
   };
-  const queueEnv = { PUSH_QUEUE_URL: queues.url("push"), OFFLINE_QUEUE_URL: queues.url("offline") };
+  // Push delivery needs a gateway. Without `pushGatewayUrl` the push queue and its DLQ still exist (setting the
+  // key later replaces nothing), but no service gets its URL, the right to use it, or the gateway secret: api and
+  // realtime queue offline digests only and the workers consume only the offline queue.
+  const pushOn = cfg.pushGatewayUrl !== undefined;
+  const kinds: readonly QueueKind[] = pushOn ? QUEUE_KINDS : ["offline"];
+  const queueEnv = { ...(pushOn ? { PUSH_QUEUE_URL: queues.url("push") } : {}), OFFLINE_QUEUE_URL: queues.url("offline") };
+  const onlyUsedQueues = (st: PolicyStatement): PolicyStatement => ({ ...st, Resource: kinds.map((k) => queues.pairs[k].queue.arn) });
 
   const wiring = (service: ServiceName): ServiceWiring => {
     const environment: Record<string, pulumi.Input<string>> = { ...dbEnv, ...queueEnv };
@@ -264,16 +277,18 @@ function wireServices(
       secretMap.REDIS_AUTH_TOKEN = redis.authSecretArn;
       secretMap.JWT_KEYS = secrets.jwtKeysSecretArn;
       secretArns.push(redis.authSecretArn, secrets.jwtKeysSecretArn);
-      statements.push(queues.producerStatement());
+      statements.push(onlyUsedQueues(queues.producerStatement()));
     } else {
       Object.assign(environment, {
         JOB_TIMEOUT_MS: String(cfg.sizing.queues.consumerTimeoutSeconds * 1000),
         VISIBILITY_TIMEOUT_S: String(cfg.sizing.queues.visibilityTimeoutSeconds),
         ...(cfg.pushGatewayUrl ? { PUSH_GATEWAY_URL: cfg.pushGatewayUrl } : {}),
       });
-      secretMap.PUSH_GATEWAY_SECRET = secrets.pushGatewaySecretArn;
-      secretArns.push(secrets.pushGatewaySecretArn);
-      statements.push(queues.consumerStatement());
+      if (pushOn) {
+        secretMap.PUSH_GATEWAY_SECRET = secrets.pushGatewaySecretArn;
+        secretArns.push(secrets.pushGatewaySecretArn);
+      }
+      statements.push(onlyUsedQueues(queues.consumerStatement()));
     }
     assertNoWildcardActions(`${service} task role`, statements);
     return { environment, secrets: secretMap, secretArns, taskPolicyStatements: statements };

@@ -12,7 +12,7 @@ import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildDataTier, dataDefaultsTable, dataTierProblems, SERVICE_NAMES } from "../data-tier";
+import { buildDataTier, dataDefaultsTable, dataTierProblems, pushDisabledWarning, SERVICE_NAMES } from "../data-tier";
 import type { ServiceWiring } from "../data-tier";
 import { byType, loadStackFile, one, REPO_ROOT, synthesize } from "../synth";
 import type { SynthResult } from "../synth";
@@ -47,6 +47,7 @@ const T = {
 
 const SECRET_ENV = ["DB_PASSWORD", "REDIS_AUTH_TOKEN", "JWT_KEYS", "PUSH_GATEWAY_SECRET"];
 const SERVICE_SG = { api: "sg-svc-api", realtime: "sg-svc-realtime", workers: "sg-svc-workers" } as const;
+const GATEWAY = "https://push.example.com/v1/notify";
 
 // ---- validators ----------------------------------------------------------------------------------------
 
@@ -199,6 +200,7 @@ before(async () => {
   for (const stack of TIER_NAMES) runs.set(stack, await synthData(stack));
   runs.set("dev-no-proxy", await synthData("dev", { "realtime-chat:sizing": { database: { proxyEnabled: false } } }));
   runs.set("10k-restore", await synthData("10k-dau", { "realtime-chat:restoreSnapshotId": "rds:chat-10k-dau-db-2026-01-01-03-00" }));
+  runs.set("1k-gateway", await synthData("1k-dau", { "realtime-chat:pushGatewayUrl": GATEWAY }));
 });
 
 const run = (name: string) => runs.get(name)!;
@@ -340,6 +342,10 @@ for (const tier of TIER_NAMES) {
       assert.equal(one(r(), T.secret, "secrets-jwt-keys").inputs.name, `chat-${tier}-jwt-keys`);
     });
 
+    it(tier === "dev" ? "gives no warning about push without a gateway in dev" : "warns that push notifications are off without a gateway", () => {
+      assert.deepEqual(r().warnings, tier === "dev" ? [] : [pushDisabledWarning(`chat-${tier}`)]);
+    });
+
     it("wires each service: endpoints as env, secret values only through `secrets`, exactly those ARNs readable", () => {
       const w = r().wiring;
       const out = r().outputs;
@@ -348,7 +354,7 @@ for (const tier of TIER_NAMES) {
         for (const k of SECRET_ENV) assert.equal(k in env, false, `${svc}: ${k} must not be plain env`);
         assert.equal(env.DB_HOST, out.dbProxyEndpoint);
         assert.deepEqual([env.DB_PORT, env.DB_NAME, env.DB_USER, env.DB_SSL, env.DB_IAM_AUTH], ["5432", "chat", "chat_app", "require", "true"]);
-        assert.equal(env.PUSH_QUEUE_URL, out.pushQueueUrl);
+        assert.equal(env.PUSH_QUEUE_URL, undefined, `${svc}: no push gateway, so no push queue`);
         assert.equal(env.OFFLINE_QUEUE_URL, out.offlineQueueUrl);
         for (const v of Object.values(secrets)) assert.match(String(v), /^arn:aws:secretsmanager:/);
         assert.deepEqual([...secretArns].sort(), [...new Set(Object.values(secrets).map((v) => String(v).replace(/:[A-Za-z_]+::$/, "")))].sort());
@@ -361,7 +367,9 @@ for (const tier of TIER_NAMES) {
         assert.deepEqual([w[svc]!.environment.REDIS_PORT, w[svc]!.environment.REDIS_TLS], ["6379", "true"]);
         assert.deepEqual(w[svc]!.secrets, { REDIS_AUTH_TOKEN: out.redisAuthSecretArn, JWT_KEYS: out.jwtKeysSecretArn });
       }
-      assert.deepEqual(w.workers!.secrets, { PUSH_GATEWAY_SECRET: out.pushGatewaySecretArn });
+      assert.deepEqual(w.workers!.secrets, {}, "no push gateway: the workers read no secret (IAM auth through the proxy)");
+      assert.deepEqual(w.workers!.secretArns, []);
+      assert.equal(w.workers!.environment.PUSH_GATEWAY_URL, undefined);
       assert.equal(w.workers!.environment.REDIS_HOST, undefined, "the workers do not use Redis");
       assert.equal(w.workers!.environment.JOB_TIMEOUT_MS, String(s.queues.consumerTimeoutSeconds * 1000));
       assert.equal(w.workers!.environment.VISIBILITY_TIMEOUT_S, String(s.queues.visibilityTimeoutSeconds));
@@ -370,7 +378,7 @@ for (const tier of TIER_NAMES) {
     it("grants least privilege: api/realtime send, workers consume, all connect through the proxy; no wildcards", () => {
       const w = r().wiring;
       const out = r().outputs;
-      const work = [out.pushQueueArn, out.offlineQueueArn];
+      const work = [out.offlineQueueArn];
       for (const svc of SERVICE_NAMES) {
         const stmts = w[svc]!.taskPolicyStatements;
         for (const st of stmts) {
@@ -385,7 +393,7 @@ for (const tier of TIER_NAMES) {
         const sqs = stmts.filter((st) => st.Action.some((a) => a.startsWith("sqs:")));
         assert.equal(sqs.length, 1);
         assert.deepEqual(sqs[0]!.Action, svc === "workers" ? CONSUMER_ACTIONS : PRODUCER_ACTIONS);
-        assert.deepEqual(sqs[0]!.Resource, work, "work queues only, never the DLQs");
+        assert.deepEqual(sqs[0]!.Resource, work, "the offline queue only: never the DLQs, and no push queue without a gateway");
       }
       assert.deepEqual(CONSUMER_ACTIONS, ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]);
       assert.deepEqual(PRODUCER_ACTIONS, ["sqs:SendMessage"]);
@@ -467,6 +475,28 @@ describe("data tier variants", () => {
     }
   });
 
+  it("with a push gateway: push queue for everyone, gateway URL and secret for the workers, both queues granted, no warning", () => {
+    const r = run("1k-gateway");
+    const out = r.outputs;
+    assert.deepEqual(r.warnings, []);
+    for (const svc of SERVICE_NAMES) {
+      const w = r.wiring[svc]!;
+      assert.equal(w.environment.PUSH_QUEUE_URL, out.pushQueueUrl, svc);
+      assert.equal(w.environment.OFFLINE_QUEUE_URL, out.offlineQueueUrl, svc);
+      const sqs = w.taskPolicyStatements.filter((st) => st.Action.some((a) => a.startsWith("sqs:")));
+      assert.deepEqual(sqs.map((st) => [st.Action, st.Resource]), [[svc === "workers" ? CONSUMER_ACTIONS : PRODUCER_ACTIONS, [out.pushQueueArn, out.offlineQueueArn]]]);
+      assert.equal("PUSH_GATEWAY_SECRET" in w.environment, false);
+    }
+    const workers = r.wiring.workers!;
+    assert.equal(workers.environment.PUSH_GATEWAY_URL, GATEWAY);
+    assert.deepEqual(workers.secrets, { PUSH_GATEWAY_SECRET: out.pushGatewaySecretArn });
+    assert.deepEqual(workers.secretArns, [out.pushGatewaySecretArn]);
+    for (const svc of ["api", "realtime"] as const) assert.equal(r.wiring[svc]!.environment.PUSH_GATEWAY_URL, undefined);
+    // Turning push on changes wiring only: the same queues, DLQs and secrets exist in both modes.
+    const inventory = (x: SynthResult) => x.resources.filter((res) => res.custom).map((res) => `${res.type}::${res.name}`).sort();
+    assert.deepEqual(inventory(r), inventory(run("1k-dau")));
+  });
+
   it("restores from a snapshot: engine version, size, key, name and user come from it; safety settings stay", () => {
     const db = one(run("10k-restore"), T.db, "db-instance");
     assert.equal(db.inputs.snapshotIdentifier, "rds:chat-10k-dau-db-2026-01-01-03-00");
@@ -486,27 +516,54 @@ describe("data tier variants", () => {
 
 describe("data tier inside the whole platform (10k-dau)", () => {
   let r: SynthResult;
+  let withGateway: SynthResult;
   before(async () => {
     r = await synthesize("10k-dau");
+    withGateway = await synthesize("10k-dau", { configOverrides: { "realtime-chat:pushGatewayUrl": GATEWAY } });
   });
 
+  const container = (run: SynthResult, svc: string) => {
+    const task = byType(run, "aws:ecs/taskDefinition:TaskDefinition").find((t) => t.inputs.family === `chat-10k-dau-${svc}`);
+    assert.ok(task, `task definition of ${svc}`);
+    return parse(task.inputs.containerDefinitions).find((c: { name: string }) => c.name === svc);
+  };
+
   it("task definitions carry secret values only as `secrets`, and each execution role reads exactly those", () => {
-    const tasks = byType(r, "aws:ecs/taskDefinition:TaskDefinition");
-    assert.equal(tasks.length, 3);
-    for (const svc of SERVICE_NAMES) {
-      const task = tasks.find((t) => t.inputs.family === `chat-10k-dau-${svc}`);
-      assert.ok(task, `task definition of ${svc}`);
-      const container = parse(task.inputs.containerDefinitions).find((c: { name: string }) => c.name === svc);
-      const envNames = (container.environment ?? []).map((e: { name: string }) => e.name);
-      for (const name of SECRET_ENV) assert.equal(envNames.includes(name), false, `${svc}: ${name} in plain env`);
-      const secretArns = (container.secrets ?? []).map((x: { valueFrom: string }) => x.valueFrom.replace(/:[A-Za-z_]+::$/, ""));
-      assert.ok(secretArns.length > 0, `${svc} gets its secrets`);
-      const policy = parse(one(r, T.rolePolicy, `${svc}-execution-policy`).inputs.policy);
-      const read = policy.Statement.filter((st: { Action: string[] }) => st.Action.some((a) => a.startsWith("secretsmanager:")));
-      assert.equal(read.length, 1);
-      assert.deepEqual(read[0].Action, ["secretsmanager:GetSecretValue"]);
-      assert.deepEqual([...read[0].Resource].sort(), [...new Set(secretArns)].sort(), `${svc}: the execution role reads exactly its secrets`);
+    for (const run of [r, withGateway]) {
+      assert.equal(byType(run, "aws:ecs/taskDefinition:TaskDefinition").length, 3);
+      for (const svc of SERVICE_NAMES) {
+        const c = container(run, svc);
+        const envNames = (c.environment ?? []).map((e: { name: string }) => e.name);
+        for (const name of SECRET_ENV) assert.equal(envNames.includes(name), false, `${svc}: ${name} in plain env`);
+        const secretArns = (c.secrets ?? []).map((x: { valueFrom: string }) => x.valueFrom.replace(/:[A-Za-z_]+::$/, ""));
+        const policy = parse(one(run, T.rolePolicy, `${svc}-execution-policy`).inputs.policy);
+        const read = policy.Statement.filter((st: { Action: string[] }) => st.Action.some((a) => a.startsWith("secretsmanager:")));
+        if (svc === "workers" && run === r) {
+          // Through the proxy with IAM auth and without a push gateway the workers need no secret at all.
+          assert.deepEqual([secretArns, read], [[], []], "workers without a push gateway read no secret");
+          continue;
+        }
+        assert.ok(secretArns.length > 0, `${svc} gets its secrets`);
+        assert.equal(read.length, 1);
+        assert.deepEqual(read[0].Action, ["secretsmanager:GetSecretValue"]);
+        assert.deepEqual([...read[0].Resource].sort(), [...new Set(secretArns)].sort(), `${svc}: the execution role reads exactly its secrets`);
+      }
     }
+  });
+
+  it("passes the push settings to the containers only when a push gateway is configured", () => {
+    const names = (c: { environment?: { name: string }[]; secrets?: { name: string }[] }) =>
+      [...(c.environment ?? []), ...(c.secrets ?? [])].map((e) => e.name).filter((n) => n.startsWith("PUSH_") || n === "OFFLINE_QUEUE_URL").sort();
+    for (const svc of ["api", "realtime"]) {
+      assert.deepEqual(names(container(r, svc)), ["OFFLINE_QUEUE_URL"], svc);
+      assert.deepEqual(names(container(withGateway, svc)), ["OFFLINE_QUEUE_URL", "PUSH_QUEUE_URL"], svc);
+    }
+    assert.deepEqual(names(container(r, "workers")), ["OFFLINE_QUEUE_URL"]);
+    assert.deepEqual(names(container(withGateway, "workers")), ["OFFLINE_QUEUE_URL", "PUSH_GATEWAY_SECRET", "PUSH_GATEWAY_URL", "PUSH_QUEUE_URL"]);
+    const gatewayEnv = container(withGateway, "workers").environment.find((e: { name: string }) => e.name === "PUSH_GATEWAY_URL");
+    assert.equal(gatewayEnv.value, GATEWAY);
+    assert.ok(r.warnings.includes(pushDisabledWarning("chat-10k-dau")), "the whole program warns once push is off");
+    assert.equal(withGateway.warnings.some((w) => w.includes("pushGatewayUrl")), false);
   });
 
   it("connects the real service security groups to the proxy and Redis", () => {
