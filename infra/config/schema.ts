@@ -178,7 +178,7 @@ export const CONFIG_KEYS = {
         /^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?[a-zA-Z][a-zA-Z0-9:-]{0,254}$/),
   }),
   pushGatewayUrl: key<string | undefined>({
-    doc: "HTTPS endpoint the workers post signed push notifications to (PUSH_GATEWAY_URL); its HMAC key is the `<project>-<env>-push-gateway-secret` secret.",
+    doc: "HTTPS endpoint the workers post signed push notifications to (PUSH_GATEWAY_URL); its HMAC key is the `<project>-<env>-push-gateway-secret` secret. Unset: push notifications are off, only offline digests are queued (the program warns outside dev).",
     type: "URL",
     default: undefined,
     parse: (v) => str(v, "an https URL like https://push.example.com/v1/notify", /^https:\/\/[^\s/]+(\/\S*)?$/),

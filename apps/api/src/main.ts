@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   metrics.trackEventLoopLag();
   const sqs = config.pushQueueUrl || config.offlineQueueUrl ? createSqsClient({ region: config.awsRegion, endpoint: config.sqsEndpoint }) : undefined;
   if (!sqs) logger.warn("PUSH_QUEUE_URL and OFFLINE_QUEUE_URL are unset: offline members get no push notifications");
+  else if (!config.pushQueueUrl) logger.info("PUSH_QUEUE_URL is unset: push notifications are off; offline members still get offline digests");
   const services = buildServices({
     pool, redis, keys: config.jwtKeys, settings: config, logger, metrics,
     producer: sqs ? new JobProducer(sqs) : undefined,

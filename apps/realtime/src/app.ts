@@ -66,6 +66,7 @@ export async function startRealtime(opts: StartOptions = {}): Promise<RunningRea
   let sqs: SQSClient | undefined;
   if (service.pushQueueUrl || service.offlineQueueUrl) {
     sqs = createSqsClient({ region: service.awsRegion, endpoint: service.sqsEndpoint });
+    if (!service.pushQueueUrl) log.info({}, "PUSH_QUEUE_URL is unset: push notifications are off; offline members still get offline digests");
   } else {
     log.warn({}, "PUSH_QUEUE_URL and OFFLINE_QUEUE_URL are unset: offline members get no push notifications");
   }

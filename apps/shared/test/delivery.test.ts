@@ -89,6 +89,20 @@ test("a persisted message reaches a socket in its room through Redis; offline me
   }
 });
 
+test("without a push queue (no push gateway) offline members still get offline digest jobs", async () => {
+  const store = new ChatStore(pool);
+  const [dave, erin] = [await user("dave"), await user("erin")];
+  const room = await store.createRoom(dave, "no-push");
+  await store.joinRoom(erin, room.id);
+  const offline = (await sqs.client.send(new CreateQueueCommand({ QueueName: "d-offline-only" }))).QueueUrl!;
+  const delivery = new Delivery({ store, emitter: createEmitter(redis), presence: new Presence(redis), producer: new JobProducer(sqs.client), offlineQueueUrl: offline });
+  const { message } = await store.postMessage({ userId: dave, roomId: room.id, body: "hi", clientMsgId: "np1" });
+  assert.deepEqual(await delivery.deliver(message), [erin]);
+  const r = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: offline, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+  const jobs = (r.Messages ?? []).map((m) => parseJob(m.Body));
+  assert.deepEqual(jobs.map((p) => (p.ok ? [p.job.type, p.job.userId] : p)), [["offline", erin]]);
+});
+
 test("without a producer or queue URLs delivery only broadcasts", async () => {
   const store = new ChatStore(pool);
   const d = new Delivery({ store, emitter: createEmitter(redis), presence: new Presence(redis) });
