@@ -198,7 +198,6 @@ async function synthData(stack: string, configOverrides: Record<string, unknown>
 const runs = new Map<string, Run>();
 before(async () => {
   for (const stack of TIER_NAMES) runs.set(stack, await synthData(stack));
-  runs.set("dev-no-proxy", await synthData("dev", { "realtime-chat:sizing": { database: { proxyEnabled: false } } }));
   runs.set("10k-restore", await synthData("10k-dau", { "realtime-chat:restoreSnapshotId": "rds:chat-10k-dau-db-2026-01-01-03-00" }));
   runs.set("1k-gateway", await synthData("1k-dau", { "realtime-chat:pushGatewayUrl": GATEWAY }));
 });
@@ -456,25 +455,6 @@ describe("Connections", () => {
 });
 
 describe("data tier variants", () => {
-  it("without the proxy: password from the RDS secret via `secrets`, the database admits the services directly", () => {
-    const r = run("dev-no-proxy");
-    assert.equal(byType(r, T.proxy).length, 0);
-    assert.equal(r.outputs.dbProxyEndpoint, undefined);
-    assert.ok(r.warnings.some((w) => w.includes("RDS Proxy is off")), "the program warns about the rotation caveat");
-    const dbSg = ingressTarget(r, "api-to-db-in");
-    const sources = byType(r, T.ingress).filter((x) => x.inputs.securityGroupId === dbSg).map((x) => `${x.inputs.referencedSecurityGroupId}:${x.inputs.fromPort}`).sort();
-    assert.deepEqual(sources, [`${SERVICE_SG.api}:5432`, `${SERVICE_SG.realtime}:5432`, `${SERVICE_SG.workers}:5432`]);
-    for (const svc of SERVICE_NAMES) {
-      const w = r.wiring[svc]!;
-      assert.equal(w.environment.DB_HOST, r.outputs.dbEndpoint);
-      assert.equal(w.environment.DB_IAM_AUTH, "false");
-      assert.equal("DB_PASSWORD" in w.environment, false);
-      assert.equal(w.secrets.DB_PASSWORD, `${r.outputs.dbMasterSecretArn}:password::`);
-      assert.ok(w.secretArns.includes(r.outputs.dbMasterSecretArn));
-      assert.equal(w.taskPolicyStatements.some((st) => st.Action.includes("rds-db:connect")), false);
-    }
-  });
-
   it("with a push gateway: push queue for everyone, gateway URL and secret for the workers, both queues granted, no warning", () => {
     const r = run("1k-gateway");
     const out = r.outputs;

@@ -70,7 +70,7 @@ export function validateRedisArgs(args: RedisArgs): void {
 
 /**
  * ElastiCache for Redis, cluster mode DISABLED: one primary (plus replicas from 1k-dau up, with automatic
- * failover and Multi-AZ from 10k-dau up). The realtime service uses `@socket.io/redis-adapter` with plain
+ * failover and Multi-AZ from 1k-dau up). The realtime service uses `@socket.io/redis-adapter` with plain
  * PUBLISH/SUBSCRIBE; in cluster mode every classic PUBLISH is broadcast to every shard over the cluster bus, so
  * shards add no pub/sub capacity (that needs the sharded adapter and SPUBLISH) and the clients would need
  * cluster-aware connections. One shard scaled vertically carries the tiers' traffic.

@@ -239,3 +239,60 @@ describe("docs/CONFIG.md", () => {
     assert.equal(sizingDoc(ifaces, ["web", "limits", "rps", "warning"]), "Inline.");
   });
 });
+
+describe("safeguard overrides", () => {
+  const dev = { "aws:region": "us-east-1", "realtime-chat:tier": "dev", "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b"] };
+  const sizing = (o: Record<string, unknown>) => ({ "realtime-chat:sizing": o });
+  const keep = (tier: string) => `tier ${tier} keeps its data safeguards; remove the override from Pulumi.prod.yaml (only dev may be disposable)`;
+  const noProxy = (file: string) => "realtime-chat:sizing.database.proxyEnabled = false: RDS Proxy is required on every tier, dev included: " +
+    "without it the services would connect straight to the instance with TLS verification, and the service images carry no RDS CA bundle " +
+    `(DB_CA_FILE), so every connection would fail; remove the override from ${file}`;
+
+  it("refuses the proxy off on dev too, naming the key, the file and why", () => {
+    assert.deepEqual(problems({ ...dev, ...sizing({ database: { proxyEnabled: false } }) }, "dev"), [noProxy("Pulumi.dev.yaml")]);
+    assert.deepEqual(problems({ ...base, ...sizing({ database: { proxyEnabled: false } }) }, "prod"), [noProxy("Pulumi.prod.yaml")]);
+  });
+
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["database deletion protection", { database: { deletionProtection: false } },
+      "realtime-chat:sizing.database.deletionProtection = false: must stay true: deletion protection, the final snapshot and protect/retainOnDelete on the database guard against losing it"],
+    ["database Multi-AZ", { database: { multiAz: false } },
+      "realtime-chat:sizing.database.multiAz = false: must stay true: the standby in a second zone keeps the database up through a zone or host failure"],
+    ["redis Multi-AZ", { redis: { multiAz: false } },
+      "realtime-chat:sizing.redis.multiAz = false: must stay true: a replica in another zone with automatic failover keeps Socket.IO and presence up"],
+    ["ALB deletion protection", { alb: { deletionProtection: false } },
+      "realtime-chat:sizing.alb.deletionProtection = false: must stay true: deletion protection keeps the load balancer (and its DNS name) from an accidental delete"],
+    ["short backup retention", { database: { backupRetentionDays: 3 } },
+      "realtime-chat:sizing.database.backupRetentionDays = 3: must be at least 7 (days of point-in-time recovery)"],
+    ["no redis replica", { redis: { replicas: 0, multiAz: true } },
+      "realtime-chat:sizing.redis.replicas = 0: must be at least 1 (failover target)"],
+    ["no redis snapshots", { redis: { snapshotRetentionDays: 0 } },
+      "realtime-chat:sizing.redis.snapshotRetentionDays = 0: must be at least 1 (daily snapshots)"],
+  ];
+  for (const tier of ["1k-dau", "10k-dau", "100k-dau"]) {
+    const raw = { ...base, "realtime-chat:tier": tier };
+    for (const [title, override, message] of cases) {
+      it(`${tier}: refuses an override weakening ${title}`, () => {
+        const got = problems({ ...raw, ...sizing(override) }, "prod");
+        assert.ok(got.includes(`${message}; ${keep(tier)}`), got.join("\n"));
+      });
+    }
+  }
+
+  it("dev may turn the same safeguards off (and has them off by default)", () => {
+    const all = { database: { deletionProtection: false, multiAz: false, backupRetentionDays: 1 }, redis: { multiAz: false, replicas: 0, snapshotRetentionDays: 0 }, alb: { deletionProtection: false } };
+    assert.deepEqual(problems({ ...dev, ...sizing(all) }, "dev"), []);
+  });
+
+  it("a production tier may raise them", () => {
+    assert.deepEqual(problems({ ...base, ...sizing({ database: { backupRetentionDays: 35 }, redis: { replicas: 2 } }) }, "prod"), []);
+  });
+
+  it("Multi-AZ database and Redis failover on the 10k and 100k tiers", () => {
+    for (const tier of ["10k-dau", "100k-dau"] as const) {
+      assert.equal(TIERS[tier].database.multiAz, true, `${tier} database Multi-AZ`);
+      assert.equal(TIERS[tier].redis.multiAz, true, `${tier} redis Multi-AZ`);
+      assert.ok(TIERS[tier].redis.replicas >= 1, `${tier} redis has a failover replica`);
+    }
+  });
+});

@@ -90,6 +90,7 @@ export function validateStackConfig(raw: Record<string, unknown>, stackName: str
     sizing = tierSizing(tier);
     if (values.sizing !== undefined) mergeOverrides(sizing, values.sizing as SizingOverrides, `${CONFIG_NAMESPACE}:sizing`, at);
     checkSizing(sizing, at);
+    checkSafeguards(tier, sizing, file, at);
     const zones = values.availabilityZones as string[] | undefined;
     if (zones && zones.length < sizing.network.minZones) {
       at(`${CONFIG_NAMESPACE}:availabilityZones`, zones,
@@ -136,6 +137,41 @@ function mergeOverrides(target: Record<string, any>, overrides: Record<string, u
       else target[k] = parsed;
     }
   }
+}
+
+/** Fewest days of automated database backups (point-in-time recovery) a stack outside dev may keep. */
+export const MIN_PRODUCTION_BACKUP_DAYS = 7;
+
+/**
+ * Settings that protect data or availability. The proxy is required on every tier (images carry no RDS CA
+ * bundle, so a direct connection could not verify the database's certificate); outside dev none of the
+ * safeguards may be switched off by an override.
+ */
+function checkSafeguards(tier: TierName, s: TierSizing, file: string, at: (k: string, v: unknown, m: string) => void): void {
+  const key = (p: string) => `${CONFIG_NAMESPACE}:sizing.${p}`;
+  if (!s.database.proxyEnabled) {
+    at(key("database.proxyEnabled"), false,
+      "RDS Proxy is required on every tier, dev included: without it the services would connect straight to the " +
+      "instance with TLS verification, and the service images carry no RDS CA bundle (DB_CA_FILE), so every " +
+      `connection would fail; remove the override from ${file}`);
+  }
+  if (tier === "dev") return;
+  const why = `tier ${tier} keeps its data safeguards; remove the override from ${file} (only dev may be disposable)`;
+  const mustBeOn: Array<[string, boolean, string]> = [
+    ["database.deletionProtection", s.database.deletionProtection, "deletion protection, the final snapshot and protect/retainOnDelete on the database guard against losing it"],
+    ["database.multiAz", s.database.multiAz, "the standby in a second zone keeps the database up through a zone or host failure"],
+    ["redis.multiAz", s.redis.multiAz, "a replica in another zone with automatic failover keeps Socket.IO and presence up"],
+    ["alb.deletionProtection", s.alb.deletionProtection, "deletion protection keeps the load balancer (and its DNS name) from an accidental delete"],
+  ];
+  for (const [path, on, reason] of mustBeOn) {
+    if (!on) at(key(path), false, `must stay true: ${reason}; ${why}`);
+  }
+  if (s.database.backupRetentionDays < MIN_PRODUCTION_BACKUP_DAYS) {
+    at(key("database.backupRetentionDays"), s.database.backupRetentionDays,
+      `must be at least ${MIN_PRODUCTION_BACKUP_DAYS} (days of point-in-time recovery); ${why}`);
+  }
+  if (s.redis.replicas < 1) at(key("redis.replicas"), s.redis.replicas, `must be at least 1 (failover target); ${why}`);
+  if (s.redis.snapshotRetentionDays < 1) at(key("redis.snapshotRetentionDays"), s.redis.snapshotRetentionDays, `must be at least 1 (daily snapshots); ${why}`);
 }
 
 /** Cross-field checks on the merged sizing. */
