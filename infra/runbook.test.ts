@@ -13,7 +13,7 @@ import { validateStackConfig } from "./config/load";
 import { CONFIG_KEYS } from "./config/schema";
 import { postgresMaxConnections } from "./components/alarm-specs";
 import { TIERS } from "./config/tiers";
-import { byType, loadStackFile, REPO_ROOT, synthesize } from "./synth";
+import { byType, loadStackFile, REPO_ROOT, STACK_EXAMPLES, synthesize } from "./synth";
 import type { SynthResult } from "./synth";
 
 const RUNBOOK = readFileSync(join(REPO_ROOT, "docs", "RUNBOOK.md"), "utf8");
@@ -160,11 +160,13 @@ export function runbookProblems(text: string, f: StackFacts): string[] {
 
 const runs = new Map<string, SynthResult>();
 let drWithout: unknown;
+let drAsShipped: unknown;
 let badObservability: unknown;
 
 before(async () => {
   for (const stack of STACKS) runs.set(stack, await synthesize(stack));
   drWithout = await synthesize("10k-dau-dr", { configOverrides: { "realtime-chat:restoreSnapshotId": undefined } }).then(() => undefined, (e: unknown) => e);
+  drAsShipped = await synthesize("10k-dau-dr", { examples: false }).then(() => undefined, (e: unknown) => e);
   badObservability = await synthesize("10k-dau", {
     configOverrides: { "realtime-chat:sizing": { observability: { alarms: { ecsCpuPercent: { warning: 90, critical: 80 } } }, backup: { weeklyRetentionDays: 3 } } },
   }).then(() => undefined, (e: unknown) => e);
@@ -256,6 +258,15 @@ describe("operators' runbook contract", () => {
     assert.match(msg, /pulumi config set realtime-chat:restoreSnapshotId <RecoveryPointArn> -s 10k-dau-dr/);
   });
 
+  it("the DR stack file names no recovery point: as shipped it refuses to run; tests use the labelled example", () => {
+    assert.equal(loadStackFile("10k-dau-dr").config["realtime-chat:restoreSnapshotId"], undefined);
+    assert.ok(drAsShipped instanceof Error, "the shipped file alone must not synthesize");
+    assert.match((drAsShipped as Error).message, /realtime-chat:restoreSnapshotId is missing/);
+    const dr = runs.get("10k-dau-dr")!;
+    assert.deepEqual(dr.examplesUsed, STACK_EXAMPLES["10k-dau-dr"]);
+    assert.deepEqual(runs.get("10k-dau")!.examplesUsed, {}, "stacks that need no operator input use no example");
+  });
+
   it("DR config rules: exact messages for a source in another region and a DR stack named like its primary", () => {
     const base = { stack: "10k-dau-dr", project: "chat", env: "10k-dau-dr", region: "us-west-2", primaryEnv: "10k-dau" as string | undefined, restoreSnapshotId: undefined as string | undefined };
     const cases: [Partial<typeof base>, string | undefined][] = [
@@ -264,6 +275,10 @@ describe("operators' runbook contract", () => {
       [{ primaryEnv: undefined, restoreSnapshotId: undefined }, undefined],
       [{ restoreSnapshotId: "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1" },
         'realtime-chat:restoreSnapshotId = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-1": the snapshot is in us-east-1 but the stack deploys to aws:region us-west-2; use a recovery point copied to us-west-2 (the DR vault) or copy the snapshot there first'],
+      [{ restoreSnapshotId: "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-00000000-0000-0000-0000-000000000000" },
+        'realtime-chat:restoreSnapshotId = "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-00000000-0000-0000-0000-000000000000" is the all-zero placeholder, not a recovery point. ' +
+          "Set a real one: list them with `aws backup list-recovery-points-by-backup-vault --backup-vault-name chat-10k-dau-backup-dr --region us-west-2` " +
+          "and run `pulumi config set realtime-chat:restoreSnapshotId <RecoveryPointArn> -s 10k-dau-dr`"],
       [{ env: "10k-dau", restoreSnapshotId: "snap-1" },
         'realtime-chat:primaryEnv = "10k-dau": a DR stack needs its own env; name the primary\'s env here and leave realtime-chat:env to the DR stack\'s name'],
     ];

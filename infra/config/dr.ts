@@ -12,6 +12,13 @@ export function drVaultNameOf(project: string, primaryEnv: string): string {
   return `${project}-${primaryEnv}-backup-dr`;
 }
 
+/**
+ * Matches the all-zero backup job id once shipped in the DR stack file as a placeholder. It has the shape
+ * of a real recovery point, so only this check stops `pulumi up` from building half the stack before RDS
+ * rejects the snapshot.
+ */
+const PLACEHOLDER_RECOVERY_POINT = /(^|:)job-0{8}-0{4}-0{4}-0{4}-0{12}$/;
+
 export function validateDrConfig(cfg: Pick<StackConfig, "stack" | "project" | "env" | "region" | "primaryEnv" | "restoreSnapshotId">): void {
   const file = `Pulumi.${cfg.stack}.yaml`;
   const k = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
@@ -28,6 +35,14 @@ export function validateDrConfig(cfg: Pick<StackConfig, "stack" | "project" | "e
           `--region ${cfg.region}\` and run \`pulumi config set ${k("restoreSnapshotId")} <RecoveryPointArn> -s ${cfg.stack}\``,
       );
     }
+  }
+  if (cfg.restoreSnapshotId !== undefined && PLACEHOLDER_RECOVERY_POINT.test(cfg.restoreSnapshotId)) {
+    const vault = cfg.primaryEnv !== undefined ? drVaultNameOf(cfg.project, cfg.primaryEnv) : "<DR vault>";
+    problems.push(
+      `${k("restoreSnapshotId")} = ${JSON.stringify(cfg.restoreSnapshotId)} is the all-zero placeholder, not a recovery point. ` +
+        `Set a real one: list them with \`aws backup list-recovery-points-by-backup-vault --backup-vault-name ${vault} --region ${cfg.region}\` ` +
+        `and run \`pulumi config set ${k("restoreSnapshotId")} <RecoveryPointArn> -s ${cfg.stack}\``,
+    );
   }
   const arnRegion = cfg.restoreSnapshotId?.startsWith("arn:") ? cfg.restoreSnapshotId.split(":")[3] : undefined;
   if (arnRegion !== undefined && arnRegion !== cfg.region) {

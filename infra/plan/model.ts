@@ -141,7 +141,13 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
       advisory: violations.filter((v) => v.severity === "advisory").length,
       rules: ALL_RULES.map((r) => ({ name: r.name, description: r.description, severity: severityFor(r, tier) })),
     },
-    warnings: result.warnings.map((w) => redact(w)),
+    warnings: [
+      ...result.warnings.map((w) => redact(w)),
+      // results from a ref that predates the example table have no examplesUsed
+      ...Object.entries(result.examplesUsed ?? {}).map(
+        ([k, v]) => `${k} is not in Pulumi.${result.stack}.yaml (an operator sets it before deploying); this plan used the example value ${JSON.stringify(v)}`,
+      ),
+    ],
   };
 }
 

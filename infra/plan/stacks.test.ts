@@ -22,6 +22,17 @@ describe("plans of the shipped stacks", () => {
 
   it("covers every stack file", () => assert.deepEqual(docs.map((d) => d.stack), stackNames()));
 
+  it("a plan that used an example config value says so; other plans do not", () => {
+    for (const d of docs) {
+      const said = d.warnings.filter((w) => w.includes("this plan used the example value"));
+      if (d.stack === "10k-dau-dr") {
+        assert.equal(said.length, 1, d.warnings.join("\n"));
+        assert.match(said[0]!, /^realtime-chat:restoreSnapshotId is not in Pulumi\.10k-dau-dr\.yaml \(an operator sets it before deploying\); this plan used the example value "arn:aws:rds:us-west-2:/);
+        assert.ok(renderText(d).includes(said[0]!), "the text plan prints it");
+      } else assert.deepEqual(said, [], d.stack);
+    }
+  });
+
   it("every stack passes every mandatory rule", () => {
     for (const d of docs) {
       const mandatory = d.policy.violations.filter((v) => v.severity === "mandatory");

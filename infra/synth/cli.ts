@@ -1,6 +1,6 @@
 /**
  * Synthesizes one stack and prints the JSON result after a marker line (used by `synthesizeInChild`).
- * Usage: node --import tsx infra/synth/cli.ts <stack> [--preview] [--config '<json>'] [--root <dir>]
+ * Usage: node --import tsx infra/synth/cli.ts <stack> [--preview] [--config '<json>'] [--root <dir>] [--no-examples]
  */
 import { CHILD_MARKER, synthesize } from "./index";
 
@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     preview: args.includes("--preview"),
     configOverrides: config ? JSON.parse(config) : undefined,
     rootDir: flag("--root"),
+    examples: !args.includes("--no-examples"),
   });
   // wait for the write to drain: output to a pipe is asynchronous, and exiting early truncates it (at 64-80 KB)
   await new Promise<void>((done) => process.stdout.write(CHILD_MARKER + JSON.stringify(result), () => done()));

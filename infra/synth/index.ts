@@ -13,6 +13,12 @@
  * string `UNKNOWN`. Pulumi's runtime state is per process: run one synthesis at a time per process
  * (`synthesize` serializes calls) and use `synthesizeInChild` to get JSON from a separate process.
  *
+ * Stacks that need an operator's input before they can deploy (the DR stack's recovery point) leave that key
+ * out of their stack file, so the real program refuses to run until it is set. The harness fills such keys
+ * from `STACK_EXAMPLES` (only when the stack file lacks them; `configOverrides` still win, and
+ * `{ examples: false }` turns the table off) and lists what it filled in `examplesUsed`; the plan tool
+ * prints that list, so nobody mistakes an example value for the deployed one.
+ *
  * Helpers: `promiseOf(output)` resolves an Output (undefined when unknown), `byType`/`find`/`one` query a
  * result, `loadStackFile(stack)` reads a stack file's flattened config.
  */
@@ -55,7 +61,20 @@ export interface SynthResult {
   secretOutputs: string[];
   /** Messages passed to `pulumi.log.warn` during the run. */
   warnings: string[];
+  /** Config keys the harness filled from `STACK_EXAMPLES` (not in the stack file), with the values used. */
+  examplesUsed: Record<string, unknown>;
 }
+
+/**
+ * Example values for config keys an operator must set before deploying a stack; used by tests and the plan
+ * tool only. Realistic in shape (the validators accept them) but not real: the account id is AWS's
+ * documentation account and the backup job id is made up.
+ */
+export const STACK_EXAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  "10k-dau-dr": {
+    "realtime-chat:restoreSnapshotId": "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-3f9c2a6e-5b1d-4c7a-9e2f-0d8b7a6c5e41",
+  },
+};
 
 export interface SynthOptions {
   /** Run as a preview: computed attributes are unknown. */
@@ -66,6 +85,8 @@ export interface SynthOptions {
   program?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Folder holding Pulumi.yaml and the stack files (default: the repository root). */
   rootDir?: string;
+  /** Fill keys the stack file lacks from `STACK_EXAMPLES` (default true). */
+  examples?: boolean;
 }
 
 /** Resolves an Output (or plain value); `undefined` when the value is unknown (preview). */
@@ -143,6 +164,14 @@ async function synthesizeNow(stack: string, opts: SynthOptions): Promise<SynthRe
 
 async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<SynthResult> {
   const { project, config } = loadStackFile(stack, opts.rootDir);
+  const examplesUsed: Record<string, unknown> = {};
+  if (opts.examples ?? true) {
+    for (const [k, v] of Object.entries(STACK_EXAMPLES[stack] ?? {})) {
+      if (k in config || (opts.configOverrides && k in opts.configOverrides)) continue;
+      config[k] = v;
+      examplesUsed[k] = v;
+    }
+  }
   for (const [k, v] of Object.entries(opts.configOverrides ?? {})) {
     if (v === undefined) delete config[k];
     else config[k] = v;
@@ -210,7 +239,7 @@ async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<
       if (pulumi.Output.isInstance(v) && (await pulumi.isSecret(v as pulumi.Output<unknown>))) secretOutputs.push(k);
     }
     await settle(() => pending);
-    return { stack, project, region, preview, resources, outputs, secretOutputs, warnings };
+    return { stack, project, region, preview, resources, outputs, secretOutputs, warnings, examplesUsed };
   } finally {
     log.warn = warn;
   }
@@ -235,6 +264,7 @@ export function synthesizeInChild(stack: string, opts: Omit<SynthOptions, "progr
   if (opts.preview) args.push("--preview");
   if (opts.configOverrides) args.push("--config", JSON.stringify(opts.configOverrides));
   if (opts.rootDir) args.push("--root", opts.rootDir);
+  if (opts.examples === false) args.push("--no-examples");
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
