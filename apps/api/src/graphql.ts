@@ -113,13 +113,22 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
         await s.accounts.logout((await user(ctx)).sessionId);
         return true;
       },
-      createRoom: async (_: unknown, a: A, ctx: Ctx) => s.store.createRoom((await user(ctx)).userId, a.name!),
+      createRoom: async (_: unknown, a: A, ctx: Ctx) => {
+        const userId = (await user(ctx)).userId;
+        const room = await s.store.createRoom(userId, a.name!);
+        s.delivery.membershipChanged(userId, room.id, true);
+        return room;
+      },
       joinRoom: async (_: unknown, a: A, ctx: Ctx) => {
-        await s.store.joinRoom((await user(ctx)).userId, a.roomId!);
+        const userId = (await user(ctx)).userId;
+        await s.store.joinRoom(userId, a.roomId!);
+        s.delivery.membershipChanged(userId, a.roomId!, true);
         return true;
       },
       leaveRoom: async (_: unknown, a: A, ctx: Ctx) => {
-        await s.store.leaveRoom((await user(ctx)).userId, a.roomId!);
+        const userId = (await user(ctx)).userId;
+        await s.store.leaveRoom(userId, a.roomId!);
+        s.delivery.membershipChanged(userId, a.roomId!, false);
         return true;
       },
       postMessage: async (_: unknown, a: A, ctx: Ctx) =>

@@ -86,3 +86,32 @@ test("admin revoke and the offline digest through GraphQL", async () => {
   assert.deepEqual([after.statusCode, after.json().errors[0].extensions.code], [401, "token_revoked"]);
   assert.deepEqual((await gql("{ digest { messageId } }", {}, admin.accessToken)).json().data.digest, []);
 });
+
+test("createRoom, joinRoom and leaveRoom mutations move the user's open sockets in and out of the room", async () => {
+  const reg = async (name: string) => (await gql(`mutation { register(username: "${name}", password: "correct horse battery") { accessToken user { id } } }`)).json().data.register;
+  const owner = await reg("gowner");
+  const guest = await reg("gguest");
+  const socket = await socketRoom(t.redisServer.url, [`user:${guest.user.id}`]);
+  const probe = async (room: string, expected: boolean) => {
+    let got = !expected;
+    for (let i = 0; i < 20 && got !== expected; i++) {
+      const id = `p-${i}-${Math.random()}`;
+      t.s.emitter.to(room).emit("probe", id);
+      await new Promise((r) => setTimeout(r, 150));
+      got = socket.events.some((e) => e.event === "probe" && e.args[0] === id);
+    }
+    assert.equal(got, expected, `socket ${expected ? "in" : "out of"} ${room}`);
+  };
+  try {
+    const mine = (await gql(`mutation { createRoom(name: "guest's") { id } }`, {}, guest.accessToken)).json().data.createRoom;
+    await probe(`room:${mine.id}`, true);
+    const room = (await gql(`mutation { createRoom(name: "owned") { id } }`, {}, owner.accessToken)).json().data.createRoom;
+    await probe(`room:${room.id}`, false);
+    assert.equal((await gql(`mutation($r: ID!) { joinRoom(roomId: $r) }`, { r: room.id }, guest.accessToken)).json().data.joinRoom, true);
+    await probe(`room:${room.id}`, true);
+    assert.equal((await gql(`mutation($r: ID!) { leaveRoom(roomId: $r) }`, { r: room.id }, guest.accessToken)).json().data.leaveRoom, true);
+    await probe(`room:${room.id}`, false);
+  } finally {
+    await socket.close();
+  }
+});

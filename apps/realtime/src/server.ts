@@ -4,7 +4,8 @@
  *
  * Life of a connection: the handshake is refused while draining, past the per-task / per-IP connection
  * limits, or without a valid, unrevoked access token (`connect_error` with `data: { code, message }`).
- * An accepted socket joins `user:<id>`, `session:<sid>` and `room:<id>` for each membership. Every event
+ * An accepted socket joins `user:<id>`, `session:<sid>` and `room:<id>` for each membership; later changes
+ * arrive from the api through the adapter (`socketsJoin` / `socketsLeave` on `user:<id>`). Every event
  * then passes the per-connection event/byte budget and payload cap; refusals are answered with an `error`
  * event `{ code, message }` (and a failed acknowledgement when the client asked for one).
  */
@@ -300,6 +301,8 @@ export class RealtimeServer {
     // attempt may have died before its broadcast; clients drop duplicates by message id.
     ack?.({ ok: true, message });
     const room = `room:${message.roomId}`;
+    // The store refuses non-members, replays included, so the sender is a member here; joining heals a
+    // socket that missed the api's membership broadcast (the api moves sockets on create/join/leave).
     if (!socket.rooms.has(room)) socket.join(room);
     this.io.to(room).emit("message:new", message);
     if (created) {

@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { TokenService, createEmitter, createRedis, closeRedis, revokedBeforeKey, revokedSessionKey } from "@chat/shared";
+import { ChatStore, Delivery, Presence, TokenService, createEmitter, createRedis, closeRedis, revokedBeforeKey, revokedSessionKey } from "@chat/shared";
 import { startRealtime, type RunningRealtime } from "../src/app";
 import { fixture, client, connected, send, sleep, type Fixture, type Client } from "./helpers";
 import { freePort } from "../../../test/support/redis";
@@ -151,6 +151,57 @@ test("message:send is acknowledged with the committed row and broadcast; presenc
   b.close();
   assert.deepEqual(await a.next("presence", (p) => p.userId === userIds[1] && p.status === "offline"), { userId: userIds[1], status: "offline" });
   await closeAll();
+});
+
+/** Waits until the socket's membership of `room` on this task is `expected`. */
+async function inRoom(c: Client, room: string, expected: boolean): Promise<void> {
+  const has = () => rt.server.io.of("/").adapter.rooms.get(room)?.has(c.socket.id!) ?? false;
+  for (let i = 0; i < 100 && has() !== expected; i++) await sleep(20);
+  assert.equal(has(), expected, `socket ${expected ? "in" : "out of"} ${room}`);
+}
+
+test("membership changes reach open sockets: a room joined after connecting delivers live, leaving stops delivery, a replay after leaving is not_member", async () => {
+  const redis = createRedis({ kind: "url", url: f.redis.url });
+  try {
+    // What the api does on create/join/leave: commit, then move the user's sockets through the emitter.
+    const store = new ChatStore(f.pool);
+    const delivery = new Delivery({ store, emitter: createEmitter(redis), presence: new Presence(redis) });
+    const a = await user(0);
+    const b = await user(1);
+    const room = await store.createRoom(userIds[0], "joined later");
+    delivery.membershipChanged(userIds[0], room.id, true);
+    await store.joinRoom(userIds[1], room.id);
+    delivery.membershipChanged(userIds[1], room.id, true);
+    await inRoom(b, `room:${room.id}`, true);
+
+    const first = await send(a, { roomId: room.id, body: "after connect", clientMsgId: "mc-1" });
+    assert.equal(first.ok, true, JSON.stringify(first));
+    assert.equal((await b.next("message:new", (m) => m.id === first.message.id)).body, "after connect");
+    const own = await send(b, { roomId: room.id, body: "mine", clientMsgId: "mc-b1" });
+    assert.equal(own.ok, true, JSON.stringify(own));
+
+    await store.leaveRoom(userIds[1], room.id);
+    delivery.membershipChanged(userIds[1], room.id, false);
+    await inRoom(b, `room:${room.id}`, false);
+    const second = await send(a, { roomId: room.id, body: "after leaving", clientMsgId: "mc-2" });
+    assert.equal(second.ok, true);
+    await a.next("message:new", (m) => m.id === second.message.id);
+    await sleep(100);
+    assert.equal(b.of("message:new").filter((m) => m.id === second.message.id).length, 0, "no delivery after leaving");
+
+    // The old clientMsgId re-sent after leaving: refused, and the socket is not put back in the room.
+    const replay = await send(b, { roomId: room.id, body: "mine", clientMsgId: "mc-b1" });
+    assert.equal(replay.ok, false, JSON.stringify(replay));
+    assert.equal(replay.error.code, "not_member");
+    await inRoom(b, `room:${room.id}`, false);
+    const third = await send(a, { roomId: room.id, body: "still private", clientMsgId: "mc-3" });
+    await a.next("message:new", (m) => m.id === third.message.id);
+    await sleep(100);
+    assert.equal(b.of("message:new").filter((m) => m.id === third.message.id).length, 0);
+  } finally {
+    await closeRedis(redis);
+    await closeAll();
+  }
 });
 
 test("bad events get a clear error: invalid payloads, unknown events, rooms the user is not in", async () => {

@@ -212,8 +212,12 @@ export class ChatStore {
       [roomId, userId, body, clientMsgId],
     );
     if (rows[0]) return { message: toMessage(rows[0]), created: true };
+    // A replay is answered only while the author is still a member: after leaving, an old clientMsgId is
+    // refused like a new message, so it cannot be used to learn about (or re-join) the room.
     const existing = await this.pool.query(
-      `SELECT ${MESSAGE_COLS} FROM messages WHERE author_id = $1 AND room_id = $2 AND client_msg_id = $3`,
+      `SELECT ${MESSAGE_COLS} FROM messages
+        WHERE author_id = $1 AND room_id = $2 AND client_msg_id = $3
+          AND EXISTS (SELECT 1 FROM room_members WHERE room_id = $2 AND user_id = $1)`,
       [userId, roomId, clientMsgId],
     );
     if (existing.rows[0]) return { message: toMessage(existing.rows[0]), created: false };
@@ -314,6 +318,17 @@ export interface DeliveryOptions {
 
 export class Delivery {
   constructor(private readonly opts: DeliveryOptions) {}
+
+  /**
+   * Keeps open sockets in step with a membership change: every socket of `user:<userId>`, on every realtime
+   * task, joins or leaves `room:<roomId>` (the Redis adapter carries the request). Call it after the change
+   * is committed; a socket that connects later reads its rooms from the database.
+   */
+  membershipChanged(userId: string, roomId: string, member: boolean): void {
+    const sockets = this.opts.emitter.in(`user:${userId}`);
+    if (member) sockets.socketsJoin(`room:${roomId}`);
+    else sockets.socketsLeave(`room:${roomId}`);
+  }
 
   /** Broadcasts the event to `room:<roomId>` on every realtime task. */
   broadcast(event: MessageEvent, message: Message): void {

@@ -33,9 +33,12 @@ export async function chatRoutes(app: FastifyInstance, s: Services): Promise<voi
 
   app.get("/rooms", async (request) => ({ rooms: await s.store.listRooms(uid(request)) }));
 
-  app.post<{ Body: { name: string } }>("/rooms", { schema: { body: obj({ name: roomName }) } }, async (request, reply) =>
-    reply.status(201).send({ room: await s.store.createRoom(uid(request), request.body.name) }),
-  );
+  // Membership changes also move the user's open sockets in or out of the room on every realtime task.
+  app.post<{ Body: { name: string } }>("/rooms", { schema: { body: obj({ name: roomName }) } }, async (request, reply) => {
+    const room = await s.store.createRoom(uid(request), request.body.name);
+    s.delivery.membershipChanged(uid(request), room.id, true);
+    return reply.status(201).send({ room });
+  });
 
   app.get<{ Params: { roomId: string } }>("/rooms/:roomId", { schema: room }, async (request) => {
     await s.store.requireMember(uid(request), request.params.roomId);
@@ -44,11 +47,13 @@ export async function chatRoutes(app: FastifyInstance, s: Services): Promise<voi
 
   app.post<{ Params: { roomId: string } }>("/rooms/:roomId/join", { schema: room }, async (request) => {
     await s.store.joinRoom(uid(request), request.params.roomId);
+    s.delivery.membershipChanged(uid(request), request.params.roomId, true);
     return { roomId: request.params.roomId, joined: true };
   });
 
   app.post<{ Params: { roomId: string } }>("/rooms/:roomId/leave", { schema: room }, async (request) => {
     await s.store.leaveRoom(uid(request), request.params.roomId);
+    s.delivery.membershipChanged(uid(request), request.params.roomId, false);
     return { roomId: request.params.roomId, joined: false };
   });
 
