@@ -53,11 +53,22 @@ export interface ServiceWiring {
 interface NetworkRefs {
   vpcId: pulumi.Input<string>;
   privateSubnetIds: pulumi.Input<string>[];
+  /** Security group of the VPC's interface endpoints; required when the tier lists `secretsmanager` among them. */
+  endpointSecurityGroupId?: pulumi.Input<string>;
+}
+
+/** How RDS Proxy reaches Secrets Manager: the interface endpoint when the tier has one, else the NAT gateway. */
+function secretsManagerRoute(cfg: StackConfig, network: NetworkRefs): DbProxyArgs["secretsManagerRoute"] {
+  if (!cfg.sizing.network.interfaceEndpoints.includes("secretsmanager")) return "nat";
+  if (network.endpointSecurityGroupId === undefined) {
+    throw new Error("buildDataTier: the tier has a secretsmanager interface endpoint; pass the network's endpointSecurityGroupId");
+  }
+  return { endpointSecurityGroupId: network.endpointSecurityGroupId };
 }
 
 type ComponentArgs = {
   database: Omit<DatabaseArgs, "vpcId" | "subnetIds"> & { subnetCount: number };
-  proxy: Omit<DbProxyArgs, "vpcId" | "subnetIds" | "dbInstanceIdentifier" | "secretArn"> & { subnetCount: number };
+  proxy: Omit<DbProxyArgs, "vpcId" | "subnetIds" | "dbInstanceIdentifier" | "secretArn" | "secretsManagerRoute"> & { subnetCount: number };
   redis: Omit<RedisArgs, "vpcId" | "subnetIds">;
   queues: QueuesArgs;
 };
@@ -138,7 +149,7 @@ export function dataTierProblems(cfg: StackConfig, naming: Naming): string[] {
     ["Queues", queuesProblems(a.queues)],
   ];
   if (cfg.sizing.database.proxyEnabled) {
-    checks.push(["DbProxy", dbProxyProblems({ ...a.proxy, vpcId: "vpc", subnetIds: fakeSubnets(a.proxy.subnetCount), dbInstanceIdentifier: "db", secretArn: "arn" })]);
+    checks.push(["DbProxy", dbProxyProblems({ ...a.proxy, vpcId: "vpc", subnetIds: fakeSubnets(a.proxy.subnetCount), dbInstanceIdentifier: "db", secretArn: "arn", secretsManagerRoute: "nat" })]);
   }
   return checks.flatMap(([component, problems]) =>
     problems.list.map((p) => {
@@ -179,7 +190,10 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
 
   const database = new Database("db", { ...databaseArgs, ...net });
   const proxy = cfg.sizing.database.proxyEnabled
-    ? new DbProxy("db-proxy", { ...proxyArgs, ...net, dbInstanceIdentifier: database.instanceId, secretArn: database.masterSecretArn })
+    ? new DbProxy("db-proxy", {
+      ...proxyArgs, ...net, dbInstanceIdentifier: database.instanceId, secretArn: database.masterSecretArn,
+      secretsManagerRoute: secretsManagerRoute(cfg, network),
+    })
     : undefined;
   const connections = new Connections("data-access");
   if (proxy) connections.allowTcp("db-proxy-to-db", { from: proxy.securityGroupId, to: database.securityGroupId, port: database.port, description: "db proxy -> postgres" });

@@ -66,7 +66,9 @@ export function buildPlatform(cfg: StackConfig) {
   // DATA TIER SLOT: create the data-tier components here (private subnets: network.privateSubnetIds).
   // `data.services.<name>` carries env/secrets/secretArns/taskPolicyStatements for each service;
   // call `data.connectService(name, service.securityGroupId)` once per service for the SG rules.
-  const data = buildDataTier(cfg, naming, { vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds });
+  const data = buildDataTier(cfg, naming, {
+    vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds, endpointSecurityGroupId: network.endpointSecurityGroupId,
+  });
 
   // ---- 3b. Alarms, dashboard, backup: before compute, whose deployments roll back on these alarms -------
   const observability = buildObservability(cfg, naming, {

@@ -48,6 +48,7 @@ const T = {
 const SECRET_ENV = ["DB_PASSWORD", "REDIS_AUTH_TOKEN", "JWT_KEYS", "PUSH_GATEWAY_SECRET"];
 const SERVICE_SG = { api: "sg-svc-api", realtime: "sg-svc-realtime", workers: "sg-svc-workers" } as const;
 const GATEWAY = "https://push.example.com/v1/notify";
+const ENDPOINT_SG = "sg-vpc-endpoints";
 
 // ---- validators ----------------------------------------------------------------------------------------
 
@@ -111,7 +112,7 @@ describe("validateDatabaseArgs / validateDbProxyArgs", () => {
   ];
   for (const [title, patch, line] of cases) it(`rejects: ${title}`, () => rejects(() => validateDatabaseArgs({ ...ok, ...patch }), "Database", line));
 
-  const proxy: DbProxyArgs = { proxyName: "chat-dev-db-proxy", vpcId: "vpc", subnetIds: ["a", "b"], dbInstanceIdentifier: "db", secretArn: "arn" };
+  const proxy: DbProxyArgs = { proxyName: "chat-dev-db-proxy", vpcId: "vpc", subnetIds: ["a", "b"], dbInstanceIdentifier: "db", secretArn: "arn", secretsManagerRoute: "nat" };
   it("accepts valid proxy arguments", () => assert.doesNotThrow(() => validateDbProxyArgs(proxy)));
   it("rejects a proxy pool share of 0", () =>
     rejects(() => validateDbProxyArgs({ ...proxy, maxConnectionsPercent: 0 }), "DbProxy", "maxConnectionsPercent 0: must be a whole number from 1 to 100"));
@@ -156,7 +157,7 @@ describe("data settings in the stack config", () => {
     const registered: string[] = [];
     await assert.rejects(
       synthesize("1k-dau", {
-        configOverrides: { "realtime-chat:sizing": { database: { backupRetentionDays: 0 } } },
+        configOverrides: { "realtime-chat:sizing": { database: { backupRetentionDays: 40 } } },
         program: () => {
           const cfg = loadStackConfig();
           const data = buildDataTier(cfg, new Naming(cfg.project, cfg.env), { vpcId: "vpc-1", privateSubnetIds: ["subnet-a", "subnet-b"] });
@@ -167,7 +168,7 @@ describe("data settings in the stack config", () => {
       (err: Error) => {
         assert.ok(err instanceof StackConfigError, String(err));
         assert.match(err.message, /^Invalid configuration in Pulumi\.1k-dau\.yaml \(1 problem\):/);
-        assert.match(err.message, /realtime-chat:sizing\.database\.backupRetentionDays = 0: must be 1 to 35/);
+        assert.match(err.message, /realtime-chat:sizing\.database\.backupRetentionDays = 40: must be 1 to 35/);
         return true;
       },
     );
@@ -187,6 +188,7 @@ async function synthData(stack: string, configOverrides: Record<string, unknown>
       const cfg = loadStackConfig();
       const data = buildDataTier(cfg, new Naming(cfg.project, cfg.env), {
         vpcId: "vpc-data-test", privateSubnetIds: cfg.availabilityZones.map((z) => `subnet-private-${z}`),
+        endpointSecurityGroupId: ENDPOINT_SG,
       });
       for (const svc of SERVICE_NAMES) data.connectService(svc, SERVICE_SG[svc]);
       return { ...data.outputs, wiring: pulumi.output(data.services) };
@@ -263,6 +265,25 @@ for (const tier of TIER_NAMES) {
       assert.equal(one(r(), T.key, "db-key").options.protect, safe);
       assert.equal(db.inputs.tags.Disposable, safe ? undefined : "true");
       for (const sec of byType(r(), T.secret)) assert.equal(sec.inputs.recoveryWindowInDays, safe ? 30 : 0, sec.name);
+    });
+
+    it("lets the proxy reach Secrets Manager on 443: the interface endpoint where the tier has one, else through the NAT", () => {
+      const proxySg = one(r(), T.proxy, "db-proxy-proxy").inputs.vpcSecurityGroupIds[0];
+      const out = byType(r(), T.egress).filter((x) => x.inputs.securityGroupId === proxySg && x.inputs.fromPort === 443);
+      assert.equal(out.length, 1, "one 443 egress rule on the proxy's group");
+      const rule = out[0]!.inputs;
+      assert.equal(rule.ipProtocol, "tcp");
+      assert.equal(rule.toPort, 443);
+      if (s.network.interfaceEndpoints.includes("secretsmanager")) {
+        assert.equal(rule.referencedSecurityGroupId, ENDPOINT_SG);
+        assert.equal(rule.cidrIpv4, undefined);
+      } else {
+        assert.equal(tier, "dev", "only dev goes without the endpoint");
+        assert.equal(rule.cidrIpv4, "0.0.0.0/0", "no endpoint: through the NAT to the public Secrets Manager endpoint");
+        assert.equal(rule.referencedSecurityGroupId, undefined);
+      }
+      const ports = byType(r(), T.egress).filter((x) => x.inputs.securityGroupId === proxySg).map((x) => x.inputs.fromPort).sort();
+      assert.deepEqual(ports, [443, 5432], "the proxy reaches Secrets Manager and the database, nothing else");
     });
 
     it("puts RDS Proxy in front with TLS and IAM auth, sized from the tier", () => {
@@ -398,9 +419,11 @@ for (const tier of TIER_NAMES) {
       assert.deepEqual(PRODUCER_ACTIONS, ["sqs:SendMessage"]);
     });
 
-    it("opens only services -> proxy 5432, proxy -> database 5432, api/realtime -> Redis 6379", () => {
+    it("opens only services -> proxy 5432, proxy -> database 5432, api/realtime -> Redis 6379 (+ proxy -> Secrets Manager 443)", () => {
       const ingress = byType(r(), T.ingress).map((x) => x.inputs);
-      const egress = byType(r(), T.egress).map((x) => x.inputs);
+      // The proxy's 443 rule to Secrets Manager is asserted on its own above.
+      const egress = byType(r(), T.egress).filter((x) => x.name !== "db-proxy-secretsmanager-out").map((x) => x.inputs);
+      assert.equal(byType(r(), T.egress).length, egress.length + 1);
       for (const rule of [...ingress, ...egress]) {
         assert.equal(rule.ipProtocol, "tcp");
         assert.equal(rule.fromPort, rule.toPort, "one port per rule");

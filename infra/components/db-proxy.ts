@@ -13,6 +13,13 @@ export interface DbProxyArgs {
   dbInstanceIdentifier: pulumi.Input<string>;
   /** Secret (JSON `username`/`password`) the proxy logs in to the database with; the RDS-managed master secret. */
   secretArn: pulumi.Input<string>;
+  /**
+   * How the proxy reaches Secrets Manager (HTTPS, 443) to read `secretArn`: the security group of the VPC's
+   * `secretsmanager` interface endpoint, or `"nat"` when the VPC has no such endpoint and the private subnets
+   * reach the public Secrets Manager endpoint through a NAT gateway (443 to 0.0.0.0/0 then: the endpoint's
+   * addresses are not fixed). Without this route the proxy cannot open any database connection.
+   */
+  secretsManagerRoute: { endpointSecurityGroupId: pulumi.Input<string> } | "nat";
   /** Share of the database's max_connections the proxy may open, 1 to 100. @default 90 */
   maxConnectionsPercent?: number;
   /** Seconds an idle client connection is kept, 1 to 28800. @default 1800 */
@@ -56,8 +63,10 @@ export function proxyDbUserArn(proxyArn: string, dbUser: string): string {
  * the RDS-managed master secret, pools connections up to `maxConnectionsPercent` of max_connections, and
  * keeps client connections through a Multi-AZ failover.
  *
- * Its security group has no rules of its own; the platform admits the services on 5432 and lets the proxy
- * reach the database.
+ * Its security group gets one rule of its own: egress on 443 to Secrets Manager (see `secretsManagerRoute`); the
+ * platform admits the services on 5432 and lets the proxy reach the database. The RDS-managed master secret is
+ * encrypted with the AWS-managed `aws/secretsmanager` key, which Secrets Manager uses on the caller's behalf, so
+ * the proxy needs neither a KMS grant nor a route to KMS.
  */
 export class DbProxy extends pulumi.ComponentResource {
   readonly proxy: aws.rds.Proxy;
@@ -79,6 +88,7 @@ export class DbProxy extends pulumi.ComponentResource {
       description: `${args.proxyName}: admits the services on 5432, reaches the database (rules added by the platform)`,
       tags,
     }, child);
+    this.allowSecretsManager(name, sg.id, args.secretsManagerRoute);
     const role = this.createRole(name, args, tags);
 
     this.proxy = new aws.rds.Proxy(`${name}-proxy`, {
@@ -129,6 +139,15 @@ export class DbProxy extends pulumi.ComponentResource {
       Action: ["rds-db:connect"],
       Resource: [this.arn.apply((a) => proxyDbUserArn(a, dbUser))],
     };
+  }
+
+  /** Egress on 443 from the proxy to Secrets Manager: to the interface endpoint's group, or through the NAT. */
+  private allowSecretsManager(name: string, sgId: pulumi.Input<string>, route: DbProxyArgs["secretsManagerRoute"]): void {
+    const https = { ipProtocol: "tcp", fromPort: 443, toPort: 443 };
+    new aws.vpc.SecurityGroupEgressRule(`${name}-secretsmanager-out`, route === "nat"
+      ? { ...https, securityGroupId: sgId, cidrIpv4: "0.0.0.0/0", description: "db proxy -> Secrets Manager through the NAT gateway (no interface endpoint in this VPC)" }
+      : { ...https, securityGroupId: sgId, referencedSecurityGroupId: route.endpointSecurityGroupId, description: "db proxy -> Secrets Manager interface endpoint" },
+    { parent: this });
   }
 
   /** The proxy's role may read the one secret it logs in with, nothing else. */
