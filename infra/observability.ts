@@ -15,7 +15,7 @@ import { CONFIG_NAMESPACE } from "./config/schema";
 import type { Naming } from "./config/naming";
 import type { StackConfig } from "./config/schema";
 import { Alarms, alarmsProblems } from "./components/alarms";
-import { postgresMaxConnections } from "./components/alarm-specs";
+import { postgresMaxConnections } from "./components/postgres-limits";
 import type { AlarmTargets } from "./components/alarm-specs";
 import { Backup, backupProblems } from "./components/backup";
 import { Dashboard } from "./components/dashboard";
@@ -75,6 +75,14 @@ export function validateObservability(cfg: StackConfig, naming: Naming): void {
     ...alarms.list.map((p) => ({ ...p, component: "Alarms" as const })),
     ...backup.list.map((p) => ({ ...p, component: "Backup" as const })),
   ].map((p) => `${CONFIG_NAMESPACE}:${configKeyOf(p.component, p.field)} = ${JSON.stringify(p.value)}: ${p.fix}`);
+  // Through the proxy the database never sees more than its cap: the critical alarm must sit below it.
+  const critical = s.observability.alarms.rdsConnectionsPercentOfMax.critical;
+  if (s.database.proxyEnabled && s.database.proxyMaxConnectionsPercent <= critical) {
+    problems.push(
+      `${CONFIG_NAMESPACE}:sizing.database.proxyMaxConnectionsPercent = ${s.database.proxyMaxConnectionsPercent}: must be above the critical ` +
+        `connections alarm (sizing.observability.alarms.rdsConnectionsPercentOfMax.critical = ${critical}), or that alarm can never fire; e.g. ${Math.min(100, critical + 5)}`,
+    );
+  }
   if (problems.length) throw new StackConfigError(`Pulumi.${cfg.stack}.yaml`, problems);
 }
 

@@ -289,6 +289,12 @@ describe("operators' runbook contract", () => {
     }
   });
 
+  it("a proxy cap at or below the critical connections alarm is refused at program start", async () => {
+    const err = await synthesize("dev", { configOverrides: { "realtime-chat:sizing": { database: { proxyMaxConnectionsPercent: 90 } } } }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof Error, "synthesis must fail");
+    assert.match(err.message, /realtime-chat:sizing\.database\.proxyMaxConnectionsPercent = 90: must be above the critical connections alarm \(sizing\.observability\.alarms\.rdsConnectionsPercentOfMax\.critical = 90\), or that alarm can never fire; e\.g\. 95/);
+  });
+
   it("bad alarm or backup sizing fails at program start, naming the stack file and the config keys", () => {
     assert.ok(badObservability instanceof Error, "synthesis must fail");
     const msg = (badObservability as Error).message;
@@ -373,6 +379,18 @@ describe("alarms in each stack", () => {
           check(a);
         }
       }
+    });
+
+    it(`${stack}: the database's max_connections is the alarm's denominator; the proxy's cap leaves the critical alarm reachable`, () => {
+      const run = runs.get(stack)!;
+      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const maxConn = postgresMaxConnections(cfg.sizing.database.instanceClass);
+      const params = byType(run, "aws:rds/parameterGroup:ParameterGroup")[0]!.inputs.parameters as any[];
+      assert.deepEqual(params.find((p) => p.name === "max_connections"), { name: "max_connections", value: String(maxConn), applyMethod: "pending-reboot" });
+      const critical = byType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.name === `${prefixOf(stack)}-critical-rds-high-connections`)!.inputs;
+      const pool = byType(run, "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup")[0]!.inputs.connectionPoolConfig;
+      assert.ok(Math.floor((maxConn * pool.maxConnectionsPercent) / 100) > critical.threshold,
+        `proxy cap ${pool.maxConnectionsPercent}% of ${maxConn} must exceed the critical threshold ${critical.threshold}`);
     });
 
     it(`${stack}: api and realtime roll back on their deployment alarms; workers have none`, () => {

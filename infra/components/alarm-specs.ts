@@ -15,6 +15,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ObservabilitySizing, Threshold } from "../config/tiers";
 
+export { instanceMemoryGiB, postgresMaxConnections } from "./postgres-limits";
+
 /** Thresholds per metric (the tier's `observability.alarms`). */
 export type AlarmThresholds = ObservabilitySizing["alarms"];
 
@@ -71,37 +73,6 @@ export interface AlarmTargets {
   queues: Record<string, { queueName: pulumi.Input<string>; dlqName: pulumi.Input<string> }>;
   /** MAX_CONNECTIONS_PER_TASK of the realtime service. */
   realtimeMaxConnectionsPerTask: number;
-}
-
-/**
- * RDS for PostgreSQL's default `max_connections` is `LEAST(DBInstanceClassMemory / 9531392, 5000)`.
- * We compute it from the class's nominal memory (GiB x 2^30 bytes). RDS subtracts a small OS reserve from
- * DBInstanceClassMemory, so the real value is a few percent lower and the alarms fire a little later than
- * the exact share; the critical level (90%) still comes before the hard limit.
- */
-export function postgresMaxConnections(instanceClass: string): number {
-  const memory = instanceMemoryGiB(instanceClass);
-  return Math.min(Math.floor((memory * 2 ** 30) / 9_531_392), 5000);
-}
-
-/** Nominal memory (GiB) of an RDS class: burstable classes by size, m-classes 4 GiB per vCPU, r-classes 8. */
-export function instanceMemoryGiB(instanceClass: string): number {
-  const m = /^db\.([a-z]+)(\d+)[a-z]*\.(\w+)$/.exec(instanceClass);
-  if (!m) throw new Error(`database.instanceClass = ${JSON.stringify(instanceClass)}: expected an RDS class like db.r6g.large`);
-  const [, family, , size] = m as unknown as [string, string, string, string];
-  if (family === "t") {
-    const burstable: Record<string, number> = { micro: 1, small: 2, medium: 4, large: 8, xlarge: 16, "2xlarge": 32 };
-    const gib = burstable[size];
-    if (gib === undefined) throw new Error(`database.instanceClass = ${JSON.stringify(instanceClass)}: unknown burstable size; use micro to 2xlarge`);
-    return gib;
-  }
-  const perVcpu: Record<string, number> = { m: 4, r: 8, x: 16 };
-  const gibPerVcpu = perVcpu[family];
-  const vcpus = size === "large" ? 2 : size === "xlarge" ? 4 : /^(\d+)xlarge$/.test(size) ? 4 * Number(size.slice(0, -6)) : undefined;
-  if (gibPerVcpu === undefined || vcpus === undefined) {
-    throw new Error(`database.instanceClass = ${JSON.stringify(instanceClass)}: cannot tell its memory; use a db.t*, db.m*, db.r* or db.x* class`);
-  }
-  return gibPerVcpu * vcpus;
 }
 
 /** Redis member cluster ids of a replication group without cluster mode. */

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Problems } from "./problems";
-import { instanceMemoryGiB, postgresMaxConnections } from "./alarm-specs";
+import { instanceMemoryGiB, postgresMaxConnections } from "./postgres-limits";
 
 /** PostgreSQL majors this component knows a parameter group family for. */
 export const POSTGRES_MAJORS = ["15", "16", "17"] as const;
@@ -207,6 +207,9 @@ export class Database extends pulumi.ComponentResource {
       family: `postgres${args.engineMajor}`,
       description: `${args.identifier}: TLS only, slow statement logging`,
       parameters: [
+        // The connections alarms divide by this same number (postgresMaxConnections). A static parameter: after
+        // an instance class change it applies at the next reboot (docs/RUNBOOK.md, scaling the database).
+        { name: "max_connections", value: String(this.maxConnections), applyMethod: "pending-reboot" },
         // Refuse every connection that is not TLS (the proxy and the services all use TLS).
         { name: "rds.force_ssl", value: "1" },
         { name: "log_min_duration_statement", value: String(args.slowStatementMs ?? 500) },

@@ -104,7 +104,10 @@ export interface DatabaseSizing {
   backupRetentionDays: number;
   /** Services connect through RDS Proxy (connection pooling, IAM auth, faster failover). */
   proxyEnabled: boolean;
-  /** Share of the database's max_connections the proxy may open. */
+  /**
+   * Share of the database's max_connections the proxy may open. Must stay above the critical connections
+   * alarm (observability.alarms.rdsConnectionsPercentOfMax) or that alarm could never fire through the proxy.
+   */
   proxyMaxConnectionsPercent: number;
   /** Seconds an idle client connection to the proxy is kept. */
   proxyIdleClientTimeoutSeconds: number;
@@ -276,7 +279,7 @@ export const TIERS: Record<TierName, TierSizing> = {
       multiAz: false,
       backupRetentionDays: 1,
       proxyEnabled: true,
-      proxyMaxConnectionsPercent: 90,
+      proxyMaxConnectionsPercent: 95,
       proxyIdleClientTimeoutSeconds: 1800,
       deletionProtection: false,
     },
@@ -310,7 +313,7 @@ export const TIERS: Record<TierName, TierSizing> = {
       multiAz: true,
       backupRetentionDays: 7,
       proxyEnabled: true,
-      proxyMaxConnectionsPercent: 90,
+      proxyMaxConnectionsPercent: 95,
       proxyIdleClientTimeoutSeconds: 1800,
       deletionProtection: true,
     },
@@ -344,7 +347,7 @@ export const TIERS: Record<TierName, TierSizing> = {
       multiAz: true,
       backupRetentionDays: 14,
       proxyEnabled: true,
-      proxyMaxConnectionsPercent: 90,
+      proxyMaxConnectionsPercent: 95,
       proxyIdleClientTimeoutSeconds: 1800,
       deletionProtection: true,
     },
@@ -378,7 +381,7 @@ export const TIERS: Record<TierName, TierSizing> = {
       multiAz: true,
       backupRetentionDays: 35,
       proxyEnabled: true,
-      proxyMaxConnectionsPercent: 90,
+      proxyMaxConnectionsPercent: 95,
       proxyIdleClientTimeoutSeconds: 1800,
       deletionProtection: true,
     },
