@@ -141,7 +141,7 @@ export function baseEnvironment(cfg: StackConfig, naming: Naming, service: Compu
       SHUTDOWN_GRACE_MS: String(realtimeShutdownGraceMs(s.alb.realtimeDeregistrationDelaySeconds)),
       PING_INTERVAL_MS: String(SOCKET_IO.pingIntervalMs),
       PING_TIMEOUT_MS: String(SOCKET_IO.pingTimeoutMs),
-      TRUST_PROXY: "true",
+      TRUST_PROXY_HOPS: "1",
     });
   }
   if (service === "api") env.SHUTDOWN_GRACE_MS = String((API_STOP_TIMEOUT_SECONDS - WORKERS_GRACE_MARGIN_SECONDS) * 1000);

@@ -316,7 +316,7 @@ for (const stack of TIER_NAMES) {
       const grace = Number(env.SHUTDOWN_GRACE_MS);
       assert.ok(grace > 0 && grace < tier.alb.realtimeDeregistrationDelaySeconds * 1000, "drain ends before the target group drops the sockets");
       assert.ok(grace < rt.stopTimeout * 1000, "drain ends before SIGKILL");
-      assert.equal(env.TRUST_PROXY, "true");
+      assert.equal(env.TRUST_PROXY_HOPS, "1", "the ALB is the one proxy whose X-Forwarded-For entry is believed");
     });
 
     it("gives workers a stop timeout that covers a whole job", () => {

@@ -22,18 +22,20 @@ export interface Rejection {
 }
 
 /**
- * The client address of a handshake. Behind the ALB the socket peer is the load balancer, and the client is
- * the first X-Forwarded-For entry; that header is only believed when `trustProxy` is set, since any client
- * can send it.
+ * The client address of a handshake. Each proxy appends the address it received the request from to
+ * X-Forwarded-For, so only the last `trustProxyHops` entries were written by proxies we run (the ALB is one
+ * hop); anything before them came from the client and may be forged. The address is taken from the chain
+ * [socket peer, last entry, second-to-last, ...] at position `trustProxyHops` (or the farthest one present);
+ * with 0 hops the header is ignored. The same rule as the api's `TRUST_PROXY_HOPS`.
  */
-export function clientIp(headers: Record<string, string | string[] | undefined>, remoteAddress: string | undefined, trustProxy: boolean): string {
-  if (trustProxy) {
-    const raw = headers["x-forwarded-for"];
-    const value = Array.isArray(raw) ? raw[0] : raw;
-    const first = value?.split(",")[0]?.trim();
-    if (first) return normaliseIp(first);
-  }
-  return normaliseIp(remoteAddress ?? "unknown");
+export function clientIp(headers: Record<string, string | string[] | undefined>, remoteAddress: string | undefined, trustProxyHops: number): string {
+  const peer = remoteAddress ?? "unknown";
+  if (trustProxyHops <= 0) return normaliseIp(peer);
+  const raw = headers["x-forwarded-for"];
+  const value = Array.isArray(raw) ? raw.join(",") : raw ?? "";
+  const forwarded = value.split(",").map((e) => e.trim()).filter((e) => e.length > 0);
+  const chain = [peer, ...forwarded.reverse()];
+  return normaliseIp(chain[Math.min(trustProxyHops, chain.length - 1)]);
 }
 
 function normaliseIp(ip: string): string {

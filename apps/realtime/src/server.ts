@@ -198,7 +198,7 @@ export class RealtimeServer {
     if (this.draining) {
       return next(this.reject("server_draining", { code: "server_draining", message: "this server is shutting down; reconnect to be routed to another one" }));
     }
-    const ip = clientIp(socket.handshake.headers, socket.request.socket.remoteAddress, settings.trustProxy);
+    const ip = clientIp(socket.handshake.headers, socket.request.socket.remoteAddress, settings.trustProxyHops);
     const limited = this.limiter.tryAcquire(ip);
     if (limited) return next(this.reject(limited.code, limited, { ip }));
     let released = false;

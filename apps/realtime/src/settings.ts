@@ -24,8 +24,11 @@ export interface RealtimeSettings {
   pingTimeoutMs: number;
   /** Time from SIGTERM to exit; the stacks set it below the target group's deregistration delay. */
   shutdownGraceMs: number;
-  /** Use the first X-Forwarded-For entry as the client IP (only behind a load balancer that sets it). */
-  trustProxy: boolean;
+  /**
+   * Proxies in front of the task whose X-Forwarded-For entries are believed (TRUST_PROXY_HOPS; the ALB is 1,
+   * 0 when clients connect directly). `TRUST_PROXY=true` is accepted as 1 hop.
+   */
+  trustProxyHops: number;
   /** How often open sockets are re-checked against the revocation keys in Redis. */
   revocationCheckMs: number;
   /** How often presence keys of connected users are refreshed. */
@@ -50,7 +53,7 @@ export const DEFAULTS: RealtimeSettings = {
   pingIntervalMs: 25_000,
   pingTimeoutMs: 20_000,
   shutdownGraceMs: 25_000,
-  trustProxy: false,
+  trustProxyHops: 0,
   revocationCheckMs: 15_000,
   presenceRefreshMs: 20_000,
   presenceMaxRoomSize: 100,
@@ -102,13 +105,29 @@ function readBool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): bool
   throw new SettingsError(`${name} must be "true" or "false" (got "${raw}")`);
 }
 
+/** TRUST_PROXY_HOPS (0-5), or the older TRUST_PROXY=true/false as 1/0 hops; both set must agree. */
+function readTrustProxyHops(env: NodeJS.ProcessEnv): number {
+  const hopsSet = env.TRUST_PROXY_HOPS !== undefined && env.TRUST_PROXY_HOPS.trim() !== "";
+  const hops = readInt(env, "TRUST_PROXY_HOPS", 0, DEFAULTS.trustProxyHops);
+  if (hops > 5) throw new SettingsError(`TRUST_PROXY_HOPS must be between 0 and 5 (got "${env.TRUST_PROXY_HOPS}"); behind the ALB it is 1`);
+  const legacySet = env.TRUST_PROXY !== undefined && env.TRUST_PROXY.trim() !== "";
+  if (!legacySet) return hops;
+  const legacy = readBool(env, "TRUST_PROXY", false) ? 1 : 0;
+  if (hopsSet && hops !== legacy) {
+    throw new SettingsError(
+      `TRUST_PROXY ("${env.TRUST_PROXY}") and TRUST_PROXY_HOPS ("${env.TRUST_PROXY_HOPS}") disagree; set only TRUST_PROXY_HOPS`,
+    );
+  }
+  return hopsSet ? hops : legacy;
+}
+
 /** Reads and validates the realtime settings; throws SettingsError naming the first bad variable. */
 export function loadRealtimeSettings(env: NodeJS.ProcessEnv = process.env): RealtimeSettings {
   const out: RealtimeSettings = { ...DEFAULTS };
   for (const [key, name, min] of INT_VARS) {
     (out as unknown as Record<string, number>)[key] = readInt(env, name, min, DEFAULTS[key] as number);
   }
-  out.trustProxy = readBool(env, "TRUST_PROXY", DEFAULTS.trustProxy);
+  out.trustProxyHops = readTrustProxyHops(env);
   if (out.port > 65535) throw new SettingsError(`PORT must be between 1 and 65535 (got "${env.PORT}")`);
   if (out.maxConnectionsPerIp > out.maxConnectionsPerTask) {
     throw new SettingsError(

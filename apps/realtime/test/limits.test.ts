@@ -8,9 +8,14 @@ import { Metrics } from "@chat/shared/src/metrics";
 
 test("settings: defaults when nothing is set, values when set", () => {
   assert.deepEqual(loadRealtimeSettings({}), DEFAULTS);
-  const s = loadRealtimeSettings({ MAX_CONNECTIONS_PER_IP: "3", TRUST_PROXY: "true", PING_INTERVAL_MS: " 500 " });
+  const s = loadRealtimeSettings({ MAX_CONNECTIONS_PER_IP: "3", TRUST_PROXY_HOPS: "1", PING_INTERVAL_MS: " 500 " });
   assert.equal(s.maxConnectionsPerIp, 3);
-  assert.equal(s.trustProxy, true);
+  assert.equal(s.trustProxyHops, 1);
+  // TRUST_PROXY (the older switch) is read as 1 or 0 hops; agreeing with TRUST_PROXY_HOPS is fine.
+  assert.equal(loadRealtimeSettings({ TRUST_PROXY: "true" }).trustProxyHops, 1);
+  assert.equal(loadRealtimeSettings({ TRUST_PROXY: "false" }).trustProxyHops, 0);
+  assert.equal(loadRealtimeSettings({ TRUST_PROXY: "true", TRUST_PROXY_HOPS: "1" }).trustProxyHops, 1);
+  assert.equal(loadRealtimeSettings({ TRUST_PROXY_HOPS: "2" }).trustProxyHops, 2);
   assert.equal(s.pingIntervalMs, 500);
 });
 
@@ -20,6 +25,9 @@ test("settings: bad values are refused with the variable named and the fix", () 
     [{ MAX_PAYLOAD_BYTES: "1.5" }, /^MAX_PAYLOAD_BYTES must be a whole number >= 64/],
     [{ SHUTDOWN_GRACE_MS: "-1" }, /^SHUTDOWN_GRACE_MS must be a whole number >= 100/],
     [{ TRUST_PROXY: "yes" }, /^TRUST_PROXY must be "true" or "false" \(got "yes"\)$/],
+    [{ TRUST_PROXY_HOPS: "6" }, /^TRUST_PROXY_HOPS must be between 0 and 5 \(got "6"\); behind the ALB it is 1$/],
+    [{ TRUST_PROXY_HOPS: "-1" }, /^TRUST_PROXY_HOPS must be a whole number >= 0/],
+    [{ TRUST_PROXY: "true", TRUST_PROXY_HOPS: "2" }, /^TRUST_PROXY \("true"\) and TRUST_PROXY_HOPS \("2"\) disagree; set only TRUST_PROXY_HOPS$/],
     [{ PORT: "70000" }, /^PORT must be between 1 and 65535/],
     [{ MAX_CONNECTIONS_PER_TASK: "10", MAX_CONNECTIONS_PER_IP: "11" }, /^MAX_CONNECTIONS_PER_IP \(11\) must not exceed MAX_CONNECTIONS_PER_TASK \(10\)$/],
     [{ MAX_PAYLOAD_BYTES: "2000", MAX_BYTES_PER_10S: "1000" }, /^MAX_PAYLOAD_BYTES \(2000\) must not exceed MAX_BYTES_PER_10S \(1000\)/],
@@ -27,11 +35,17 @@ test("settings: bad values are refused with the variable named and the fix", () 
   for (const [env, re] of cases) assert.throws(() => loadRealtimeSettings(env), { name: "SettingsError", message: re }, JSON.stringify(env));
 });
 
-test("clientIp: X-Forwarded-For only when the proxy is trusted", () => {
-  const headers = { "x-forwarded-for": "203.0.113.7, 10.0.1.5" };
-  assert.equal(clientIp(headers, "10.0.1.5", true), "203.0.113.7");
-  assert.equal(clientIp(headers, "::ffff:10.0.1.5", false), "10.0.1.5");
-  assert.equal(clientIp({}, "127.0.0.1", true), "127.0.0.1");
+test("clientIp: the X-Forwarded-For entry appended by the trusted hops; entries a client wrote are ignored", () => {
+  // The ALB appends the address it saw: a client-sent "1.2.3.4" stays in front of it.
+  const spoofed = { "x-forwarded-for": "1.2.3.4, 203.0.113.7" };
+  assert.equal(clientIp(spoofed, "10.0.1.5", 1), "203.0.113.7");
+  assert.equal(clientIp({ "x-forwarded-for": "203.0.113.7" }, "10.0.1.5", 1), "203.0.113.7");
+  assert.equal(clientIp(spoofed, "::ffff:10.0.1.5", 0), "10.0.1.5", "0 hops: the header is not believed");
+  assert.equal(clientIp({}, "127.0.0.1", 1), "127.0.0.1", "no header: the socket peer");
+  // Two proxies (e.g. CloudFront then the ALB): the second-to-last entry; more hops than entries stop at the first.
+  assert.equal(clientIp({ "x-forwarded-for": "1.2.3.4, 198.51.100.9, 130.176.0.1" }, "10.0.1.5", 2), "198.51.100.9");
+  assert.equal(clientIp({ "x-forwarded-for": "198.51.100.9" }, "10.0.1.5", 3), "198.51.100.9");
+  assert.equal(clientIp({ "x-forwarded-for": ["1.2.3.4", "::ffff:203.0.113.8"] }, "10.0.1.5", 1), "203.0.113.8", "repeated headers are one list");
 });
 
 test("ConnectionLimiter: per-IP and per-task caps, released slots are reusable", () => {

@@ -1,7 +1,8 @@
 /**
  * Start-up and the per-task / proxy-aware connection limits: a malformed variable stops the process with
- * exit code 2 and a message naming it; behind a trusted proxy the client IP is the first X-Forwarded-For
- * entry; a full task refuses with `server_full`.
+ * exit code 2 and a message naming it; behind a trusted proxy the client IP is the X-Forwarded-For entry the
+ * proxy appended (the last one for one hop), so a forged first entry changes nothing; a full task refuses
+ * with `server_full`.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -51,18 +52,20 @@ test("a malformed variable stops the start with exit code 2, naming the variable
   assert.match(missing.stderr, /JWT_KEYS is required/);
 });
 
-test("behind a trusted proxy: per-IP limit by the first X-Forwarded-For entry; a full task answers server_full", async () => {
+test("behind a trusted proxy: per-IP limit by the entry the proxy appended, whatever the client put first; a full task answers server_full", async () => {
   const { userIds } = await f.seed(4);
   rt = await startRealtime({
-    env: f.env(await freePort(), { TRUST_PROXY: "true", MAX_CONNECTIONS_PER_TASK: "3", MAX_CONNECTIONS_PER_IP: "2" }),
+    env: f.env(await freePort(), { TRUST_PROXY_HOPS: "1", MAX_CONNECTIONS_PER_TASK: "3", MAX_CONNECTIONS_PER_IP: "2" }),
     host: "127.0.0.1",
     writeMetric: () => undefined,
   });
   const url = `http://127.0.0.1:${rt.port}`;
-  const from = (ip: string) => ({ extraHeaders: { "x-forwarded-for": `${ip}, 10.0.1.7` } });
-  for (const i of [0, 1]) open.push(await connected(url, await f.token(userIds[i]), from("203.0.113.1")));
+  // `forged` is what the client sent; `ip` is what the ALB appended (the address it saw).
+  const from = (ip: string, forged?: string) => ({ extraHeaders: { "x-forwarded-for": forged ? `${forged}, ${ip}` : ip } });
+  for (const i of [0, 1]) open.push(await connected(url, await f.token(userIds[i]), from("203.0.113.1", `198.51.100.${i}`)));
 
-  const sameIp = client(url, await f.token(userIds[2]), from("203.0.113.1"));
+  // A third connection from the same address with yet another forged first entry is still the same client.
+  const sameIp = client(url, await f.token(userIds[2]), from("203.0.113.1", "198.51.100.99"));
   open.push(sameIp);
   assert.equal((await sameIp.next("connect_error")).data.code, "too_many_connections_from_ip");
 
