@@ -243,6 +243,8 @@ for (const tier of TIER_NAMES) {
       const zones = loadStackFile(tier).config["realtime-chat:availabilityZones"] as string[];
       const privateSubnets = zones.map((z) => `subnet-private-${z}`);
       assert.deepEqual(one(r(), "aws:rds/subnetGroup:SubnetGroup", "db-subnets").inputs.subnetIds, privateSubnets);
+      assert.equal(one(r(), "aws:rds/subnetGroup:SubnetGroup", "db-subnets").inputs.name, `chat-${tier}-db`, "named <project>-<env>-db");
+      assert.equal(one(r(), T.db, "db-instance").inputs.dbSubnetGroupName, `chat-${tier}-db`);
       assert.deepEqual(one(r(), "aws:elasticache/subnetGroup:SubnetGroup", "redis-subnets").inputs.subnetIds, privateSubnets);
       assert.deepEqual(one(r(), T.proxy, "db-proxy-proxy").inputs.vpcSubnetIds, privateSubnets);
     });

@@ -22,7 +22,7 @@ export function maxConnectionsFor(instanceClass: string): number {
 }
 
 export interface DatabaseArgs {
-  /** Physical identifier of the instance, `<project>-<env>-db` (also prefixes the final snapshot). */
+  /** Physical identifier of the instance, `<project>-<env>-db` (also prefixes the final snapshot and names the subnet group). */
   identifier: string;
   vpcId: pulumi.Input<string>;
   /** Private subnets in at least two zones. */
@@ -135,8 +135,9 @@ export class Database extends pulumi.ComponentResource {
       deletionWindowInDays: safe ? 30 : 7,
       tags,
     }, keep);
+    // Named like the instance (`<project>-<env>-db`): operators type it in a manual restore (docs/RUNBOOK.md).
     const subnetGroup = new aws.rds.SubnetGroup(`${name}-subnets`, {
-      description: `${args.identifier} private subnets`, subnetIds: args.subnetIds, tags,
+      name: args.identifier, description: `${args.identifier} private subnets`, subnetIds: args.subnetIds, tags,
     }, child);
     const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
       vpcId: args.vpcId,
