@@ -297,19 +297,28 @@ export class RealtimeServer {
     } catch (err) {
       return this.fail(socket, err, ack, "message:send");
     }
-    // Committed: acknowledge, then fan out. A retry (created=false) is broadcast again, since the first
-    // attempt may have died before its broadcast; clients drop duplicates by message id.
-    ack?.({ ok: true, message });
+    // Committed: fan out, queue the jobs for offline members, then acknowledge (as the api's post does). A
+    // retry (created=false) is broadcast and queued again, since the first attempt may have died before
+    // either: clients drop duplicate message ids and the workers run each job id once. If the jobs cannot be
+    // queued the ack says so, and the client's retry with the same clientMsgId completes the delivery.
     const room = `room:${message.roomId}`;
     // The store refuses non-members, replays included, so the sender is a member here; joining heals a
     // socket that missed the api's membership broadcast (the api moves sockets on create/join/leave).
     if (!socket.rooms.has(room)) socket.join(room);
     this.io.to(room).emit("message:new", message);
-    if (created) {
-      this.opts.deps.notifyOffline(message, principal.userId).catch((err: Error) =>
-        this.opts.log.error({ messageId: message.id, error: err.message }, "push jobs for offline members failed"),
-      );
+    try {
+      await this.opts.deps.notifyOffline(message, principal.userId);
+    } catch (err) {
+      this.opts.log.error({ messageId: message.id, created, error: (err as Error).message }, "message saved but push jobs for offline members could not be queued");
+      const error = {
+        code: "delivery_pending",
+        message: "the message was saved but notifications could not be queued: retry with the same clientMsgId",
+      };
+      if (ack) ack({ ok: false, error, message });
+      else socket.emit("error", error);
+      return;
     }
+    ack?.({ ok: true, message });
   }
 
   private onTyping(socket: ChatSocket, payload: unknown): void {
