@@ -112,6 +112,8 @@ export function buildObservability(cfg: StackConfig, naming: Naming, refs: Obser
     thresholds: s.observability.alarms,
     accountId: aws.getCallerIdentityOutput().accountId,
     alarmEmail: cfg.alarmEmail,
+    // the vault's physical name is fixed by the Backup component (`<project>-<env>-backup`)
+    backup: { vaultName: `${naming.prefix}-backup`, copies: s.backup.crossRegionCopy },
   });
   const dashboard = new Dashboard("dashboard", { ...targets, namePrefix: naming.prefix, region: cfg.region, thresholds: s.observability.alarms });
   const backup = new Backup("backup", {
@@ -124,6 +126,7 @@ export function buildObservability(cfg: StackConfig, naming: Naming, refs: Obser
 
   const outputs: Record<string, pulumi.Input<unknown>> = {
     alarmTopicArn: alarms.topicArn,
+    warningTopicArn: alarms.warningTopicArn,
     dashboardName: dashboard.dashboardName,
     backupVaultName: backup.vaultName,
     // only where the tier copies to the DR region (an undefined output would vanish anyway)

@@ -375,7 +375,8 @@ describe("alarms in each stack", () => {
           const a = alarms.get(`${prefix}-${sev}-${role}`);
           assert.ok(a, `${stack}: no ${sev} alarm for ${role}`);
           assert.equal(a.threshold, th[sev], `${a.name} threshold`);
-          assert.deepEqual([a.alarmActions, a.okActions], [[run.outputs.alarmTopicArn], [run.outputs.alarmTopicArn]], `${a.name} actions`);
+          const topic = sev === "critical" ? run.outputs.alarmTopicArn : run.outputs.warningTopicArn;
+          assert.deepEqual([a.alarmActions, a.okActions], [[topic], [topic]], `${a.name} actions`);
           check(a);
         }
       }
@@ -391,6 +392,18 @@ describe("alarms in each stack", () => {
       const pool = byType(run, "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup")[0]!.inputs.connectionPoolConfig;
       assert.ok(Math.floor((maxConn * pool.maxConnectionsPercent) / 100) > critical.threshold,
         `proxy cap ${pool.maxConnectionsPercent}% of ${maxConn} must exceed the critical threshold ${critical.threshold}`);
+    });
+
+    it(`${stack}: warns on failed backup jobs in its vault, and on failed DR copies where the tier copies`, () => {
+      const run = runs.get(stack)!;
+      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const vault = byType(run, "aws:backup/vault:Vault").find((v) => !v.inputs.name.endsWith("-backup-dr"))!.inputs.name;
+      assert.equal(vault, run.outputs.backupVaultName);
+      const got = byType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.inputs.namespace === "AWS/Backup")
+        .map((a) => [a.inputs.name, a.inputs.metricName, a.inputs.dimensions.BackupVaultName, a.inputs.alarmActions[0]]);
+      const want = [[`${prefixOf(stack)}-warning-backup-jobs-failed`, "NumberOfBackupJobsFailed", vault, run.outputs.warningTopicArn]];
+      if (cfg.sizing.backup.crossRegionCopy) want.push([`${prefixOf(stack)}-warning-backup-copy-jobs-failed`, "NumberOfCopyJobsFailed", vault, run.outputs.warningTopicArn]);
+      assert.deepEqual(got, want);
     });
 
     it(`${stack}: api and realtime roll back on their deployment alarms; workers have none`, () => {

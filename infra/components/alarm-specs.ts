@@ -73,6 +73,11 @@ export interface AlarmTargets {
   queues: Record<string, { queueName: pulumi.Input<string>; dlqName: pulumi.Input<string> }>;
   /** MAX_CONNECTIONS_PER_TASK of the realtime service. */
   realtimeMaxConnectionsPerTask: number;
+  /**
+   * The stack's AWS Backup vault (plain name, `<project>-<env>-backup`) and whether its plan copies to the DR
+   * region: adds the backup and copy job failure alarms. @default none
+   */
+  backup?: { vaultName: string; copies: boolean };
 }
 
 /** Redis member cluster ids of a replication group without cluster mode. */
@@ -249,4 +254,22 @@ export function deploymentAlarmSpecs(prefix: string, x: Pick<AlarmTargets, "alb"
     },
   };
   return { api: [rate("api", x.alb.apiTargetGroupArnSuffix)], realtime: [rate("realtime", x.alb.realtimeTargetGroupArnSuffix), unhealthy] };
+}
+
+/**
+ * AWS Backup job failures (namespace AWS/Backup, dimension BackupVaultName: backup jobs count in the vault
+ * they write to; copy jobs run in the source region and count in the source vault). A failed nightly backup
+ * or copy is not an outage, so these are warnings: the next scheduled job usually succeeds, and the runbook
+ * says how to re-run one. Sum over an hour, any failure alarms; no data (no jobs that hour) is not breaching.
+ */
+export function backupAlarmSpecs(prefix: string, backup: NonNullable<AlarmTargets["backup"]>): AlarmSpec[] {
+  const spec = (role: string, metricName: string, what: string): AlarmSpec => ({
+    name: `${prefix}-warning-${role}`, prefixLength: prefix.length, severity: "warning",
+    description: `WARNING: ${what} failed in vault ${backup.vaultName} (any in an hour)`,
+    threshold: 1, comparison: "GreaterThanOrEqualToThreshold", evaluationPeriods: 1, datapointsToAlarm: 1, treatMissingData: "notBreaching",
+    metric: { namespace: "AWS/Backup", metricName, dimensions: { BackupVaultName: backup.vaultName }, stat: "Sum", period: 3600 },
+  });
+  const out = [spec("backup-jobs-failed", "NumberOfBackupJobsFailed", "an AWS Backup job")];
+  if (backup.copies) out.push(spec("backup-copy-jobs-failed", "NumberOfCopyJobsFailed", "a copy to the DR region"));
+  return out;
 }

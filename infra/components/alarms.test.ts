@@ -35,6 +35,7 @@ function argsFor(tier: TierName, extra: Partial<AlarmsArgs> = {}): AlarmsArgs {
 
 const runs = new Map<TierName, { result: SynthResult; component: Alarms }>();
 let withEmail: SynthResult;
+const withBackup = {} as { copies: SynthResult; local: SynthResult };
 
 before(async () => {
   for (const tier of TIER_NAMES) {
@@ -49,6 +50,11 @@ before(async () => {
     runs.set(tier, { result, component: component! });
   }
   withEmail = await synthesize("dev", { program: () => { new Alarms("alarms", argsFor("dev", { alarmEmail: "oncall@example.com" })); return {}; } });
+  for (const copies of [true, false]) {
+    withBackup[copies ? "copies" : "local"] = await synthesize("dev", {
+      program: () => { new Alarms("alarms", argsFor("dev", { backup: { vaultName: `${PREFIX}-backup`, copies } })); return {}; },
+    });
+  }
 });
 
 const alarmsOf = (r: SynthResult) => new Map(byType(r, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => [a.inputs.name as string, a]));
@@ -99,21 +105,25 @@ describe("alarms per tier", () => {
         }
       });
 
-      it("sends ALARM and OK to the encrypted topic, and chooses missing-data treatment explicitly", () => {
+      it("sends critical alarms to the paging topic, warning and deployment alarms to the warning topic; both encrypted", () => {
         const r = get().result;
-        const [topic] = byType(r, "aws:sns/topic:Topic");
-        assert.equal(topic!.inputs.name, `${PREFIX}-alarms`);
-        assert.ok(topic!.inputs.kmsMasterKeyId, "topic must be encrypted with a customer key CloudWatch may use");
+        const topics = byType(r, "aws:sns/topic:Topic");
+        assert.deepEqual(topics.map((t) => t.inputs.name), [`${PREFIX}-alarms`, `${PREFIX}-alarms-warning`]);
+        for (const topic of topics) assert.ok(topic.inputs.kmsMasterKeyId, "topic must be encrypted with a customer key CloudWatch may use");
         const key = byType(r, "aws:kms/key:Key")[0]!;
         const policy = JSON.parse(key.inputs.policy);
         assert.ok(policy.Statement.some((s: any) => s.Principal.Service === "cloudwatch.amazonaws.com"), "CloudWatch must be allowed to use the topic key");
         assert.equal(key.inputs.enableKeyRotation, true);
-        const topicArn = `arn:aws:sns:us-east-1:123456789012:${PREFIX}-alarms`;
+        let critical = 0;
         for (const a of alarmsOf(r).values()) {
+          const isCritical = a.inputs.name.startsWith(`${PREFIX}-critical-`);
+          critical += isCritical ? 1 : 0;
+          const topicArn = `arn:aws:sns:us-east-1:123456789012:${PREFIX}-alarms${isCritical ? "" : "-warning"}`;
           assert.deepEqual(a.inputs.alarmActions, [topicArn], `${a.inputs.name} alarm actions`);
           assert.deepEqual(a.inputs.okActions, [topicArn], `${a.inputs.name} OK actions`);
           assert.ok(["missing", "notBreaching", "breaching"].includes(a.inputs.treatMissingData), `${a.inputs.name} missing data`);
         }
+        assert.ok(critical >= 10 && critical < alarmsOf(r).size, "both topics are used");
         assert.equal(byType(r, "aws:sns/topicSubscription:TopicSubscription").length, 0, "no subscription without alarmEmail");
       });
 
@@ -202,10 +212,24 @@ describe("alarm details", () => {
     assert.deepEqual(a.inputs.dimensions, { ServiceName: `${PREFIX}-realtime` });
   });
 
-  it("subscribes alarmEmail to the topic", () => {
-    const [sub] = byType(withEmail, "aws:sns/topicSubscription:TopicSubscription");
-    assert.equal(sub?.inputs.protocol, "email");
-    assert.equal(sub?.inputs.endpoint, "oncall@example.com");
+  it("subscribes alarmEmail to the critical topic only", () => {
+    const subs = byType(withEmail, "aws:sns/topicSubscription:TopicSubscription");
+    assert.equal(subs.length, 1);
+    assert.equal(subs[0]!.inputs.protocol, "email");
+    assert.equal(subs[0]!.inputs.endpoint, "oncall@example.com");
+    assert.equal(subs[0]!.inputs.topic, `arn:aws:sns:us-east-1:123456789012:${PREFIX}-alarms`);
+  });
+
+  it("warns on failed AWS Backup jobs in the vault, and on failed DR copies only where the plan copies", () => {
+    const backupAlarms = (r: SynthResult) => [...alarmsOf(r).values()].filter((a) => a.inputs.namespace === "AWS/Backup").map((a) => a.inputs);
+    assert.deepEqual(backupAlarms(runs.get("dev")!.result), [], "no backup alarms without a vault");
+    const withCopy = backupAlarms(withBackup.copies);
+    assert.deepEqual(withCopy.map((a) => [a.name, a.metricName, a.dimensions, a.statistic, a.period, a.threshold, a.alarmActions]), [
+      [`${PREFIX}-warning-backup-jobs-failed`, "NumberOfBackupJobsFailed", { BackupVaultName: `${PREFIX}-backup` }, "Sum", 3600, 1, [`arn:aws:sns:us-east-1:123456789012:${PREFIX}-alarms-warning`]],
+      [`${PREFIX}-warning-backup-copy-jobs-failed`, "NumberOfCopyJobsFailed", { BackupVaultName: `${PREFIX}-backup` }, "Sum", 3600, 1, [`arn:aws:sns:us-east-1:123456789012:${PREFIX}-alarms-warning`]],
+    ]);
+    for (const a of withCopy) assert.deepEqual([a.comparisonOperator, a.treatMissingData], ["GreaterThanOrEqualToThreshold", "notBreaching"]);
+    assert.deepEqual(backupAlarms(withBackup.local).map((a) => a.name), [`${PREFIX}-warning-backup-jobs-failed`]);
   });
 
   it("computes max_connections from the instance class memory (LEAST(memory/9531392, 5000))", () => {

@@ -1,7 +1,9 @@
 /**
- * Alarms for one stack: an encrypted SNS topic (optional e-mail subscription), a warning and a critical
- * alarm for every metric the operators watch, the alarms their incident procedures name, and the
- * deployment alarms ECS watches to roll back a bad release.
+ * Alarms for one stack: two encrypted SNS topics, `<project>-<env>-alarms` for critical alarms (the one that
+ * pages; the optional e-mail subscription goes here) and `<project>-<env>-alarms-warning` for warnings and
+ * deployment alarms; a warning and a critical alarm for every metric the operators watch, the alarms their
+ * incident procedures name, AWS Backup job failure warnings, and the deployment alarms ECS watches to roll
+ * back a bad release.
  *
  * Alarm names: `<project>-<env>-<severity>-<role>`, e.g. `chat-dev-critical-api-high-cpu`, so the runbook's
  * patterns (`*-high-cpu`, `*-rds-high-connections`, `*-redis-high-*`, `*-realtime-unhealthy-targets`,
@@ -13,7 +15,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Threshold } from "../config/tiers";
-import { alarmSpecs, deploymentAlarmSpecs } from "./alarm-specs";
+import { alarmSpecs, backupAlarmSpecs, deploymentAlarmSpecs } from "./alarm-specs";
 import type { AlarmSpec, AlarmTargets, AlarmThresholds } from "./alarm-specs";
 import { Problems } from "./problems";
 
@@ -26,7 +28,7 @@ export interface AlarmsArgs extends AlarmTargets {
   thresholds: AlarmThresholds;
   /** Account id, for the key policy that lets CloudWatch publish to the encrypted topic. */
   accountId: pulumi.Input<string>;
-  /** E-mail address subscribed to the topic (the recipient must confirm it). @default none */
+  /** E-mail address subscribed to the critical topic only (the recipient must confirm it). @default none */
   alarmEmail?: string;
 }
 
@@ -74,8 +76,12 @@ export function validateAlarmsArgs(args: AlarmsCheckedArgs): void {
  * the alarms it watches.
  */
 export class Alarms extends pulumi.ComponentResource {
+  /** Critical alarms: the topic that pages. */
   readonly topicArn: pulumi.Output<string>;
   readonly topicName: string;
+  /** Warning and deployment alarms: for a chat channel or a daytime mailbox, not a pager. */
+  readonly warningTopicArn: pulumi.Output<string>;
+  readonly warningTopicName: string;
   readonly alarmNames: string[];
   readonly deploymentAlarmNames: { api: pulumi.Output<string>[]; realtime: pulumi.Output<string>[] };
   readonly alarms: aws.cloudwatch.MetricAlarm[];
@@ -83,13 +89,15 @@ export class Alarms extends pulumi.ComponentResource {
   constructor(name: string, args: AlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:alarms:Alarms", name, {}, opts);
     validateAlarmsArgs(args);
-    const topic = this.createTopic(name, args);
-    this.topicArn = topic.arn;
+    const { critical, warning } = this.createTopics(name, args);
+    this.topicArn = critical.arn;
     this.topicName = `${args.namePrefix}-alarms`;
+    this.warningTopicArn = warning.arn;
+    this.warningTopicName = `${args.namePrefix}-alarms-warning`;
 
-    const specs = alarmSpecs(args.namePrefix, args.thresholds, args);
+    const specs = [...alarmSpecs(args.namePrefix, args.thresholds, args), ...(args.backup ? backupAlarmSpecs(args.namePrefix, args.backup) : [])];
     const deploy = deploymentAlarmSpecs(args.namePrefix, args);
-    const create = (s: AlarmSpec) => this.createAlarm(name, s, topic.arn);
+    const create = (s: AlarmSpec) => this.createAlarm(name, s, s.severity === "critical" ? critical.arn : warning.arn);
     this.alarms = specs.map(create);
     const deployAlarms = { api: deploy.api.map(create), realtime: deploy.realtime.map(create) };
     this.alarms.push(...deployAlarms.api, ...deployAlarms.realtime);
@@ -98,11 +106,11 @@ export class Alarms extends pulumi.ComponentResource {
       api: deployAlarms.api.map((a) => a.name),
       realtime: deployAlarms.realtime.map((a) => a.name),
     };
-    this.registerOutputs({ topicArn: this.topicArn, alarmNames: this.alarmNames });
+    this.registerOutputs({ topicArn: this.topicArn, warningTopicArn: this.warningTopicArn, alarmNames: this.alarmNames });
   }
 
-  /** Topic encrypted with its own key; the key policy lets CloudWatch (this account only) use it. */
-  private createTopic(name: string, args: AlarmsArgs): aws.sns.Topic {
+  /** Both topics, encrypted with one key; the key policy lets CloudWatch (this account only) use it. */
+  private createTopics(name: string, args: AlarmsArgs): { critical: aws.sns.Topic; warning: aws.sns.Topic } {
     const child = { parent: this };
     const key = new aws.kms.Key(`${name}-topic-key`, {
       description: `${args.namePrefix} alarm notifications`,
@@ -129,11 +137,13 @@ export class Alarms extends pulumi.ComponentResource {
         ],
       }),
     }, child);
-    const topic = new aws.sns.Topic(`${name}-topic`, { name: `${args.namePrefix}-alarms`, kmsMasterKeyId: key.arn }, child);
+    // The critical topic keeps the original logical and physical name, so existing subscriptions stay on it.
+    const critical = new aws.sns.Topic(`${name}-topic`, { name: `${args.namePrefix}-alarms`, kmsMasterKeyId: key.arn }, child);
+    const warning = new aws.sns.Topic(`${name}-warning-topic`, { name: `${args.namePrefix}-alarms-warning`, kmsMasterKeyId: key.arn }, child);
     if (args.alarmEmail !== undefined) {
-      new aws.sns.TopicSubscription(`${name}-email`, { topic: topic.arn, protocol: "email", endpoint: args.alarmEmail }, child);
+      new aws.sns.TopicSubscription(`${name}-email`, { topic: critical.arn, protocol: "email", endpoint: args.alarmEmail }, child);
     }
-    return topic;
+    return { critical, warning };
   }
 
   private createAlarm(name: string, s: AlarmSpec, topicArn: pulumi.Output<string>): aws.cloudwatch.MetricAlarm {
