@@ -14,7 +14,15 @@ export type RejectionReason =
   | "payload_too_large"
   | "slow_consumer"
   | "revoked"
-  | "invalid_event";
+  | "invalid_event"
+  /** `message:send`, `typing` or `read` for a room the user is not (or no longer) a member of. */
+  | "not_member"
+  /** An event naming a room or message that does not exist. */
+  | "not_found"
+  /** A frame over `maxHttpBufferSize`: the transport is closed (WebSocket close 1009, polling HTTP 413). */
+  | "frame_too_large"
+  /** An Engine.IO request refused before any socket exists (unknown session id, bad transport or protocol). */
+  | "invalid_handshake";
 
 export interface Rejection {
   code: RejectionReason;

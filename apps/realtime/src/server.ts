@@ -50,6 +50,8 @@ interface SocketState {
 type ChatSocket = Socket<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketState>;
 
 const CLIENT_EVENTS = new Set(["message:send", "typing", "read"]);
+/** Client errors counted in `Rejections` (anything else a handler throws is a server fault). */
+const REFUSAL_CODES = ["invalid_event", "not_member", "not_found"] as const;
 const MAX_BODY_CHARS = 4000;
 const MAX_ID_CHARS = 128;
 /** How far before a lost Redis subscription the replay starts, to cover publishes in flight. */
@@ -134,6 +136,7 @@ export class RealtimeServer {
         else done(null, true);
       },
     });
+    this.countEngineRefusals();
     this.io.use((socket, next) => void this.admit(socket as ChatSocket, next));
     this.io.on("connection", (socket) => this.onConnection(socket as ChatSocket));
     this.watchSubscription();
@@ -187,6 +190,35 @@ export class RealtimeServer {
 
   // ---------------------------------------------------------------- handshake
 
+  /**
+   * Refusals that happen below Socket.IO, where no `error` event can be sent, still get counted by reason:
+   * Engine.IO's `connection_error` (the `allowRequest` cap answers 403 `server_full`; unknown session ids,
+   * bad transports and protocol versions answer 400), and frames over `maxHttpBufferSize`, which close the
+   * transport (WebSocket close 1009 "Max payload size exceeded"; a polling POST gets HTTP 413 and the client
+   * drops the transport). socket.io-client reconnects in both cases.
+   */
+  private countEngineRefusals(): void {
+    this.io.engine.on("connection_error", (e: { code: number; context?: { message?: unknown } }) => {
+      const reason: RejectionReason = e.context?.message === "server_full" ? "server_full" : "invalid_handshake";
+      this.metrics.rejection(reason);
+      this.opts.log.info({ reason, engineCode: e.code }, "engine request refused");
+    });
+    this.io.engine.on("connection", (conn: { once(event: "close", fn: (reason: string, description?: unknown) => void): void }) => {
+      conn.once("close", (reason, description) => {
+        if (reason === "transport error" && /max payload size exceeded/i.test(String((description as Error | undefined)?.message ?? description))) {
+          this.metrics.rejection("frame_too_large");
+          this.opts.log.info({ reason: "frame_too_large", limit: this.io.engine.opts.maxHttpBufferSize }, "frame over maxHttpBufferSize; transport closed");
+        }
+      });
+    });
+    this.http.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      if (!req.url?.startsWith("/socket.io/")) return;
+      res.once("finish", () => {
+        if (res.statusCode === 413) this.metrics.rejection("frame_too_large");
+      });
+    });
+  }
+
   private reject(reason: RejectionReason, r: Rejection, fields: Record<string, unknown> = {}): Error {
     this.metrics.rejection(reason);
     this.opts.log.info({ reason, ...fields }, "connection refused");
@@ -231,7 +263,7 @@ export class RealtimeServer {
     } catch (err) {
       release();
       this.opts.log.error({ userId: principal.userId, error: (err as Error).message }, "could not load room memberships");
-      return next(refusal({ code: "auth_failed", message: "temporarily unable to load your rooms; retry shortly" }));
+      return next(this.reject("auth_failed", { code: "auth_failed", message: "temporarily unable to load your rooms; retry shortly" }));
     }
     socket.data = {
       principal,
@@ -281,7 +313,7 @@ export class RealtimeServer {
     const code = ce?.code ?? "internal_error";
     const message = ce?.message ?? `${event} failed on the server; retry (a retried message:send with the same clientMsgId is not duplicated)`;
     if (!ce) this.opts.log.error({ userId: socket.data.principal.userId, error: (err as Error)?.message }, `${event} failed`);
-    if (code === "invalid_event") this.metrics.rejection("invalid_event");
+    if (ce && (REFUSAL_CODES as readonly string[]).includes(ce.code)) this.metrics.rejection(ce.code as RejectionReason);
     if (ack) ack({ ok: false, error: { code, message } });
     else socket.emit("error", { code, message });
   }

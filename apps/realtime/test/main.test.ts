@@ -75,4 +75,17 @@ test("behind a trusted proxy: per-IP limit by the entry the proxy appended, what
   const err = await full.next("connect_error");
   assert.equal(err.data.code, "server_full");
   assert.match(err.message, /maximum of 3 connections/);
+
+  // Engine.IO's own cap (1.1 x the task limit + 100 sessions, here 104) refuses bare handshakes with 403
+  // before Socket.IO sees them; each refusal is counted as server_full.
+  const before = rt.server.metrics.rejectionTotals().server_full ?? 0;
+  const statuses: number[] = [];
+  for (let i = 0; i < 110; i++) {
+    const r = await fetch(`${url}/socket.io/?EIO=4&transport=polling`);
+    statuses.push(r.status);
+    await r.text();
+  }
+  const refusedCount = statuses.filter((st) => st === 403).length;
+  assert.ok(refusedCount >= 6, `403s: ${refusedCount}`);
+  assert.equal(rt.server.metrics.rejectionTotals().server_full, before + refusedCount);
 });

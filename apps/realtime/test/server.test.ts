@@ -223,8 +223,10 @@ test("bad events get a clear error: invalid payloads, unknown events, rooms the 
   const unknown = await a.next("error", (e) => e.code === "invalid_event");
   assert.match(unknown.message, /unknown event "shout"/);
 
+  const notMembers = rt.server.metrics.rejectionTotals().not_member ?? 0;
   a.socket.emit("typing", { roomId: randomUUID(), isTyping: true });
   assert.equal((await a.next("error", (e) => e.code === "not_member")).code, "not_member");
+  assert.equal(rt.server.metrics.rejectionTotals().not_member, notMembers + 1, "not_member counted");
   await closeAll();
 });
 
@@ -260,8 +262,27 @@ test("limits: connections per IP, events per 10 s and payload size each answer w
   assert.equal(await b.next("disconnect"), "transport close");
 
   const totals = rt.server.metrics.rejectionTotals();
-  for (const reason of ["too_many_connections_from_ip", "rate_limited", "payload_too_large"]) assert.ok((totals[reason] ?? 0) >= 1, reason);
+  for (const reason of ["too_many_connections_from_ip", "rate_limited", "payload_too_large", "frame_too_large"]) assert.ok((totals[reason] ?? 0) >= 1, reason);
   await closeAll();
+});
+
+test("refusals below Socket.IO are counted by reason: an unknown session id, an oversize polling frame", async () => {
+  const count = (reason: string) => rt.server.metrics.rejectionTotals()[reason] ?? 0;
+  const base = `${url}/socket.io/?EIO=4&transport=polling`;
+  const handshakes = count("invalid_handshake");
+  const unknown = await fetch(`${base}&sid=no-such-session`);
+  assert.equal(unknown.status, 400);
+  await unknown.text();
+  assert.equal(count("invalid_handshake"), handshakes + 1);
+
+  // MAX_PAYLOAD_BYTES=1024 here, so maxHttpBufferSize is 3072 bytes: a 5000-byte POST is refused with 413.
+  const session = JSON.parse((await (await fetch(base)).text()).slice(1)) as { sid: string };
+  const frames = count("frame_too_large");
+  const big = await fetch(`${base}&sid=${session.sid}`, { method: "POST", body: `42${JSON.stringify(["typing", "x".repeat(5000)])}` });
+  assert.equal(big.status, 413);
+  await big.text();
+  for (let i = 0; i < 50 && count("frame_too_large") === frames; i++) await sleep(10);
+  assert.equal(count("frame_too_large"), frames + 1);
 });
 
 test("slow consumer: a client that stops reading is disconnected once its buffered bytes pass the threshold", async () => {
