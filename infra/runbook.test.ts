@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { before, describe, it } from "node:test";
 import { validateDrConfig } from "./config/dr";
 import { validateStackConfig } from "./config/load";
@@ -161,12 +162,24 @@ export function runbookProblems(text: string, f: StackFacts): string[] {
 const runs = new Map<string, SynthResult>();
 let drWithout: unknown;
 let drAsShipped: unknown;
+let drRealOutage: SynthResult;
+/** The `realtime-chat:sizing` block docs/DR.md tells operators to add to the DR stack when the primary region is down. */
+function realOutageSizing(): unknown {
+  const text = readFileSync(join(REPO_ROOT, "docs", "DR.md"), "utf8");
+  const m = /```yaml\n( *)(config:\n[\s\S]*?)\n *```/.exec(text);
+  assert.ok(m, "docs/DR.md lost its real-outage sizing block");
+  const yaml = m[2]!.split("\n").map((l, i) => (i === 0 ? l : l.slice(m[1]!.length))).join("\n");
+  const sizing = parseYaml(yaml)?.config?.["realtime-chat:sizing"];
+  assert.ok(sizing, "docs/DR.md's yaml block must set config.realtime-chat:sizing");
+  return sizing;
+}
 let badObservability: unknown;
 
 before(async () => {
   for (const stack of STACKS) runs.set(stack, await synthesize(stack));
   drWithout = await synthesize("10k-dau-dr", { configOverrides: { "realtime-chat:restoreSnapshotId": undefined } }).then(() => undefined, (e: unknown) => e);
   drAsShipped = await synthesize("10k-dau-dr", { examples: false }).then(() => undefined, (e: unknown) => e);
+  drRealOutage = await synthesize("10k-dau-dr", { configOverrides: { "realtime-chat:sizing": realOutageSizing() } });
   badObservability = await synthesize("10k-dau", {
     configOverrides: { "realtime-chat:sizing": { observability: { alarms: { ecsCpuPercent: { warning: 90, critical: 80 } } }, backup: { weeklyRetentionDays: 3 } } },
   }).then(() => undefined, (e: unknown) => e);
@@ -256,6 +269,20 @@ describe("operators' runbook contract", () => {
     assert.match(msg, /realtime-chat:restoreSnapshotId is missing: this is a DR stack \(realtime-chat:primaryEnv = "10k-dau"\)/);
     assert.match(msg, /--backup-vault-name chat-10k-dau-backup-dr --region us-west-2/);
     assert.match(msg, /pulumi config set realtime-chat:restoreSnapshotId <RecoveryPointArn> -s 10k-dau-dr/);
+  });
+
+  it("with docs/DR.md's real-outage overrides the DR stack touches nothing in the failed primary region", () => {
+    const failed = loadStackFile("10k-dau-dr").config["realtime-chat:drRegion"];
+    const otherRegion = (r: SynthResult) => {
+      const providers = byType(r, "pulumi:providers:aws").filter((p) => p.inputs.region !== r.region);
+      return r.resources.filter((x) => providers.some((p) => x.options.provider?.startsWith(`${p.urn}::`))).map((x) => `${x.type}::${x.name}`);
+    };
+    assert.ok(otherRegion(runs.get("10k-dau-dr")!).length > 0, "without the overrides the DR stack copies to its drRegion (so this check can fail)");
+    assert.deepEqual(otherRegion(drRealOutage), []);
+    assert.deepEqual(byType(drRealOutage, "pulumi:providers:aws").map((p) => p.inputs.region), []);
+    const mentions = drRealOutage.resources.filter((x) => JSON.stringify(x.inputs).includes(String(failed))).map((x) => `${x.type}::${x.name}`);
+    assert.deepEqual(mentions, [], `no resource input names ${failed}`);
+    assert.ok(byType(drRealOutage, "aws:rds/instance:Instance")[0]!.inputs.snapshotIdentifier, "the database still starts from the recovery point");
   });
 
   it("the DR stack file names no recovery point: as shipped it refuses to run; tests use the labelled example", () => {
