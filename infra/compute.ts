@@ -151,6 +151,17 @@ export function baseEnvironment(cfg: StackConfig, naming: Naming, service: Compu
   return env;
 }
 
+/**
+ * The compute layer's variables plus the stack's `serviceEnv` limits for the service (validated with the config:
+ * documented limit names only, none the stack sets itself).
+ */
+export function withServiceEnv(cfg: StackConfig, service: ComputeService, own: Record<string, string>): Record<string, string> {
+  const limits = cfg.serviceEnv?.[service] ?? {};
+  const clash = Object.keys(limits).filter((k) => k in own);
+  if (clash.length) throw new Error(`compute: ${CONFIG_NAMESPACE}:serviceEnv.${service} sets ${clash.join(", ")}, which the stack sets itself`);
+  return { ...own, ...limits };
+}
+
 /** Merges the compute layer's variables with another layer's; a name set by both is a wiring mistake. */
 export function mergeEnvironment(service: string, own: Record<string, string>, extra: Record<string, pulumi.Input<string>> = {}) {
   const clash = Object.keys(extra).filter((k) => k in own);
@@ -227,7 +238,7 @@ export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs
       repositoryArns: configured ? [ecrRepositoryArn(configured)].filter((x): x is string => x !== undefined) : [images.repositoryArns[svc]!],
       cpu: sizing.cpu,
       memory: sizing.memory,
-      environment: mergeEnvironment(svc, baseEnvironment(cfg, naming, svc), extra.environment),
+      environment: mergeEnvironment(svc, withServiceEnv(cfg, svc, baseEnvironment(cfg, naming, svc)), extra.environment),
       secrets: extra.secrets,
       secretArns: extra.secretArns,
       taskPolicyStatements: extra.taskPolicyStatements,

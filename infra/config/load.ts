@@ -11,6 +11,8 @@ import { CONFIG_KEYS, CONFIG_NAMESPACE, ConfigValueError, fromJson } from "./sch
 import type { ConfigKeyName, SizingOverrides, StackConfig } from "./schema";
 import { SOCKET_IO_SILENCE_SECONDS, TIERS, tierSizing } from "./tiers";
 import type { TierName, TierSizing } from "./tiers";
+import { serviceEnvProblems } from "./service-env";
+import type { ServiceEnv } from "./service-env";
 
 export class StackConfigError extends Error {
   constructor(
@@ -109,6 +111,8 @@ export function validateStackConfig(raw: Record<string, unknown>, stackName: str
   if (region && cert && cert.split(":")[3] !== region) {
     at(`${CONFIG_NAMESPACE}:certificateArn`, cert, `the certificate must be in aws:region ${region} (an ALB cannot use one from another region)`);
   }
+
+  problems.push(...serviceEnvProblems(values.serviceEnv as ServiceEnv | undefined));
 
   if (problems.length) throw new StackConfigError(file, problems);
   return { ...(values as Omit<StackConfig, "stack" | "region" | "sizing">), stack: stackName, region: region!, sizing: sizing! };

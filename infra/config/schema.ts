@@ -8,6 +8,8 @@
  */
 import type { TierName, TierSizing } from "./tiers";
 import { TIER_NAMES } from "./tiers";
+import { parseServiceEnv } from "./service-env";
+import type { ServiceEnv } from "./service-env";
 
 export const CONFIG_NAMESPACE = "realtime-chat";
 
@@ -182,6 +184,16 @@ export const CONFIG_KEYS = {
     type: "URL",
     default: undefined,
     parse: (v) => str(v, "an https URL like https://push.example.com/v1/notify", /^https:\/\/[^\s/]+(\/\S*)?$/),
+  }),
+  serviceEnv: key<ServiceEnv>({
+    doc: "Service limits the stack passes to the task environment, per service: {api: {RATE_LIMIT_IP_MAX: 1200}, realtime: {MAX_CONNECTIONS_PER_IP: 100}, workers: {WORKER_CONCURRENCY: 20}}. Only the documented limit variables (infra/config/service-env.ts, docs/SERVICES.md), whole numbers; variables the stack sets itself are refused.",
+    type: "object",
+    default: {},
+    parse: (raw) => {
+      const v = parseServiceEnv(fromJson(raw));
+      if (typeof v === "string") throw new ConfigValueError(v);
+      return v;
+    },
   }),
   sizing: key<SizingOverrides>({
     doc: "Per-key overrides of the tier's sizing, same shape as the tier table (e.g. services.api.min: 3).",
