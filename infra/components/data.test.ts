@@ -302,6 +302,15 @@ for (const tier of TIER_NAMES) {
       assert.deepEqual(read.Statement, [{ Sid: "ReadDatabaseSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [r().outputs.dbMasterSecretArn] }]);
     });
 
+    // dev is single-zone by design; every other tier (1k-dau, 10k-dau, 100k-dau) must survive a zone failure.
+    if (tier !== "dev") it("keeps the database and Redis across a zone failure", () => {
+      assert.equal(one(r(), T.db, "db-instance").inputs.multiAz, true, "RDS Multi-AZ");
+      const g = one(r(), T.redis, "redis-group").inputs;
+      assert.equal(g.automaticFailoverEnabled, true, "Redis automatic failover");
+      assert.equal(g.multiAzEnabled, true, "Redis Multi-AZ");
+      assert.ok(g.numCacheClusters >= 2, "a replica to fail over to");
+    });
+
     it("runs Redis encrypted, with AUTH, no cluster mode, noeviction, sized from the tier", () => {
       const g = one(r(), T.redis, "redis-group").inputs;
       assert.equal(g.atRestEncryptionEnabled, true);
