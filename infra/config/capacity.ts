@@ -27,9 +27,17 @@ export const CAPACITY = {
    * `npm run bench:realtime -- --clients 300 --messages 200 --window 1` (and `--clients 5000`): the lowest
    * bound of the runs was 15,000 per vCPU (server CPU 0.025 ms per delivery, 0.017 ms/s per idle connection,
    * 2 messages/connection/minute into rooms of 20, half a vCPU used; memory bound 49,000). Halved because
-   * Node runs the JavaScript on one thread: the 2048-unit task then holds 15,000 on its one event loop.
+   * Node runs the JavaScript on one thread. Capped per task by `maxMeasuredConnectionsPerTask`.
    */
   realtimeConnectionsPerVcpu: 7500,
+  /**
+   * The most connections the benchmark has held: 5,000 clients, with
+   * `npm run bench:realtime -- --clients 5000 --messages 30 --window 1` (2026-11-23, bench/results/realtime.md;
+   * every message acknowledged and delivered; the clients were split over two processes on one 2-core host).
+   * No tier puts more on one task, whatever its CPU: beyond this nothing has been measured. Raise it only
+   * with a run that holds more.
+   */
+  maxMeasuredConnectionsPerTask: 5000,
   /** API requests per second one api task serves per vCPU at the latency target. */
   apiRequestsPerSecondPerVcpu: 400,
   /** Queue jobs per second one worker task completes per vCPU. */
@@ -84,7 +92,7 @@ export function taskCounts(
   return { min, max: Math.max(Math.ceil(min * model.burstFactor), min + 1) };
 }
 
-/** Connections one realtime task may hold at a given task size (cpu units). */
+/** Connections one realtime task may hold at a given task size (cpu units), never more than was measured. */
 export function realtimeConnectionsPerTask(cpu: number, model: CapacityModel = CAPACITY): number {
-  return Math.floor((model.realtimeConnectionsPerVcpu * cpu) / 1024);
+  return Math.min(Math.floor((model.realtimeConnectionsPerVcpu * cpu) / 1024), model.maxMeasuredConnectionsPerTask);
 }

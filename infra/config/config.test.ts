@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { subnetCidr, subnetLayout } from "../components/cidr";
-import { CAPACITY, estimateTraffic, taskCounts } from "./capacity";
+import { CAPACITY, estimateTraffic, realtimeConnectionsPerTask, taskCounts } from "./capacity";
 import { StackConfigError, validateStackConfig } from "./load";
 import { CONFIG_KEYS } from "./schema";
 import { CONFIG_DOC_PATH, parseInterfaces, renderConfigDoc, sizingDoc } from "./docs";
@@ -167,7 +167,13 @@ describe("tiers", () => {
     const t = estimateTraffic(100_000);
     assert.equal(t.peakConnections, 100_000 * CAPACITY.peakConcurrencyShare);
     const rt = TIERS["100k-dau"].services.realtime;
-    assert.equal(rt.maxConnectionsPerTask, (CAPACITY.realtimeConnectionsPerVcpu * rt.cpu) / 1024);
+    assert.equal(rt.maxConnectionsPerTask, Math.min((CAPACITY.realtimeConnectionsPerVcpu * rt.cpu) / 1024, CAPACITY.maxMeasuredConnectionsPerTask));
+    // No tier puts more connections on one task than a benchmark has measured on one process.
+    for (const tier of TIER_ORDER) {
+      assert.ok(TIERS[tier].services.realtime.maxConnectionsPerTask <= CAPACITY.maxMeasuredConnectionsPerTask, tier);
+    }
+    assert.equal(realtimeConnectionsPerTask(2048), CAPACITY.maxMeasuredConnectionsPerTask, "a 2-vCPU task is capped at the measured figure");
+    assert.equal(realtimeConnectionsPerTask(512), (CAPACITY.realtimeConnectionsPerVcpu * 512) / 1024, "below the cap the CPU model decides");
     assert.equal(rt.min, Math.ceil((t.peakConnections * CAPACITY.headroom) / rt.maxConnectionsPerTask));
     assert.deepEqual(taskCounts(10, 100, 2), { min: 2, max: 6 });
     assert.deepEqual(taskCounts(1000, 100, 1), { min: 15, max: 45 });
