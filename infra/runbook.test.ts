@@ -351,6 +351,25 @@ describe("operators' runbook contract", () => {
     });
   }
 
+  it("AWS Backup starts its jobs outside the database's backup and maintenance windows, in every stack", () => {
+    const minutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+    const overlaps = (a: [number, number], b: [number, number]) => a[0] < b[1] && b[0] < a[1];
+    for (const stack of STACKS) {
+      const run = runs.get(stack)!;
+      const db = byType(run, "aws:rds/instance:Instance")[0]!.inputs;
+      const [bStart, bEnd] = (db.backupWindow as string).split("-").map(minutes) as [number, number];
+      const [mStart, mEnd] = (db.maintenanceWindow as string).split("-").map((w) => minutes(w.slice(4))) as [number, number];
+      for (const rule of byType(run, "aws:backup/plan:Plan")[0]!.inputs.rules as any[]) {
+        const m = /^cron\((\d+) (\d+) /.exec(rule.schedule);
+        assert.ok(m, `${stack} ${rule.ruleName}: ${rule.schedule}`);
+        const start = Number(m[2]) * 60 + Number(m[1]);
+        const window: [number, number] = [start, start + rule.startWindow];
+        assert.ok(!overlaps(window, [bStart, bEnd]), `${stack} ${rule.ruleName} starts in the RDS backup window ${db.backupWindow}`);
+        assert.ok(!overlaps(window, [mStart, mEnd]), `${stack} ${rule.ruleName} starts in the maintenance window ${db.maintenanceWindow}`);
+      }
+    }
+  });
+
   it("every primary stack that copies backups has a vault for the DR stack to restore from", () => {
     for (const stack of STACKS.filter((s) => !s.endsWith("-dr"))) {
       const tier = TIERS[loadStackFile(stack).config["realtime-chat:tier"] as keyof typeof TIERS];

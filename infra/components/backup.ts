@@ -79,10 +79,14 @@ export function validateBackupArgs(args: BackupCheckedArgs): void {
 
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
+/**
+ * 01:00 UTC, with the 60-minute start window: clear of the database's automated backup window (03:00-04:00,
+ * during which RDS refuses a snapshot) and its maintenance window (Sunday 04:30-05:30).
+ */
 const SCHEDULES = {
-  daily: "cron(0 5 * * ? *)",
-  weekly: "cron(0 5 ? * SUN *)",
-  monthly: "cron(0 5 1 * ? *)",
+  daily: "cron(0 1 * * ? *)",
+  weekly: "cron(0 1 ? * SUN *)",
+  monthly: "cron(0 1 1 * ? *)",
 } as const;
 
 export class Backup extends pulumi.ComponentResource {
