@@ -37,6 +37,8 @@ const schema = /* GraphQL */ `
   type Query {
     me: User!
     rooms: [Room!]!
+    "One room the caller is a member of (403 forbidden otherwise, 404 not_found for an unknown room)."
+    room(roomId: ID!): Room!
     members(roomId: ID!): [Member!]!
     messages(roomId: ID!, before: ID, limit: Int): MessagePage!
     unread: [Unread!]!
@@ -85,6 +87,11 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
         return u;
       },
       rooms: async (_: unknown, __: A, ctx: Ctx) => s.store.listRooms((await user(ctx)).userId),
+      room: async (_: unknown, a: A, ctx: Ctx) => {
+        // As GET /api/rooms/:roomId: membership first, so a non-member learns nothing about the room.
+        await s.store.requireMember((await user(ctx)).userId, a.roomId!);
+        return s.store.getRoom(a.roomId!);
+      },
       members: async (_: unknown, a: A, ctx: Ctx) => s.store.members((await user(ctx)).userId, a.roomId!),
       messages: async (_: unknown, a: A, ctx: Ctx) => {
         if (a.limit !== undefined && a.limit !== null && (a.limit < 1 || a.limit > 200)) throw bad("limit must be between 1 and 200");

@@ -115,3 +115,26 @@ test("createRoom, joinRoom and leaveRoom mutations move the user's open sockets 
     await socket.close();
   }
 });
+
+test("room(roomId) query answers as GET /api/rooms/:roomId: the room for a member, 403 for others, 404 unknown or malformed", async () => {
+  const reg = async (name: string) => (await gql(`mutation { register(username: "${name}", password: "correct horse battery") { accessToken } }`)).json().data.register.accessToken;
+  const owner = await reg("rowner");
+  const other = await reg("rother");
+  const room = (await gql(`mutation { createRoom(name: "lookup") { id } }`, {}, owner)).json().data.createRoom;
+  const q = `query($r: ID!) { room(roomId: $r) { id name createdBy } }`;
+  const mine = await gql(q, { r: room.id }, owner);
+  assert.equal(mine.statusCode, 200, mine.body);
+  assert.deepEqual([mine.json().data.room.id, mine.json().data.room.name], [room.id, "lookup"]);
+  const rest = await t.app.inject({ method: "GET", url: `/api/rooms/${room.id}`, headers: { authorization: `Bearer ${owner}` } });
+  assert.deepEqual(mine.json().data.room, { id: rest.json().room.id, name: rest.json().room.name, createdBy: rest.json().room.createdBy });
+  const outsider = await gql(q, { r: room.id }, other);
+  assert.deepEqual([outsider.statusCode, outsider.json().errors[0].extensions.code], [403, "forbidden"]);
+  const unknown = await gql(q, { r: "00000000-0000-0000-0000-000000000000" }, owner);
+  assert.deepEqual([unknown.statusCode, unknown.json().errors[0].extensions.code], [404, "not_found"]);
+  // A malformed id is an unknown room, as on the REST route.
+  const malformed = await gql(q, { r: "not-a-uuid" }, owner);
+  const restMalformed = await t.app.inject({ method: "GET", url: "/api/rooms/not-a-uuid", headers: { authorization: `Bearer ${owner}` } });
+  assert.deepEqual([malformed.statusCode, malformed.json().errors[0].extensions.code], [restMalformed.statusCode, restMalformed.json().error.code]);
+  assert.equal(malformed.statusCode, 404);
+  assert.equal((await gql(q, { r: room.id })).statusCode, 401);
+});
