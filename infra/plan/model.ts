@@ -48,6 +48,8 @@ export interface PlanDocument {
     rules: { name: string; description: string; severity: string }[];
   };
   warnings: string[];
+  /** Config keys the stack file leaves to an operator, filled with example values for this plan (see STACK_EXAMPLES). */
+  examplesUsed?: Record<string, unknown>;
 }
 
 /** Input names whose values are secrets wherever they appear. */
@@ -148,6 +150,7 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
         ([k, v]) => `${k} is not in Pulumi.${result.stack}.yaml (an operator sets it before deploying); this plan used the example value ${JSON.stringify(v)}`,
       ),
     ],
+    examplesUsed: result.examplesUsed ?? {},
   };
 }
 

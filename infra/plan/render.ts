@@ -162,6 +162,12 @@ export function renderMarkdown(doc: PlanDocument, diff?: PlanDiff): string {
       ` (${doc.policy.advisory} advisory)`,
     "",
   );
+  const examples = Object.entries(doc.examplesUsed ?? {});
+  if (examples.length) {
+    out.push("> [!NOTE]");
+    for (const [k, v] of examples) out.push(`> \`${k}\` is set by an operator before deploying; this plan used the example value \`${String(v)}\`.`);
+    out.push("");
+  }
   if (diff) {
     if (diff.dangerous.length) {
       out.push(`> [!CAUTION]`);
