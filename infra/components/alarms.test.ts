@@ -1,7 +1,8 @@
 /**
  * Alarms: every Key Metrics row has a warning and a critical alarm at the runbook's thresholds for every
- * tier, with the topic as alarm and OK action; the incident alarms match the runbook's name patterns;
- * the DLQ alarm counts drained messages; the connection limits follow the instance class.
+ * tier, with its severity's topic (critical: the paging topic; warning: the warning topic) as alarm and OK
+ * action; the incident alarms match the runbook's name patterns; the DLQ alarm counts drained messages; the
+ * connection limits follow the instance class; backup job failures warn.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
