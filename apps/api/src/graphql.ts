@@ -139,7 +139,7 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
         return true;
       },
       postMessage: async (_: unknown, a: A, ctx: Ctx) =>
-        postAndDeliver(s, { userId: (await user(ctx)).userId, roomId: a.roomId!, body: a.body!, clientMsgId: a.clientMsgId! }, ctx.reply.request.log),
+        postAndDeliver(s, { userId: (await user(ctx)).userId, roomId: a.roomId!, body: a.body!, clientMsgId: a.clientMsgId! }, ctx.reply.request),
       editMessage: async (_: unknown, a: A, ctx: Ctx) => {
         const m = await s.store.editMessage((await user(ctx)).userId, a.messageId!, a.body!);
         s.delivery.broadcast("message:updated", m);

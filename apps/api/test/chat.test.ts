@@ -172,3 +172,22 @@ test("create, join and leave move the user's open sockets (on any realtime task)
     await socket.close();
   }
 });
+
+test("push and offline jobs carry the request id of the post as correlationId", async () => {
+  await jobsOn(t.pushQueueUrl!); // jobs of earlier tests
+  await jobsOn(t.offlineQueueUrl!);
+  const res = await t.app.inject({
+    method: "POST", url: `/api/rooms/${roomId}/messages`, headers: { ...alice.auth, "x-request-id": "req-corr-1" },
+    payload: { body: "traced", clientMsgId: "corr-1" },
+  });
+  assert.equal(res.statusCode, 201);
+  for (const queueUrl of [t.pushQueueUrl!, t.offlineQueueUrl!]) {
+    const r = await t.sqs!.client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+    const jobs = (r.Messages ?? []).map((m) => parseJob(m.Body));
+    assert.ok(jobs.length >= 1, `a job on ${queueUrl}`);
+    for (const j of jobs) {
+      assert.ok(j.ok);
+      if (j.ok) assert.deepEqual([j.job.messageId, j.job.correlationId], [res.json().message.id, "req-corr-1"]);
+    }
+  }
+});

@@ -339,12 +339,13 @@ export class Delivery {
    * Delivers a newly persisted message: broadcast, then push (and offline digest) jobs for the members other
    * than the author who have no presence key. Returns the user ids that were queued.
    */
-  async deliver(message: Message): Promise<string[]> {
+  async deliver(message: Message, correlationId?: string): Promise<string[]> {
     this.broadcast("message:new", message);
-    return this.notifyOffline(message, message.authorId);
+    return this.notifyOffline(message, message.authorId, correlationId);
   }
 
-  async notifyOffline(message: Message, senderId: string): Promise<string[]> {
+  /** `correlationId` (the caller's request id) is carried in the jobs for the workers' logs. */
+  async notifyOffline(message: Message, senderId: string, correlationId?: string): Promise<string[]> {
     const { producer, pushQueueUrl, offlineQueueUrl } = this.opts;
     if (!producer || (!pushQueueUrl && !offlineQueueUrl)) return [];
     const members = (await this.opts.store.memberIds(message.roomId)).filter((id) => id !== senderId);
@@ -352,8 +353,8 @@ export class Delivery {
     const offline = members.filter((id) => !online.has(id));
     if (offline.length === 0) return [];
     await Promise.all([
-      pushQueueUrl ? producer.send(pushQueueUrl, offline.map((u) => pushJob(message, u))) : undefined,
-      offlineQueueUrl ? producer.send(offlineQueueUrl, offline.map((u) => offlineJob(message, u))) : undefined,
+      pushQueueUrl ? producer.send(pushQueueUrl, offline.map((u) => pushJob(message, u, correlationId))) : undefined,
+      offlineQueueUrl ? producer.send(offlineQueueUrl, offline.map((u) => offlineJob(message, u, correlationId))) : undefined,
     ]);
     return offline;
   }

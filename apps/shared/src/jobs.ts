@@ -1,8 +1,11 @@
 /**
  * Queue messages (docs/CONTRACTS.md) and the producer side.
  *
- * push:    { type: "push", version: 1, jobId: "push:<messageId>:<userId>", userId, roomId, messageId, preview, createdAt }
- * offline: { type: "offline", version: 1, jobId: "offline:<messageId>:<userId>", userId, roomId, messageId, createdAt }
+ * push:    { type: "push", version: 1, jobId: "push:<messageId>:<userId>", userId, roomId, messageId, preview, createdAt, correlationId? }
+ * offline: { type: "offline", version: 1, jobId: "offline:<messageId>:<userId>", userId, roomId, messageId, createdAt, correlationId? }
+ *
+ * `correlationId` (optional) is the id of the api request that queued the job, so the workers' log lines
+ * can be matched with the api's.
  *
  * `parseJob` is what the workers run on every body: anything that fails it is a poison message.
  */
@@ -17,6 +20,8 @@ export interface PushJob {
   messageId: string;
   preview: string;
   createdAt: string;
+  /** The api request id that queued the job (its `reqId` log field); absent for jobs from the realtime service. */
+  correlationId?: string;
 }
 
 export interface OfflineJob {
@@ -27,19 +32,32 @@ export interface OfflineJob {
   roomId: string;
   messageId: string;
   createdAt: string;
+  /** The api request id that queued the job (its `reqId` log field); absent for jobs from the realtime service. */
+  correlationId?: string;
 }
 
 export type Job = PushJob | OfflineJob;
 
 export const PREVIEW_MAX = 140;
 
-export function pushJob(m: { id: string; roomId: string; body: string; createdAt: string }, userId: string): PushJob {
+/** Letters, digits and `. _ : -`, 1 to 128 characters (what the services accept as a request id). */
+export const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const withCorrelation = (correlationId: string | undefined) => (correlationId !== undefined ? { correlationId } : {});
+
+export function pushJob(m: { id: string; roomId: string; body: string; createdAt: string }, userId: string, correlationId?: string): PushJob {
   const preview = m.body.length > PREVIEW_MAX ? `${m.body.slice(0, PREVIEW_MAX - 1)}…` : m.body;
-  return { type: "push", version: 1, jobId: `push:${m.id}:${userId}`, userId, roomId: m.roomId, messageId: m.id, preview, createdAt: m.createdAt };
+  return {
+    type: "push", version: 1, jobId: `push:${m.id}:${userId}`, userId, roomId: m.roomId, messageId: m.id, preview, createdAt: m.createdAt,
+    ...withCorrelation(correlationId),
+  };
 }
 
-export function offlineJob(m: { id: string; roomId: string; createdAt: string }, userId: string): OfflineJob {
-  return { type: "offline", version: 1, jobId: `offline:${m.id}:${userId}`, userId, roomId: m.roomId, messageId: m.id, createdAt: m.createdAt };
+export function offlineJob(m: { id: string; roomId: string; createdAt: string }, userId: string, correlationId?: string): OfflineJob {
+  return {
+    type: "offline", version: 1, jobId: `offline:${m.id}:${userId}`, userId, roomId: m.roomId, messageId: m.id, createdAt: m.createdAt,
+    ...withCorrelation(correlationId),
+  };
 }
 
 export type ParseResult = { ok: true; job: Job } | { ok: false; error: string };
@@ -74,12 +92,16 @@ export function parseJob(body: string | undefined): ParseResult {
   if (!createdAt || Number.isNaN(Date.parse(createdAt))) return { ok: false, error: "createdAt must be an ISO-8601 timestamp" };
   const expectedJobId = `${o.type}:${messageId}:${userId}`;
   if (o.jobId !== expectedJobId) return { ok: false, error: `jobId must be "${expectedJobId}"` };
+  const correlationId = o.correlationId === undefined ? undefined : str("correlationId", CORRELATION_ID);
+  if (o.correlationId !== undefined && correlationId === undefined) {
+    return { ok: false, error: "correlationId, when present, must be 1 to 128 characters of letters, digits, . _ : -" };
+  }
   if (o.type === "push") {
     const preview = str("preview");
     if (preview === undefined || preview.length > PREVIEW_MAX) return { ok: false, error: `preview must be a string of at most ${PREVIEW_MAX} characters` };
-    return { ok: true, job: { type: "push", version: 1, jobId: expectedJobId, userId, roomId, messageId, preview, createdAt } };
+    return { ok: true, job: { type: "push", version: 1, jobId: expectedJobId, userId, roomId, messageId, preview, createdAt, ...withCorrelation(correlationId) } };
   }
-  return { ok: true, job: { type: "offline", version: 1, jobId: expectedJobId, userId, roomId, messageId, createdAt } };
+  return { ok: true, job: { type: "offline", version: 1, jobId: expectedJobId, userId, roomId, messageId, createdAt, ...withCorrelation(correlationId) } };
 }
 
 export function createSqsClient(opts: { region: string; endpoint?: string }): SQSClient {

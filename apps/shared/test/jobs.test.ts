@@ -17,6 +17,12 @@ test("builders produce the contract shapes and the parser accepts them", () => {
   const long = pushJob({ ...MSG, body: "x".repeat(500) }, USER);
   assert.equal(long.preview.length, PREVIEW_MAX);
   assert.equal(parseJob(JSON.stringify(long)).ok, true);
+  // The optional correlation id (the api request id) survives the round trip; without it the field is absent.
+  const traced = pushJob(MSG, USER, "req-7f3a");
+  assert.equal(traced.correlationId, "req-7f3a");
+  assert.deepEqual(parseJob(JSON.stringify(traced)), { ok: true, job: traced });
+  assert.deepEqual(parseJob(JSON.stringify(offlineJob(MSG, USER, "req-7f3a"))), { ok: true, job: offlineJob(MSG, USER, "req-7f3a") });
+  assert.equal("correlationId" in p, false);
 });
 
 test("the parser names what is wrong with a poison message", () => {
@@ -33,6 +39,8 @@ test("the parser names what is wrong with a poison message", () => {
     [JSON.stringify({ ...good, createdAt: "yesterday" }), /createdAt must be an ISO-8601/],
     [JSON.stringify({ ...good, jobId: "push:1:x" }), /jobId must be "push:42:/],
     [JSON.stringify({ ...good, preview: "x".repeat(PREVIEW_MAX + 1) }), /preview must be a string of at most/],
+    [JSON.stringify({ ...good, correlationId: "has spaces" }), /^correlationId, when present, must be 1 to 128 characters of letters, digits, \. _ : -$/],
+    [JSON.stringify({ ...good, correlationId: 5 }), /^correlationId, when present, must be/],
   ];
   for (const [body, re] of cases) {
     const r = parseJob(body);

@@ -60,7 +60,7 @@ export function pushHandler(deps: HandlerDeps & { gateway: PushGatewayClient }):
         attempts = sent.attempts;
       } catch (err) {
         if (!(err instanceof PushGatewayError) || err.retryable) throw err;
-        deps.logger.warn({ jobId: job.jobId, status: err.status, error: err.message }, "push gateway refused the notification");
+        deps.logger.warn({ jobId: job.jobId, correlationId: job.correlationId, status: err.status, error: err.message }, "push gateway refused the notification");
         deps.onRejected?.();
         status = "rejected";
         gatewayStatus = err.status;
@@ -75,7 +75,8 @@ export function pushHandler(deps: HandlerDeps & { gateway: PushGatewayClient }):
       );
       return status;
     }).catch(poisonOnDataError);
-    if (result.status === "duplicate") deps.logger.info({ jobId: job.jobId }, "duplicate push job skipped");
+    if (result.status === "duplicate") deps.logger.info({ jobId: job.jobId, correlationId: job.correlationId }, "duplicate push job skipped");
+    else deps.logger.info({ jobId: job.jobId, correlationId: job.correlationId, outcome: result.outcome }, "push job done");
   };
 }
 
@@ -98,6 +99,7 @@ export function offlineHandler(deps: HandlerDeps): Handler {
       );
       return res.rowCount === 0 ? "skipped" : "recorded";
     }).catch(poisonOnDataError);
-    if (result.status === "duplicate") deps.logger.info({ jobId: job.jobId }, "duplicate offline job skipped");
+    if (result.status === "duplicate") deps.logger.info({ jobId: job.jobId, correlationId: job.correlationId }, "duplicate offline job skipped");
+    else deps.logger.info({ jobId: job.jobId, correlationId: job.correlationId, outcome: result.outcome }, "offline job done");
   };
 }

@@ -282,7 +282,8 @@ test("push delivery off: the offline queue is still processed, /ready and metric
     metrics: new Metrics({ namespace: "chat-test", serviceName: "chat-test-workers", intervalMs: 0, write: (l) => metricLines.push(l) }),
   });
   const pushJob = data.push(50);
-  const job = data.offline(51);
+  // Jobs queued by the api carry its request id; the worker logs it with the outcome.
+  const job = { ...data.offline(51), correlationId: "req-corr-51" };
   try {
     assert.equal(workers.push, undefined, "no push consumer");
     await sendJobs(sqs.client, push.url, [pushJob]);
@@ -304,6 +305,8 @@ test("push delivery off: the offline queue is still processed, /ready and metric
   }
   await drain(sqs.client, push.url);
   const logs = logLines.map((l) => JSON.parse(l) as { level: string; msg: string; pushQueue?: unknown });
+  const done = logs.filter((l) => l.msg === "offline job done") as unknown as { jobId: string; correlationId?: string; outcome: string }[];
+  assert.deepEqual(done.map((l) => [l.jobId, l.correlationId, l.outcome]), [[job.jobId, "req-corr-51", "recorded"]]);
   const disabled = logs.filter((l) => l.msg.startsWith("push delivery disabled: "));
   assert.deepEqual(disabled.map((l) => [l.level, l.msg]), [
     ["warn", "push delivery disabled: PUSH_QUEUE_URL and PUSH_GATEWAY_URL are unset; only the offline queue is consumed"],

@@ -11,10 +11,12 @@ import { obj, uuidParam, messageBody, clientMsgId, messageId, roomName } from ".
  * message id (clients keep one copy) and push jobs are deduplicated by job id, so a delivery that failed the
  * first time is completed by the retry.
  */
-export async function postAndDeliver(s: Services, input: { userId: string; roomId: string; body: string; clientMsgId: string }, log: FastifyRequest["log"]) {
+export async function postAndDeliver(s: Services, input: { userId: string; roomId: string; body: string; clientMsgId: string }, request: Pick<FastifyRequest, "log" | "id">) {
+  const { log } = request;
   const result = await s.store.postMessage(input);
   try {
-    await s.delivery.deliver(result.message);
+    // The request id travels in the queued jobs, so the workers' log lines can be matched with this request.
+    await s.delivery.deliver(result.message, request.id);
   } catch (err) {
     log.error({ err: (err as Error).message, messageId: result.message.id }, "message saved but notifications could not be queued");
     throw new ApiError(503, "delivery_pending", "the message was saved but notifications could not be queued: retry with the same clientMsgId", { "retry-after": "1" });
@@ -83,7 +85,7 @@ export async function chatRoutes(app: FastifyInstance, s: Services): Promise<voi
     "/rooms/:roomId/messages",
     { schema: { ...room, body: obj({ body: messageBody, clientMsgId }) } },
     async (request, reply) => {
-      const { message, created } = await postAndDeliver(s, { userId: uid(request), roomId: request.params.roomId, ...request.body }, request.log);
+      const { message, created } = await postAndDeliver(s, { userId: uid(request), roomId: request.params.roomId, ...request.body }, request);
       return reply.status(created ? 201 : 200).send({ message, created });
     },
   );
