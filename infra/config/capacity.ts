@@ -31,13 +31,13 @@ export const CAPACITY = {
    */
   realtimeConnectionsPerVcpu: 7500,
   /**
-   * The most connections the benchmark has held: 5,000 clients, with
-   * `npm run bench:realtime -- --clients 5000 --messages 30 --window 1` (2026-11-23, bench/results/realtime.md;
-   * every message acknowledged and delivered; the clients were split over two processes on one 2-core host).
-   * No tier puts more on one task, whatever its CPU: beyond this nothing has been measured. Raise it only
-   * with a run that holds more.
+   * The most connections one realtime process has held under the benchmark: 2,500. The run
+   * `npm run bench:realtime -- --clients 5000 --messages 30 --window 1` (2026-11-23, bench/results/realtime.md)
+   * connected 5,000 clients spread over the TWO realtime processes it starts, every message acknowledged and
+   * delivered. No tier puts more on one task, whatever its CPU: beyond this nothing has been measured. Raise it
+   * only with a run that holds more per process.
    */
-  maxMeasuredConnectionsPerTask: 5000,
+  maxMeasuredConnectionsPerTask: 2500,
   /** API requests per second one api task serves per vCPU at the latency target. */
   apiRequestsPerSecondPerVcpu: 400,
   /** Queue jobs per second one worker task completes per vCPU. */

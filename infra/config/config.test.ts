@@ -173,7 +173,7 @@ describe("tiers", () => {
       assert.ok(TIERS[tier].services.realtime.maxConnectionsPerTask <= CAPACITY.maxMeasuredConnectionsPerTask, tier);
     }
     assert.equal(realtimeConnectionsPerTask(2048), CAPACITY.maxMeasuredConnectionsPerTask, "a 2-vCPU task is capped at the measured figure");
-    assert.equal(realtimeConnectionsPerTask(512), (CAPACITY.realtimeConnectionsPerVcpu * 512) / 1024, "below the cap the CPU model decides");
+    assert.equal(realtimeConnectionsPerTask(256), (CAPACITY.realtimeConnectionsPerVcpu * 256) / 1024, "below the cap the CPU model decides");
     assert.equal(rt.min, Math.ceil((t.peakConnections * CAPACITY.headroom) / rt.maxConnectionsPerTask));
     assert.deepEqual(taskCounts(10, 100, 2), { min: 2, max: 6 });
     assert.deepEqual(taskCounts(1000, 100, 1), { min: 15, max: 45 });
