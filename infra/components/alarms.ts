@@ -14,6 +14,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { accountAdministersKey } from "./policy";
 import type { Threshold } from "../config/tiers";
 import { alarmSpecs, backupAlarmSpecs, deploymentAlarmSpecs } from "./alarm-specs";
 import type { AlarmSpec, AlarmTargets, AlarmThresholds } from "./alarm-specs";
@@ -119,13 +120,7 @@ export class Alarms extends pulumi.ComponentResource {
       policy: pulumi.jsonStringify({
         Version: "2012-10-17",
         Statement: [
-          {
-            Sid: "AccountAdministers",
-            Effect: "Allow",
-            Principal: { AWS: pulumi.interpolate`arn:aws:iam::${args.accountId}:root` },
-            Action: "kms:*",
-            Resource: "*",
-          },
+          accountAdministersKey(args.accountId),
           {
             Sid: "CloudWatchPublishesEncrypted",
             Effect: "Allow",

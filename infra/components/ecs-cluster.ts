@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { accountAdministersKey } from "./policy";
 
 export type ContainerInsights = "enhanced" | "enabled" | "disabled";
 const INSIGHTS: readonly ContainerInsights[] = ["enhanced", "enabled", "disabled"];
@@ -84,13 +85,7 @@ export class EcsCluster extends pulumi.ComponentResource {
       policy: pulumi.jsonStringify({
         Version: "2012-10-17",
         Statement: [
-          {
-            Sid: "AccountAdministers",
-            Effect: "Allow",
-            Principal: { AWS: pulumi.interpolate`arn:aws:iam::${args.accountId}:root` },
-            Action: "kms:*",
-            Resource: "*",
-          },
+          accountAdministersKey(args.accountId),
           {
             Sid: "CloudWatchLogsUsesForServiceLogGroups",
             Effect: "Allow",

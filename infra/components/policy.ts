@@ -1,4 +1,4 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 /**
  * One IAM policy statement as a typed object (serialised with `pulumi.jsonStringify` by whoever attaches it).
@@ -18,4 +18,18 @@ export function assertNoWildcardActions(owner: string, statements: PolicyStateme
     const wild = s.Action.filter((a) => a.includes("*"));
     if (wild.length) throw new Error(`${owner}: statement ${s.Sid ?? "(no Sid)"} grants wildcard actions ${wild.join(", ")}; list the actions instead`);
   }
+}
+
+/**
+ * The KMS key-policy statement that keeps a key administrable by the account's IAM policies (the statement of
+ * AWS's default key policy). Service-specific grants go in statements of their own next to it.
+ */
+export function accountAdministersKey(accountId: pulumi.Input<string>) {
+  return {
+    Sid: "AccountAdministers",
+    Effect: "Allow",
+    Principal: { AWS: pulumi.interpolate`arn:aws:iam::${accountId}:root` },
+    Action: "kms:*",
+    Resource: "*",
+  };
 }
