@@ -370,7 +370,9 @@ export const TIERS: Record<TierName, TierSizing> = {
     alb: alb(365),
     services: servicesFor(
       100_000,
-      { api: { cpu: 1024, memory: 2048 }, realtime: { cpu: 2048, memory: 4096 }, workers: { cpu: 1024, memory: 2048 } },
+      // Realtime stays at 1 vCPU: tasks are capped at the measured connections per process
+      // (CAPACITY.maxMeasuredConnectionsPerTask), which 1 vCPU already carries, so a bigger task buys nothing.
+      { api: { cpu: 1024, memory: 2048 }, realtime: { cpu: 1024, memory: 2048 }, workers: { cpu: 1024, memory: 2048 } },
       3,
     ),
     database: {
