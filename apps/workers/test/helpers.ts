@@ -12,6 +12,8 @@ import {
 import { Pool } from "pg";
 import { migrate } from "@chat/shared/src/migrate";
 import { pushJob, offlineJob, type Job } from "@chat/shared/src/jobs";
+import { createTestDatabase } from "../../../test/support/postgres";
+import { startSqs, type TestSqs } from "../../../test/support/sqs";
 
 export const GATEWAY_SECRET = "test-push-gateway-secret-0123456789abcdef";
 
@@ -195,5 +197,35 @@ export function workersEnv(o: { databaseUrl: string; sqsEndpoint: string; push: 
     PUSH_MAX_ATTEMPTS: "3",
     SHUTDOWN_GRACE_MS: "3000",
     ...extra,
+  };
+}
+
+export interface Fixture {
+  databaseUrl: string;
+  pool: Pool;
+  sqs: TestSqs;
+  sink: Sink;
+  data: Seed;
+  close(): Promise<void>;
+}
+
+/** A fresh database seeded with `messages` messages, a local SQS and a push-gateway sink; `close` stops them all. */
+export async function openFixture(name: string, o: { poolMax: number; messages: number }): Promise<Fixture> {
+  const databaseUrl = await createTestDatabase(name);
+  const pool = new Pool({ connectionString: databaseUrl, max: o.poolMax });
+  const data = await seed(pool, o.messages);
+  const sqs = await startSqs();
+  const sink = await startSink();
+  return {
+    databaseUrl,
+    pool,
+    sqs,
+    sink,
+    data,
+    async close() {
+      await sink.close();
+      await sqs.stop();
+      await pool.end();
+    },
   };
 }

@@ -7,14 +7,13 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { Pool } from "pg";
-import { createTestDatabase } from "../../../test/support/postgres";
-import { startSqs, type TestSqs } from "../../../test/support/sqs";
+import type { Pool } from "pg";
+import type { TestSqs } from "../../../test/support/sqs";
 import { createLogger } from "@chat/shared/src/log";
 import { Metrics } from "@chat/shared/src/metrics";
 import { loadWorkersConfig } from "../src/config";
 import { startWorkers } from "../src/app";
-import { createQueuePair, queueDepth, seed, sendJobs, startSink, waitFor, workersEnv, type Seed, type Sink } from "./helpers";
+import { createQueuePair, openFixture, queueDepth, sendJobs, waitFor, workersEnv, type Fixture, type Seed, type Sink } from "./helpers";
 
 const root = join(__dirname, "..", "..", "..");
 let databaseUrl: string;
@@ -23,19 +22,14 @@ let sqs: TestSqs;
 let sink: Sink;
 let data: Seed;
 
+let fixture: Fixture;
+
 before(async () => {
-  databaseUrl = await createTestDatabase("workers_sigterm");
-  pool = new Pool({ connectionString: databaseUrl, max: 2 });
-  data = await seed(pool, 12);
-  sqs = await startSqs();
-  sink = await startSink();
+  fixture = await openFixture("workers_sigterm", { poolMax: 2, messages: 12 });
+  ({ databaseUrl, pool, sqs, sink, data } = fixture);
 });
 
-after(async () => {
-  await sink.close();
-  await sqs.stop();
-  await pool.end();
-});
+after(() => fixture.close());
 
 test("SIGTERM to the workers process during work: it exits 0, finishes or releases every job, and nothing is lost", async () => {
   const id = randomUUID().slice(0, 8);

@@ -5,9 +5,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { Pool } from "pg";
-import { createTestDatabase } from "../../../test/support/postgres";
-import { startSqs, type TestSqs } from "../../../test/support/sqs";
+import type { Pool } from "pg";
+import type { TestSqs } from "../../../test/support/sqs";
 import { createLogger } from "@chat/shared/src/log";
 import { Metrics } from "@chat/shared/src/metrics";
 import { loadWorkersConfig } from "../src/config";
@@ -17,13 +16,13 @@ import {
   GATEWAY_SECRET,
   createQueuePair,
   drain,
+  openFixture,
   queueDepth,
-  seed,
   sendBodies,
   sendJobs,
-  startSink,
   waitFor,
   workersEnv,
+  type Fixture,
   type QueuePair,
   type Seed,
   type Sink,
@@ -35,19 +34,14 @@ let sqs: TestSqs;
 let sink: Sink;
 let data: Seed;
 
+let fixture: Fixture;
+
 before(async () => {
-  databaseUrl = await createTestDatabase("workers");
-  pool = new Pool({ connectionString: databaseUrl, max: 4 });
-  data = await seed(pool, 60);
-  sqs = await startSqs();
-  sink = await startSink();
+  fixture = await openFixture("workers", { poolMax: 4, messages: 60 });
+  ({ databaseUrl, pool, sqs, sink, data } = fixture);
 });
 
-after(async () => {
-  await sink.close();
-  await sqs.stop();
-  await pool.end();
-});
+after(() => fixture.close());
 
 interface Harness {
   workers: Workers;
