@@ -10,14 +10,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { cpus } from "node:os";
-import { Pool } from "pg";
-import { createTestDatabase, ensurePostgres } from "../test/support/postgres";
-import { startSqs } from "../test/support/sqs";
 import { createLogger } from "../apps/shared/src/log";
 import { Metrics, percentile } from "../apps/shared/src/metrics";
 import { loadWorkersConfig } from "../apps/workers/src/config";
 import { startWorkers } from "../apps/workers/src/app";
-import { createQueuePair, queueDepth, seed, sendJobs, startSink, workersEnv } from "../apps/workers/test/helpers";
+import { createQueuePair, openFixture, queueDepth, sendJobs, workersEnv } from "../apps/workers/test/helpers";
 
 function intSetting(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -34,12 +31,8 @@ async function main(): Promise<void> {
   const queues = (process.env.BENCH_QUEUES ?? "push,offline").split(",").map((q) => q.trim());
   for (const q of queues) if (q !== "push" && q !== "offline") throw new Error(`BENCH_QUEUES: unknown queue "${q}": use push and/or offline`);
 
-  await ensurePostgres();
-  const databaseUrl = await createTestDatabase("bench_workers");
-  const pool = new Pool({ connectionString: databaseUrl, max: 4 });
-  const data = await seed(pool, jobs);
-  const sqs = await startSqs();
-  const sink = await startSink();
+  const fixture = await openFixture("bench_workers", { poolMax: 4, messages: jobs });
+  const { databaseUrl, pool, data, sqs, sink } = fixture;
   sink.respond = () => ({ status: 200, delayMs: gatewayDelayMs });
   const results: Record<string, unknown>[] = [];
   try {
@@ -98,9 +91,7 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    await sink.close();
-    await sqs.stop();
-    await pool.end();
+    await fixture.close();
   }
   console.log(`workers benchmark (${cpus().length} cores, Node ${process.version}; jobs counted from the first receive to the last delete)`);
   console.table(results);
