@@ -2,7 +2,7 @@
  * Where a plan comes from: a stack of this checkout, a saved `--json` file, or the same stack at a git ref.
  * Argument checks here load nothing heavy, so a bad argument fails in a fraction of a second.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -73,8 +73,6 @@ export function readPlanFile(path: string): PlanDocument {
   return doc as PlanDocument;
 }
 
-const MARKER = "\n@@synth-result@@\n";
-
 /**
  * Image tag the plan gives built images when the stack file sets none. Without it the tag comes from the
  * git state (`git-<commit>[-dirty-<time>]`): every plan would differ in its task definitions, and a tree
@@ -89,24 +87,10 @@ export function planOverrides(config: Record<string, unknown>): Record<string, u
 
 /** Runs a checkout's own synth CLI in a child process (that checkout's program, this checkout's node_modules). */
 function synthChild(root: string, stack: string, overrides: Record<string, unknown>): Promise<any> {
-  return new Promise((resolvePromise, reject) => {
-    const cli = join(root, "infra", "synth", "cli.ts");
-    if (!existsSync(cli)) {
-      reject(new Error(`${root} has no infra/synth/cli.ts; the ref predates the synth harness`));
-      return;
-    }
-    const child = spawn(process.execPath, ["--import", "tsx", cli, stack, "--config", JSON.stringify(overrides)], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const at = out.lastIndexOf(MARKER);
-      if (code !== 0 || at < 0) reject(new Error(`synth of ${stack} failed (exit ${code}): ${(err.trim() || out.trim()).split("\n")[0]}`));
-      else resolvePromise(JSON.parse(out.slice(at + MARKER.length)));
-    });
-  });
+  if (!existsSync(join(root, "infra", "synth", "cli.ts"))) {
+    return Promise.reject(new Error(`${root} has no infra/synth/cli.ts; the ref predates the synth harness`));
+  }
+  return loadSynth().runSynthCli(root, stack, ["--config", JSON.stringify(overrides)], (code, output) => new Error(`synth of ${stack} failed (exit ${code}): ${output.split("\n")[0]}`));
 }
 
 /** Builds the plan of the same stack as it is at a git ref: `git archive` into a temp dir, synth there. */

@@ -260,13 +260,23 @@ async function defaultProgram(): Promise<Record<string, unknown>> {
 
 /** Synthesizes in a fresh Node process (`infra/synth/cli.ts`) and returns the parsed result. */
 export function synthesizeInChild(stack: string, opts: Omit<SynthOptions, "program"> = {}): Promise<SynthResult> {
-  const args = ["--import", "tsx", join(__dirname, "cli.ts"), stack];
+  const args: string[] = [];
   if (opts.preview) args.push("--preview");
   if (opts.configOverrides) args.push("--config", JSON.stringify(opts.configOverrides));
   if (opts.rootDir) args.push("--root", opts.rootDir);
   if (opts.examples === false) args.push("--no-examples");
+  return runSynthCli(REPO_ROOT, stack, args, (code, output) => new Error(`synth of ${stack} in a child process failed (exit ${code}):\n${output}`));
+}
+
+/**
+ * Runs the synth CLI of the checkout at `root` (from `root`, so that checkout's program) in a child process
+ * and parses the result after the marker. When the process fails or prints no result, rejects with
+ * `failure(exit code, trimmed stderr or else stdout)`.
+ */
+export function runSynthCli(root: string, stack: string, args: string[], failure: (code: number | null, output: string) => Error): Promise<SynthResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const cli = join(root, "infra", "synth", "cli.ts");
+    const child = spawn(process.execPath, ["--import", "tsx", cli, stack, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -274,11 +284,8 @@ export function synthesizeInChild(stack: string, opts: Omit<SynthOptions, "progr
     child.on("error", reject);
     child.on("close", (code) => {
       const marker = out.lastIndexOf(CHILD_MARKER);
-      if (code !== 0 || marker < 0) {
-        reject(new Error(`synth of ${stack} in a child process failed (exit ${code}):\n${err.trim() || out.trim()}`));
-        return;
-      }
-      resolvePromise(JSON.parse(out.slice(marker + CHILD_MARKER.length)));
+      if (code !== 0 || marker < 0) reject(failure(code, err.trim() || out.trim()));
+      else resolvePromise(JSON.parse(out.slice(marker + CHILD_MARKER.length)));
     });
   });
 }
