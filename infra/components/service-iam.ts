@@ -8,15 +8,10 @@
  *   passes in (database connect, queue send/receive...). Nothing else.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import type { PolicyStatement } from "./policy";
 
-/** One IAM policy statement. Actions are listed one by one; `*` is only allowed as a resource where AWS has no resource-level permissions. */
-export interface IamStatement {
-  Sid?: string;
-  Effect: "Allow" | "Deny";
-  Action: string[];
-  Resource: pulumi.Input<string>[];
-  Condition?: Record<string, Record<string, pulumi.Input<string | string[]>>>;
-}
+/** One IAM policy statement (the components' shared `PolicyStatement`). `*` is only allowed as a resource where AWS has no resource-level permissions. */
+export type IamStatement = PolicyStatement;
 
 export interface PolicyDocument {
   Version: "2012-10-17";
