@@ -5,7 +5,7 @@
  *   - cold: a fresh Node process (`synthesizeInChild`): loading tsx, @pulumi/aws and the program, then one run.
  *     This is what each infra test file pays once.
  *   - warm: in this process after a first run, median of `--runs` runs (normal and preview).
- * Then the wall time of the infra test suite (`node scripts/test.mjs infra`, all infra test files) with its
+ * Then the wall time of the infra test suite (`jest --selectProjects infra`, all infra test files) with its
  * pass/fail counts. Prints a Markdown table; `--out <file>` also writes it with the command and the machine.
  */
 import { spawn } from "node:child_process";
@@ -54,14 +54,16 @@ async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {
 function runSuite(): Promise<{ wallMs: number; tests: string; pass: string; fail: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ["scripts/test.mjs", "infra"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["node_modules/jest/bin/jest.js", "--selectProjects", "infra"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
     child.on("error", reject);
     child.on("close", (code) => {
-      const count = (label: string) => new RegExp(`ℹ ${label} (\\d+)`).exec(out)?.[1] ?? "?";
-      resolve({ wallMs: performance.now() - t0, tests: count("tests"), pass: count("pass"), fail: count("fail"), code });
+      // jest's summary line: "Tests:       2 failed, 445 passed, 447 total"
+      const summary = /^Tests:\s+(.*)$/m.exec(out)?.[1] ?? "";
+      const count = (label: string) => new RegExp(`(\\d+) ${label}`).exec(summary)?.[1] ?? (label === "failed" ? "0" : "?");
+      resolve({ wallMs: performance.now() - t0, tests: count("total"), pass: count("passed"), fail: count("failed"), code });
     });
   });
 }
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   ];
   if (args.suite) {
     const s = await runSuite();
-    lines.push("", `Infra test suite (\`node scripts/test.mjs infra\`): ${ms(s.wallMs)} wall, ${s.tests} tests, ${s.pass} pass, ${s.fail} fail (exit ${s.code}).`);
+    lines.push("", `Infra test suite (\`jest --selectProjects infra\`): ${ms(s.wallMs)} wall, ${s.tests} tests, ${s.pass} pass, ${s.fail} fail (exit ${s.code}).`);
   }
   const text = lines.join("\n");
   process.stdout.write(`${text}\n`);

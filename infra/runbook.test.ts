@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { before, describe, it } from "node:test";
 import { validateDrConfig } from "./config/dr";
 import { validateStackConfig } from "./config/load";
 import { CONFIG_KEYS } from "./config/schema";
@@ -175,7 +174,7 @@ function realOutageSizing(): unknown {
 }
 let badObservability: unknown;
 
-before(async () => {
+beforeAll(async () => {
   for (const stack of STACKS) runs.set(stack, await synthesize(stack));
   drWithout = await synthesize("10k-dau-dr", { configOverrides: { "realtime-chat:restoreSnapshotId": undefined } }).then(() => undefined, (e: unknown) => e);
   drAsShipped = await synthesize("10k-dau-dr", { examples: false }).then(() => undefined, (e: unknown) => e);

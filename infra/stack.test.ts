@@ -4,7 +4,6 @@
  */
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
-import { before, describe, it } from "node:test";
 import { validateStackConfig } from "./config/load";
 import { TIERS } from "./config/tiers";
 import type { TierName } from "./config/tiers";
@@ -39,7 +38,7 @@ function subnetRefs(value: unknown): string[] {
   return [];
 }
 
-before(async () => {
+beforeAll(async () => {
   for (const stack of STACKS) {
     runs.set(stack, { normal: await synthesize(stack), preview: await synthesize(stack, { preview: true }) });
   }
@@ -47,7 +46,7 @@ before(async () => {
 
 describe("stack files", () => {
   it("exist for every tier", () => {
-    assert.deepEqual(STACKS, ["100k-dau", "10k-dau", "10k-dau-dr", "1k-dau", "dev"]);
+    expect(STACKS).toStrictEqual(["100k-dau", "10k-dau", "10k-dau-dr", "1k-dau", "dev"]);
   });
 
   for (const stack of STACKS) {

@@ -2,7 +2,6 @@
  * scripts/build-service.mjs: the lockfile subset a service image installs from, and argument checks.
  * (test/containers.test.ts runs the whole build inside each Dockerfile replay.)
  */
-import { test } from "node:test";
 import assert from "node:assert/strict";
 
 type Lock = { packages: Record<string, Record<string, unknown>> };

@@ -5,7 +5,6 @@
  * real Postgres, Redis and local SQS. `/health` must answer, the image's own HEALTHCHECK command must pass,
  * and SIGTERM must stop it cleanly. The api image also runs its one-off `migrate` command.
  */
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -27,7 +26,7 @@ let baseEnv: Record<string, string>;
 // The replays run side by side (they mostly wait on npm and esbuild); each test then checks its own.
 const replays = new Map<string, Promise<ReplayResult>>();
 
-before(async () => {
+beforeAll(async () => {
   for (const svc of services) {
     const replay = replayDockerfile(join(root, "apps", svc, "Dockerfile"), {
       contextDir: root,
@@ -64,7 +63,7 @@ before(async () => {
   };
 });
 
-after(async () => {
+afterAll(async () => {
   await Promise.all([redis?.stop(), sqs?.stop()]);
   for (const replay of replays.values()) await replay.then((r) => r.cleanup(), () => {});
 });

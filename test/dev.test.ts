@@ -3,7 +3,6 @@
  * redis-server and local-aws-sqs, migrates, starts every service, and they all answer their health and
  * readiness endpoints; SIGINT (Ctrl-C) stops everything and the script exits 0.
  */
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";

@@ -5,7 +5,6 @@
  * connection limits follow the instance class; backup job failures warn.
  */
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
 import { byType, synthesize } from "../synth";
@@ -38,7 +37,7 @@ const runs = new Map<TierName, { result: SynthResult; component: Alarms }>();
 let withEmail: SynthResult;
 const withBackup = {} as { copies: SynthResult; local: SynthResult };
 
-before(async () => {
+beforeAll(async () => {
   for (const tier of TIER_NAMES) {
     let component: Alarms | undefined;
     const result = await synthesize("dev", {

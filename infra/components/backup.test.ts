@@ -5,7 +5,6 @@
  */
 import * as aws from "@pulumi/aws";
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
 import { byType, one, synthesize } from "../synth";
@@ -16,7 +15,7 @@ const PREFIX = "chat-test";
 const DB_ARN = "arn:aws:rds:us-east-1:123456789012:db:chat-test-db";
 const runs = new Map<TierName, { result: SynthResult; rpo: Backup["rpo"] }>();
 
-before(async () => {
+beforeAll(async () => {
   for (const tier of TIER_NAMES) {
     let backup: Backup | undefined;
     const result = await synthesize("dev", {

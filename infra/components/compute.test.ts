@@ -4,7 +4,6 @@
  * dev once more with all image URIs configured (no build), asserting on the inputs.
  */
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
 import { validateStackConfig } from "../config/load";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
@@ -189,7 +188,7 @@ describe("computeProblems", () => {
 const runs = new Map<string, SynthResult>();
 let prebuilt: SynthResult;
 
-before(async () => {
+beforeAll(async () => {
   for (const stack of TIER_NAMES) runs.set(stack, await synthesize(stack));
   prebuilt = await synthesize("dev", {
     configOverrides: { "realtime-chat:apiImage": URIS.api, "realtime-chat:realtimeImage": URIS.realtime, "realtime-chat:workersImage": URIS.workers },

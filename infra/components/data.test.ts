@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { before, describe, it } from "node:test";
 import { StackConfigError, loadStackConfig, validateStackConfig } from "../config/load";
 import { Naming } from "../config/naming";
 import { TIER_NAMES, TIERS } from "../config/tiers";
@@ -198,7 +197,7 @@ async function synthData(stack: string, configOverrides: Record<string, unknown>
 }
 
 const runs = new Map<string, Run>();
-before(async () => {
+beforeAll(async () => {
   for (const stack of TIER_NAMES) runs.set(stack, await synthData(stack));
   runs.set("10k-restore", await synthData("10k-dau", { "realtime-chat:restoreSnapshotId": "rds:chat-10k-dau-db-2026-01-01-03-00" }));
   runs.set("1k-gateway", await synthData("1k-dau", { "realtime-chat:pushGatewayUrl": GATEWAY }));
@@ -531,7 +530,7 @@ describe("data tier variants", () => {
 describe("data tier inside the whole platform (10k-dau)", () => {
   let r: SynthResult;
   let withGateway: SynthResult;
-  before(async () => {
+  beforeAll(async () => {
     r = await synthesize("10k-dau");
     withGateway = await synthesize("10k-dau", { configOverrides: { "realtime-chat:pushGatewayUrl": GATEWAY } });
   });

@@ -3,7 +3,6 @@
  * certificate and once with one, asserting the WAF and ALB inputs against the tier's sizing.
  */
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { validateStackConfig } from "../config/load";
 import { TIER_NAMES, TIERS } from "../config/tiers";
@@ -79,7 +78,7 @@ describe("validateAlbArgs", () => {
 const HTTP_STACK = "dev";
 const runs = new Map<string, { http?: SynthResult; https: SynthResult }>();
 
-before(async () => {
+beforeAll(async () => {
   for (const stack of TIER_NAMES) {
     runs.set(stack, {
       https: await synthesize(stack, { configOverrides: { "realtime-chat:certificateArn": CERT } }),

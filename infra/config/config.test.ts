@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { describe, it } from "node:test";
 import { subnetCidr, subnetLayout } from "../components/cidr";
 import { CAPACITY, estimateTraffic, realtimeConnectionsPerTask, taskCounts } from "./capacity";
 import { StackConfigError, validateStackConfig } from "./load";
@@ -34,7 +33,7 @@ describe("validateStackConfig", () => {
     assert.equal(cfg.vpcCidr, "10.0.0.0/16");
     assert.equal(cfg.drRegion, "us-west-2");
     assert.equal(cfg.region, "us-east-1");
-    assert.deepEqual(cfg.sizing, TIERS["10k-dau"]);
+    expect(cfg.sizing).toStrictEqual(TIERS["10k-dau"]);
     assert.notEqual(cfg.sizing, TIERS["10k-dau"], "sizing must be a copy");
   });
 

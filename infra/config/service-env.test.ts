@@ -4,7 +4,6 @@
  * program really sets.
  */
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
 import { StackConfigError, validateStackConfig } from "./load";
 import { SERVICE_ENV_ALLOWED, SERVICE_ENV_SERVICES, STACK_SET_ENV } from "./service-env";
 import { TIER_NAMES } from "./tiers";
@@ -84,7 +83,7 @@ function envOf(run: SynthResult, svc: string): Record<string, string> {
 
 describe("serviceEnv in the task definitions", () => {
   const runs = new Map<string, SynthResult>();
-  before(async () => {
+  beforeAll(async () => {
     runs.set("plain", await synthesize("1k-dau", { configOverrides: URIS }));
     runs.set("limits", await synthesize("1k-dau", { configOverrides: { ...URIS, "realtime-chat:serviceEnv": LIMITS } }));
   });

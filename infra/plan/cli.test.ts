@@ -8,7 +8,6 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
 import { ROOT } from "./sources";
 
 function plan(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -24,11 +23,11 @@ function plan(args: string[]): Promise<{ code: number | null; stdout: string; st
 }
 
 const tmp = mkdtempSync(join(tmpdir(), "plan-cli-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 writeFileSync(join(tmp, "not-json.json"), "{ nope");
 writeFileSync(join(tmp, "not-a-plan.json"), JSON.stringify({ hello: 1 }));
 
-describe("plan CLI: bad arguments", { concurrency: 4 }, () => {
+describe("plan CLI: bad arguments", () => {
   const cases: Array<[string, string[], RegExp]> = [
     ["unknown stack", ["--stack", "nope"], /^plan: unknown stack nope: no Pulumi\.nope\.yaml; stacks: .*dev/],
     ["no stack", ["--json"], /^plan: missing --stack; stacks: /],

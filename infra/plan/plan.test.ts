@@ -3,7 +3,6 @@
  * secret redaction, the diff (replacement, dangerous changes, cost delta) and the renderers.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
 import { TIERS } from "../config/tiers";
 import { DEFAULT_ASSUMPTIONS, parseAssumptions } from "./assumptions";
 import { COST_RULES, estimateCost, FREE_TYPES } from "./cost";

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { before, describe, it } from "node:test";
 import type { PlanDocument } from "./model";
 import { costTable, END, shippedPlans, START, withTable } from "./readme";
 import { renderMarkdown, renderText } from "./render";
@@ -16,11 +15,11 @@ withoutStackTraces(); // five syntheses: as fast as the plan command
 
 describe("plans of the shipped stacks", () => {
   let docs: PlanDocument[] = [];
-  before(async () => {
+  beforeAll(async () => {
     docs = await shippedPlans();
   });
 
-  it("covers every stack file", () => assert.deepEqual(docs.map((d) => d.stack), stackNames()));
+  it("covers every stack file", () => expect(docs.map((d) => d.stack)).toStrictEqual(stackNames()));
 
   it("a plan that used an example config value says so; other plans do not", () => {
     for (const d of docs) {

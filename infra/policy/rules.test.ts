@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, it } from "node:test";
 import { TIER_NAMES } from "../config/tiers";
 import { evaluate, plainSecretReason, RESOURCE_RULES, STACK_RULES } from "./rules";
 import type { PolicyResource } from "./rules";

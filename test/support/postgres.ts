@@ -1,7 +1,7 @@
 /**
  * A real PostgreSQL server for tests, on loopback.
  *
- * One cluster is shared by every test process (started once by `scripts/test.mjs`, or lazily by the first
+ * One cluster is shared by every test process (started once by jest's globalSetup, `test/support/global-setup.ts`, or lazily by the first
  * test that needs it); each test file gets a database of its own from `createTestDatabase`, so files never
  * see each other's rows. Set TEST_PG_URL to use a server you already run instead.
  */

@@ -1,14 +1,13 @@
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startApi, sibling, register, K1, K2, type TestApi } from "./helpers";
 import { buildServices } from "../src/services";
 import { buildApp } from "../src/app";
 
 let t: TestApi;
-before(async () => {
+beforeAll(async () => {
   t = await startApi("api_auth", { settings: { loginMaxFailures: 3, loginLockoutSeconds: 30 } });
 });
-after(async () => {
+afterAll(async () => {
   await t?.close();
 });
 

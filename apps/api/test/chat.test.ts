@@ -1,4 +1,3 @@
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { Presence, parseJob } from "@chat/shared";
@@ -11,11 +10,11 @@ let t: TestApi;
 let alice: Session, bob: Session, carol: Session, dave: Session;
 let roomId: string;
 
-before(async () => {
+beforeAll(async () => {
   t = await startApi("api_chat", { sqs: true });
   [alice, bob, carol, dave] = [await register(t.app, "alice"), await register(t.app, "bob"), await register(t.app, "carol"), await register(t.app, "dave")];
 });
-after(async () => {
+afterAll(async () => {
   await t?.close();
 });
 

@@ -1,4 +1,3 @@
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startApi, register, type TestApi, type Session } from "./helpers";
 
@@ -6,12 +5,12 @@ let t: TestApi;
 let alice: Session;
 let roomId: string;
 
-before(async () => {
+beforeAll(async () => {
   t = await startApi("api_errors", { settings: { bodyLimitBytes: 8192 } });
   alice = await register(t.app, "alice");
   roomId = (await t.app.inject({ method: "POST", url: "/api/rooms", headers: alice.auth, payload: { name: "r" } })).json().room.id;
 });
-after(async () => {
+afterAll(async () => {
   await t?.close();
 });
 

@@ -1,13 +1,12 @@
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startApi, type TestApi } from "./helpers";
 import { socketRoom } from "../../shared/test/socket-room";
 
 let t: TestApi;
-before(async () => {
+beforeAll(async () => {
   t = await startApi("api_graphql");
 });
-after(async () => {
+afterAll(async () => {
   await t?.close();
 });
 

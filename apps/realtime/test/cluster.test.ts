@@ -3,7 +3,6 @@
  * cross-process delivery, delivery from the api path through the Redis emitter, recovery from a Redis
  * restart without losing an acknowledged message, and SIGTERM with clients reconnecting to the other process.
  */
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ChatStore, Delivery, Presence, createEmitter, createRedis, closeRedis } from "@chat/shared";
 import { spawn } from "node:child_process";
@@ -35,7 +34,7 @@ async function waitReady(p: Proc, timeoutMs = 15_000): Promise<void> {
   }
 }
 
-before(async () => {
+beforeAll(async () => {
   f = await fixture();
   ({ userIds, roomId } = await f.seed(6));
   [p1, p2] = await Promise.all([
@@ -44,7 +43,7 @@ before(async () => {
   ]);
 });
 
-after(async () => {
+afterAll(async () => {
   for (const c of open) c.close();
   await Promise.all([p1?.stop(), p2?.stop()]);
   await f?.close();

@@ -1,4 +1,3 @@
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConnectionLimiter, EventBudget, clientIp, payloadBytes } from "../src/limits";
 import { DEFAULTS, loadRealtimeSettings } from "../src/settings";

@@ -4,7 +4,6 @@
  * proxy appended (the last one for one hop), so a forged first entry changes nothing; a full task refuses
  * with `server_full`.
  */
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -16,11 +15,11 @@ let f: Fixture;
 let rt: RunningRealtime | undefined;
 const open: Client[] = [];
 
-before(async () => {
+beforeAll(async () => {
   f = await fixture();
 });
 
-after(async () => {
+afterAll(async () => {
   for (const c of open) c.close();
   await rt?.stop(500);
   await f?.close();

@@ -4,7 +4,6 @@
  * queue before it is acknowledged; a retried clientMsgId queues the same job id again (the workers run it
  * once), so a send whose jobs could not be queued is completed by the retry.
  */
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { presenceKey, parseJob } from "@chat/shared";
@@ -19,7 +18,7 @@ let rt: RunningRealtime;
 let queueUrl: string;
 const open: Client[] = [];
 
-before(async () => {
+beforeAll(async () => {
   f = await fixture();
   sqs = await startSqs();
   queueUrl = (await sqs.client.send(new CreateQueueCommand({ QueueName: "chat-test-push" }))).QueueUrl!;
@@ -30,7 +29,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   for (const c of open) c.close();
   await rt?.stop(1000);
   await sqs?.stop();

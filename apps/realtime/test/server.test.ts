@@ -3,7 +3,6 @@
  * handshake the ALB health check uses, handshake auth, revocation of open sockets, chat events, limits and
  * their error events, metrics and draining.
  */
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { ChatStore, Delivery, Presence, TokenService, createEmitter, createRedis, closeRedis, revokedBeforeKey, revokedSessionKey } from "@chat/shared";
@@ -31,7 +30,7 @@ async function refused(token: string | undefined, opts: Parameters<typeof client
   return (await c.next("connect_error")) as { message: string; data: { code: string; message: string } };
 }
 
-before(async () => {
+beforeAll(async () => {
   f = await fixture();
   ({ userIds, roomId } = await f.seed(8));
   const port = await freePort();
@@ -49,7 +48,7 @@ before(async () => {
   url = `http://127.0.0.1:${rt.port}`;
 });
 
-after(async () => {
+afterAll(async () => {
   for (const c of open) c.close();
   await rt?.stop(1000);
   await f?.close();

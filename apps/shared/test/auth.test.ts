@@ -1,4 +1,3 @@
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { SignJWT } from "jose";
 import { startRedis, type TestRedis } from "../../../test/support/redis";
@@ -13,11 +12,11 @@ const SID = "0b7a6c5d-4e3f-4a2b-8c1d-9e8f7a6b5c4d";
 let server: TestRedis;
 let redis: Redis;
 
-before(async () => {
+beforeAll(async () => {
   server = await startRedis();
   redis = createRedis({ kind: "url", url: server.url });
 });
-after(async () => {
+afterAll(async () => {
   await closeRedis(redis);
   await server.stop();
 });

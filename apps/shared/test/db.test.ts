@@ -1,4 +1,3 @@
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, copyFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,10 +11,10 @@ import { ChatStore, ChatError } from "../src/chat";
 let pool: Pool;
 let users: string[] = [];
 
-before(async () => {
+beforeAll(async () => {
   pool = createPool({ kind: "url", url: await createTestDatabase("shared_db"), poolMax: 5 });
 });
-after(async () => {
+afterAll(async () => {
   await pool.end();
 });
 
@@ -31,9 +30,9 @@ test("pool config for AWS: TLS verified, IAM token per connection", async () => 
 test("schema is behind before migrating, current after; migrating twice (even concurrently) is a no-op", async () => {
   const before = await schemaStatus(pool);
   assert.equal(before.current, false);
-  assert.deepEqual(before.pending, loadMigrations().map((m) => m.version));
+  expect(before.pending).toStrictEqual(loadMigrations().map((m) => m.version));
   const [a, b] = await Promise.all([migrate(pool), migrate(pool)]);
-  assert.deepEqual([...a.applied, ...b.applied].sort(), loadMigrations().map((m) => m.version));
+  expect([...a.applied, ...b.applied].sort()).toStrictEqual(loadMigrations().map((m) => m.version));
   const again = await migrate(pool);
   assert.deepEqual(again.applied, []);
   const after = await schemaStatus(pool);
@@ -46,7 +45,7 @@ test("a new migration file makes readiness report the schema behind; an edited a
   for (const f of readdirSync(migrationsDir())) copyFileSync(join(migrationsDir(), f), join(dir, f));
   writeFileSync(join(dir, "999_extra.sql"), "CREATE TABLE extra_test (id int);");
   const status = await schemaStatus(pool, loadMigrations(dir));
-  assert.deepEqual(status.pending, [999]);
+  expect(status.pending).toStrictEqual([999]);
   writeFileSync(join(dir, "001_initial.sql"), "-- edited\n");
   await assert.rejects(migrate(pool, loadMigrations(dir)), /001_initial\.sql was changed after it was applied/);
   assert.throws(() => { writeFileSync(join(dir, "bad-name.sql"), ""); loadMigrations(dir); }, /must be named NNN_description.sql/);

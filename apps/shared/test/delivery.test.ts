@@ -1,4 +1,3 @@
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { createEmitter } from "../src/emitter";
@@ -18,14 +17,14 @@ let server: TestRedis;
 let redis: Redis;
 let sqs: TestSqs;
 
-before(async () => {
+beforeAll(async () => {
   pool = createPool({ kind: "url", url: await createTestDatabase("shared_delivery"), poolMax: 4 });
   await migrate(pool);
   server = await startRedis();
   redis = createRedis({ kind: "url", url: server.url });
   sqs = await startSqs();
 });
-after(async () => {
+afterAll(async () => {
   await pool.end();
   await closeRedis(redis);
   await server.stop();

@@ -1,6 +1,7 @@
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { runChecks, gracefulShutdown } from "../src/http";
 import { createLogger, correlationId } from "../src/log";
 
@@ -15,25 +16,19 @@ test("readiness reports every check by name, with timeouts", async () => {
 });
 
 test("shutdown runs steps in order on SIGTERM, a failing step does not stop the rest, exit 0", async () => {
-  const order: string[] = [];
-  let code = -1;
-  const s = gracefulShutdown({
-    steps: [
-      { name: "stop accepting", run: () => { order.push("stop"); } },
-      { name: "drain", run: async () => { order.push("drain"); throw new Error("boom"); } },
-      { name: "close pools", run: async () => { order.push("close"); } },
-    ],
-    exit: (c) => { code = c; },
-    signals: ["SIGUSR2"],
+  // A real process and a real SIGTERM: jest's test context does not own the process's signal handlers.
+  const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "fixtures/shutdown-child.ts")], {
+    stdio: ["ignore", "pipe", "pipe"],
   });
-  try {
-    process.kill(process.pid, "SIGUSR2");
-    for (let i = 0; i < 100 && code === -1; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(order, ["stop", "drain", "close"]);
-    assert.equal(code, 0);
-  } finally {
-    s.dispose();
-  }
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes("ready\n") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(out.includes("ready\n"), `the child process never got ready: ${out}`);
+  child.kill("SIGTERM");
+  assert.equal(await exited, 0);
+  assert.deepEqual(out.trim().split("\n").filter((l) => l.startsWith("step ")), ["step stop", "step drain", "step close"]);
 });
 
 test("shutdown past its deadline exits 1", async () => {

@@ -1,4 +1,3 @@
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Metrics, percentile } from "../src/metrics";
 import { createLogger } from "../src/log";

@@ -1,4 +1,3 @@
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startRedis } from "../../../test/support/redis";
 import { createRedis, closeRedis, redisOptions, retryDelay } from "../src/redis";

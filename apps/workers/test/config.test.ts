@@ -1,5 +1,4 @@
 /** Workers configuration: defaults, derived values, and one clear message per bad variable. */
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";

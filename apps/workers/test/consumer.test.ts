@@ -2,7 +2,6 @@
  * The consumer engine against a scripted SQS client: which commands it sends, and in what order. These cover
  * timing details the end-to-end tests cannot pin down (heartbeat cadence, an extension racing a delete).
  */
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import { PoisonMessageError, SqsConsumer, type JobResult } from "../src/consumer";

@@ -4,7 +4,6 @@
  * notification to a local gateway sink (signed) and record the digest, which the member then reads back
  * through the api.
  */
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -35,7 +34,7 @@ let apiOutput = "";
 let apiUrl: string;
 let workers: Workers | undefined;
 
-before(async () => {
+beforeAll(async () => {
   assert.ok(existsSync(join(root, "apps", "api", "src", "main.ts")), "the api entry point exists");
   [databaseUrl, redis, sqs, sink] = await Promise.all([createTestDatabase("pipeline"), startRedis(), startSqs(), startSink()]);
   pool = new Pool({ connectionString: databaseUrl, max: 2 });
@@ -78,7 +77,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await workers?.stop();
   if (api && api.exitCode === null) {
     const exited = new Promise((resolve) => api!.once("exit", resolve));
@@ -134,7 +133,7 @@ test("a message posted through the api reaches an offline member as a signed pus
     },
     15_000,
   );
-  assert.deepEqual(digest.map((m: { messageId: string }) => String(m.messageId)), [messageId]);
+  expect(digest.map((m: { messageId: string }) => String(m.messageId))).toStrictEqual([messageId]);
   const outcomes = await pool.query("SELECT job_id, outcome FROM processed_jobs ORDER BY job_id");
   assert.deepEqual(outcomes.rows, [
     { job_id: `offline:${messageId}:${bob.userId}`, outcome: "recorded" },

@@ -1,4 +1,3 @@
-import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { PushGatewayClient, PushGatewayError, signBody, verifySignature } from "../src/push-gateway";
 import { GATEWAY_SECRET, startSink, type Sink } from "./helpers";
@@ -13,10 +12,10 @@ const notification = {
 };
 
 let sink: Sink;
-before(async () => {
+beforeAll(async () => {
   sink = await startSink();
 });
-after(() => sink.close());
+afterAll(() => sink.close());
 
 function client(overrides: Partial<ConstructorParameters<typeof PushGatewayClient>[0]> = {}) {
   return new PushGatewayClient({ url: sink.url, secret: GATEWAY_SECRET, attemptTimeoutMs: 500, maxAttempts: 3, baseDelayMs: 10, ...overrides });

@@ -2,7 +2,6 @@
  * The real entry point in a child process: SIGTERM while jobs are running. Whatever the process does not
  * finish within its grace period it hands back, so nothing is lost and nothing stays hidden.
  */
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -24,12 +23,12 @@ let data: Seed;
 
 let fixture: Fixture;
 
-before(async () => {
+beforeAll(async () => {
   fixture = await openFixture("workers_sigterm", { poolMax: 2, messages: 12 });
   ({ databaseUrl, pool, sqs, sink, data } = fixture);
 });
 
-after(() => fixture.close());
+afterAll(() => fixture.close());
 
 test("SIGTERM to the workers process during work: it exits 0, finishes or releases every job, and nothing is lost", async () => {
   const id = randomUUID().slice(0, 8);

@@ -2,7 +2,6 @@
  * The workers end to end: real Postgres (idempotency records, digests), local SQS (queue + DLQ with a redrive
  * policy) and a local HTTP sink playing the push gateway.
  */
-import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type { Pool } from "pg";
@@ -36,12 +35,12 @@ let data: Seed;
 
 let fixture: Fixture;
 
-before(async () => {
+beforeAll(async () => {
   fixture = await openFixture("workers", { poolMax: 4, messages: 60 });
   ({ databaseUrl, pool, sqs, sink, data } = fixture);
 });
 
-after(() => fixture.close());
+afterAll(() => fixture.close());
 
 interface Harness {
   workers: Workers;

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { after, before, describe, it } from "node:test";
 import { RESOURCE_RULES, STACK_RULES } from "../rules";
 import { packConfig } from "./policies";
 
@@ -62,7 +61,7 @@ function analyzeRequest(type: string, name: string, props: Record<string, unknow
 }
 
 describe("policy pack served over the analyzer API", () => {
-  before(async () => {
+  beforeAll(async () => {
     pack = spawn(process.execPath, ["--import", "tsx", "index.ts"], { cwd: __dirname, stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     pack.stderr!.on("data", (d) => (err += d));
@@ -78,7 +77,7 @@ describe("policy pack served over the analyzer API", () => {
     client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   });
 
-  after(() => {
+  afterAll(() => {
     client?.close();
     pack?.kill();
   });
