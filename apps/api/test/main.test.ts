@@ -46,7 +46,7 @@ test("the process serves, reports ready, writes JSON logs and EMF metrics, and e
     child.kill("SIGTERM");
     assert.equal(await exited, 0, out);
     const lines = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-    assert.ok(lines.some((l) => l.msg === "api listening" && l.service === "chat-test-api" && l.level === "info"));
+    assert.ok(lines.some((l) => l.msg === "api listening" && l.service === "chat-test-api" && l.level === "INFO"));
     assert.ok(lines.some((l) => l.msg === "shutdown complete"));
     const emf = lines.find((l) => l._aws && "RequestCount" in l);
     assert.ok(emf, "metrics are flushed on shutdown");

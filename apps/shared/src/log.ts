@@ -1,6 +1,10 @@
 /**
  * Structured JSON logs (pino, the logger Fastify uses). Every line carries `level`, `time`, `service` and,
  * inside a request, `reqId` (Fastify) or a `correlationId` given to `child()`.
+ *
+ * `level` is written in capitals (`"level":"ERROR"`, `"WARN"`, `"INFO"`...): the operators' searches filter on
+ * `ERROR` (docs/RUNBOOK.md), and CloudWatch Logs filter patterns match case-sensitively. The `level` option
+ * still takes pino's lowercase names (`LOG_LEVEL=info`).
  */
 import pino, { type Logger, type DestinationStream } from "pino";
 import { randomUUID } from "node:crypto";
@@ -19,7 +23,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     {
       level: opts.level ?? "info",
       base: { service: opts.service },
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: levelLabel(label) }) },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
         paths: [
@@ -37,6 +41,11 @@ export function createLogger(opts: LoggerOptions): Logger {
     },
     opts.destination,
   );
+}
+
+/** The label written for a pino level name: `error` -> `ERROR`. */
+export function levelLabel(pinoLevel: string): string {
+  return pinoLevel.toUpperCase();
 }
 
 /** A correlation id: the caller's (when it looks sane) or a new one. */

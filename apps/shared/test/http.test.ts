@@ -44,6 +44,6 @@ test("logs are JSON with level, service, correlation id, and secrets redacted", 
   const log = createLogger({ service: "chat-dev-api", destination: dest as never });
   log.child({ correlationId: correlationId("abc-123") }).info({ password: "hunter2", body: { refreshToken: "r" } }, "login");
   const line = JSON.parse(lines[0]);
-  assert.deepEqual([line.level, line.service, line.correlationId, line.msg, line.password, line.body.refreshToken], ["info", "chat-dev-api", "abc-123", "login", "[redacted]", "[redacted]"]);
+  assert.deepEqual([line.level, line.service, line.correlationId, line.msg, line.password, line.body.refreshToken], ["INFO", "chat-dev-api", "abc-123", "login", "[redacted]", "[redacted]"]);
   assert.match(correlationId("bad id with spaces"), /^[0-9a-f-]{36}$/);
 });

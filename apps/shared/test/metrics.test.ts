@@ -70,9 +70,18 @@ test("logger writes JSON with level, service, and redacts secrets", () => {
   const log = createLogger({ service: "chat-dev-api", destination: dest as never });
   log.child({ correlationId: "abc" }).info({ password: "hunter2" }, "hello");
   const line = JSON.parse(out[0]);
-  assert.equal(line.level, "info");
+  assert.equal(line.level, "INFO");
   assert.equal(line.service, "chat-dev-api");
   assert.equal(line.correlationId, "abc");
   assert.equal(line.password, "[redacted]");
   assert.equal(line.msg, "hello");
+});
+
+test("logger labels every level in capitals, as the runbook's ERROR searches expect", () => {
+  const out: string[] = [];
+  const dest = new Writable({ write(chunk, _enc, cb) { out.push(String(chunk)); cb(); } });
+  const log = createLogger({ service: "chat-dev-api", level: "trace", destination: dest as never });
+  log.trace("t"); log.debug("d"); log.info("i"); log.warn("w"); log.error("e"); log.fatal("f");
+  assert.deepEqual(out.map((l) => JSON.parse(l).level), ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]);
+  assert.match(out[4]!, /"level":"ERROR"/);
 });

@@ -302,7 +302,7 @@ test("push delivery off: the offline queue is still processed, /ready and metric
   assert.deepEqual(done.map((l) => [l.jobId, l.correlationId, l.outcome]), [[job.jobId, "req-corr-51", "recorded"]]);
   const disabled = logs.filter((l) => l.msg.startsWith("push delivery disabled: "));
   assert.deepEqual(disabled.map((l) => [l.level, l.msg]), [
-    ["warn", "push delivery disabled: PUSH_QUEUE_URL and PUSH_GATEWAY_URL are unset; only the offline queue is consumed"],
+    ["WARN", "push delivery disabled: PUSH_QUEUE_URL and PUSH_GATEWAY_URL are unset; only the offline queue is consumed"],
   ]);
   assert.equal(logs.find((l) => l.msg === "workers started")?.pushQueue, null);
   const emf = metricLines.map((l) => JSON.parse(l));
