@@ -26,6 +26,7 @@ import { DEFAULT_CACHE_TAG, defaultImageTag, ServiceImages, servicesToBuild } fr
 import type { ScalingPolicySpec } from "./components/scaling";
 import { albRequestsPolicy, backlogPolicy, connectionsPolicy, cpuPolicy } from "./components/scaling";
 import { FARGATE_MAX_STOP_TIMEOUT, FargateService } from "./components/service";
+import { OperatorToolbox, TOOLBOX_CONTAINER } from "./components/toolbox";
 import type { IamStatement } from "./components/service-iam";
 import { ecrRepositoryArn } from "./components/service-iam";
 import { resolve } from "node:path";
@@ -35,6 +36,9 @@ const REPO_ROOT = resolve(__dirname, "..");
 
 export const COMPUTE_SERVICES = ["api", "realtime", "workers"] as const;
 export type ComputeService = (typeof COMPUTE_SERVICES)[number];
+/** Images the stack holds: the three services and the operators' toolbox (apps/<name>/Dockerfile). */
+export const IMAGES = [...COMPUTE_SERVICES, TOOLBOX_CONTAINER] as const;
+type ImageName = (typeof IMAGES)[number];
 
 /** Container ports (docs/CONTRACTS.md). */
 export const SERVICE_PORTS: Record<ComputeService, number> = { api: 3000, realtime: 3001, workers: 3002 };
@@ -71,6 +75,8 @@ export interface ComputeRefs {
   deploymentAlarmNames?: Partial<Record<ComputeService, pulumi.Input<string>[]>>;
   /** Per-service additions from the data tier. */
   extras?: Partial<Record<ComputeService, ServiceExtras>>;
+  /** What the operators' toolbox gets from the data tier (environment and task-role statements). */
+  operator: { environment: Record<string, pulumi.Input<string>>; taskPolicyStatements: IamStatement[] };
 }
 
 /** Drain time of the realtime service, ms: below the deregistration delay and the stop timeout. */
@@ -104,9 +110,9 @@ export function computeProblems(cfg: StackConfig): string[] {
   if (s.services.realtime.connectionsPerTaskTarget < 1) {
     problems.push(`${key("services.realtime.connectionsPerTaskTarget")} = ${s.services.realtime.connectionsPerTaskTarget}: must be >= 1`);
   }
-  if (servicesToBuild({ services: [...COMPUTE_SERVICES], imageUris: imageUris(cfg) }).length && !(cfg.imageTag ?? defaultImageTag(REPO_ROOT))) {
+  if (servicesToBuild({ services: [...IMAGES], imageUris: imageUris(cfg) }).length && !(cfg.imageTag ?? defaultImageTag(REPO_ROOT))) {
     problems.push(`${CONFIG_NAMESPACE}:imageTag is missing and no git commit is available to tag built images; ` +
-      "set imageTag (e.g. the commit or release) or configure apiImage, realtimeImage and workersImage");
+      "set imageTag (e.g. the commit or release) or configure apiImage, realtimeImage, workersImage and toolboxImage");
   }
   if (cfg.imageTag === DEFAULT_CACHE_TAG) {
     problems.push(`${CONFIG_NAMESPACE}:imageTag = "${cfg.imageTag}": that tag holds the build cache; use a release tag such as the commit`);
@@ -120,8 +126,8 @@ export function validateCompute(cfg: StackConfig): void {
   if (problems.length) throw new StackConfigError(`Pulumi.${cfg.stack}.yaml`, problems);
 }
 
-function imageUris(cfg: StackConfig): Record<ComputeService, string | undefined> {
-  return { api: cfg.apiImage, realtime: cfg.realtimeImage, workers: cfg.workersImage };
+function imageUris(cfg: StackConfig): Record<ImageName, string | undefined> {
+  return { api: cfg.apiImage, realtime: cfg.realtimeImage, workers: cfg.workersImage, toolbox: cfg.toolboxImage };
 }
 
 /** Variables the compute layer sets itself (docs/CONTRACTS.md). */
@@ -176,13 +182,13 @@ export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs
   const s = cfg.sizing;
   const accountId = aws.getCallerIdentityOutput({}).accountId;
   const uris = imageUris(cfg);
-  const toBuild = servicesToBuild({ services: [...COMPUTE_SERVICES], imageUris: uris });
+  const toBuild = servicesToBuild({ services: [...IMAGES], imageUris: uris });
   const auth = toBuild.length ? aws.ecr.getAuthorizationTokenOutput({}) : undefined;
 
   const cluster = new EcsCluster("ecs", { clusterName: naming.prefix, region: cfg.region, accountId });
   const images = new ServiceImages("images", {
     namePrefix: naming.prefix,
-    services: [...COMPUTE_SERVICES],
+    services: [...IMAGES],
     imageUris: uris,
     contextDir: REPO_ROOT,
     tag: toBuild.length ? (cfg.imageTag ?? defaultImageTag(REPO_ROOT)) : undefined,
@@ -254,16 +260,42 @@ export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs
     });
   }
 
+  const toolbox = new OperatorToolbox(TOOLBOX_CONTAINER, {
+    family: naming.name(TOOLBOX_CONTAINER),
+    region: cfg.region,
+    accountId,
+    vpcId: refs.vpcId,
+    subnetIds: refs.privateSubnetIds,
+    image: images.imageUris[TOOLBOX_CONTAINER]!,
+    repositoryArns: uris.toolbox
+      ? [ecrRepositoryArn(uris.toolbox)].filter((x): x is string => x !== undefined)
+      : [images.repositoryArns[TOOLBOX_CONTAINER]!],
+    environment: refs.operator.environment,
+    taskPolicyStatements: refs.operator.taskPolicyStatements,
+    logGroupName: naming.logGroup(TOOLBOX_CONTAINER),
+    logRetentionDays: s.observability.logRetentionDays,
+    logKmsKeyArn: cluster.logKeyArn,
+  });
+
   return {
     cluster,
     images,
     services,
+    toolbox,
     outputs: {
       ecsClusterName: cluster.clusterName,
       apiServiceName: services.api.serviceName,
       realtimeServiceName: services.realtime.serviceName,
       workersServiceName: services.workers.serviceName,
       ecrRepositoryUrls: images.repositoryUrls,
+      // Autoscaling bounds per service: manual scaling stays inside them (docs/RUNBOOK.md section 4).
+      serviceScalingBounds: Object.fromEntries(COMPUTE_SERVICES.map((svc) => [svc, { min: s.services[svc].min, max: s.services[svc].max }])) as
+        Record<ComputeService, { min: number; max: number }>,
+      toolboxTaskDefinitionArn: toolbox.taskDefinitionArn,
+      toolboxNetworkConfiguration: toolbox.networkConfiguration,
+      toolboxContainerName: TOOLBOX_CONTAINER,
+      toolboxLogGroupName: toolbox.logGroupName,
+      toolboxSecurityGroupId: toolbox.securityGroupId,
     },
   };
 }

@@ -173,6 +173,13 @@ export interface DataTier {
   services: Record<ServiceName, ServiceWiring>;
   /** Security-group rules from a service to what it uses. Call once per service. */
   connectService(service: ServiceName, securityGroupId: pulumi.Input<string>): void;
+  /**
+   * What the operators' toolbox needs: where the database (through the proxy) and Redis are, and task-role
+   * statements for an IAM sign-in to the proxy and for reading the Redis AUTH token. No secret values.
+   */
+  operator: { environment: Record<string, pulumi.Input<string>>; taskPolicyStatements: PolicyStatement[] };
+  /** Security-group rules from the toolbox to the proxy (5432) and Redis. Call once. */
+  connectOperator(securityGroupId: pulumi.Input<string>): void;
   alarmTargets: {
     database: { instanceId: pulumi.Output<string>; maxConnections: number };
     redis: { replicationGroupId: pulumi.Output<string>; nodeCount: number };
@@ -216,6 +223,24 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
     }
   };
 
+  // Every validated stack has the proxy (config/load.ts requires it); without one the toolbox reaches Redis only.
+  const operator = {
+    environment: {
+      DB_HOST: proxy ? proxy.endpoint : database.address, DB_PORT: String(database.port), DB_NAME: database.dbName, DB_USER: database.username,
+      DB_IAM_AUTH: proxy ? "true" : "false",
+      REDIS_HOST: redis.primaryEndpoint, REDIS_PORT: String(redis.port), REDIS_TLS: "true", REDIS_AUTH_SECRET_ARN: redis.authSecretArn,
+    } as Record<string, pulumi.Input<string>>,
+    taskPolicyStatements: [
+      ...(proxy ? [proxy.connectStatement(database.username)] : []),
+      { Sid: "ReadRedisAuthToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [redis.authSecretArn] },
+    ] as PolicyStatement[],
+  };
+  assertNoWildcardActions("toolbox task role", operator.taskPolicyStatements);
+  const connectOperator = (sgId: pulumi.Input<string>) => {
+    if (proxy) connections.allowTcp("toolbox-to-db-proxy", { from: sgId, to: proxy.securityGroupId, port: 5432, description: "operator toolbox -> db proxy" });
+    connections.allowTcp("toolbox-to-redis", { from: sgId, to: redis.securityGroupId, port: redis.port, description: "operator toolbox -> redis" });
+  };
+
   const pair = (k: "push" | "offline") => queues.pairs[k];
   const outputs: Record<string, pulumi.Output<string>> = {
     dbInstanceIdentifier: database.instanceId,
@@ -236,7 +261,7 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
   }
 
   return {
-    database, proxy, redis, queues, secrets, services, connectService, outputs,
+    database, proxy, redis, queues, secrets, services, connectService, operator, connectOperator, outputs,
     alarmTargets: {
       database: { instanceId: database.instanceId, maxConnections: database.maxConnections },
       redis: { replicationGroupId: redis.replicationGroupId, nodeCount: redis.nodeCount },

@@ -9,7 +9,11 @@ import { Network } from "./components/network";
 import { Alb } from "./components/alb";
 import { Waf } from "./components/waf";
 import { buildDataTier, validateDataTier } from "./data-tier";
-import { validateDrConfig } from "./config/dr";
+import { hasDrPilotLight, validateDrConfig, validateDrPilotLight } from "./config/dr";
+import { AlbLogQueries } from "./components/alb-log-queries";
+import { DrPilotLight } from "./components/dr-pilot-light";
+import { ACCESS_LOG_PREFIX } from "./components/alb";
+import * as aws from "@pulumi/aws";
 import { buildObservability, validateObservability } from "./observability";
 import { buildCompute, COMPUTE_SERVICES, validateCompute } from "./compute";
 
@@ -20,6 +24,8 @@ export function buildPlatform(cfg: StackConfig) {
   validateDataTier(cfg, naming);
   // A DR stack without a restore source (or with one from another region) fails here too.
   validateDrConfig(cfg);
+  // A primary stack that copies backups to drRegion keeps a pilot light there: its zones must be listed.
+  validateDrPilotLight(cfg);
   validateObservability(cfg, naming);
   // Compute settings (stop timeouts vs. consumer timeout, realtime drain vs. deregistration delay) too.
   validateCompute(cfg);
@@ -99,11 +105,36 @@ export function buildPlatform(cfg: StackConfig) {
     },
     deploymentAlarmNames: observability.deploymentAlarmNames,
     extras: data.services,
+    operator: data.operator,
   });
   for (const svc of COMPUTE_SERVICES) data.connectService(svc, compute.services[svc].securityGroupId);
+  data.connectOperator(compute.toolbox.securityGroupId);
 
   // ---- 5. Observability: alarms, dashboard, backup -----------------------------------------------------
   // (built in 3b above; the services take `observability.deploymentAlarmNames`)
+
+  // ---- 6. Operations: Athena over the ALB logs; the DR region's pilot light ------------------------------
+  const logQueries = new AlbLogQueries("alb-log-queries", {
+    namePrefix: naming.prefix,
+    accessLogBucket: alb.accessLogBucketName,
+    accessLogPrefix: ACCESS_LOG_PREFIX,
+    accountId: aws.getCallerIdentityOutput({}).accountId,
+    region: cfg.region,
+    accessLogRetentionDays: s.alb.accessLogRetentionDays,
+    forceDestroy: !s.alb.deletionProtection,
+  });
+  // Shares the DR-region provider of the backup copies (the pilot light exists only where copies do).
+  const pilotLight = hasDrPilotLight(cfg)
+    ? new DrPilotLight("dr-pilot-light", {
+      namePrefix: naming.prefix,
+      cidr: cfg.drVpcCidr,
+      zones: cfg.drAvailabilityZones!,
+      subnetGroupName: naming.name("dr-subnet-group"),
+      provider: observability.backup.drProvider!,
+    })
+    : undefined;
+  // Push off: the workers consume only the offline queue, so that is where a backlog builds.
+  const consumed = cfg.pushGatewayUrl !== undefined ? (["push", "offline"] as const) : (["offline"] as const);
 
   return {
     vpcId: network.vpcId,
@@ -123,6 +154,20 @@ export function buildPlatform(cfg: StackConfig) {
     ...data.outputs,
     ...observability.outputs,
     ...compute.outputs,
+    pushNotifications: cfg.pushGatewayUrl !== undefined ? "on" : "off",
+    backlogQueueUrls: Object.fromEntries(consumed.map((k) => [k, data.queues.pairs[k].queue.url])),
+    backlogDlqUrls: Object.fromEntries(consumed.map((k) => [k, data.queues.pairs[k].dlq.url])),
+    athenaDatabaseName: logQueries.databaseName,
+    albLogsTableName: logQueries.tableName,
+    athenaWorkgroupName: logQueries.workgroupName,
+    athenaResultsBucket: logQueries.resultsBucketName,
+    ...(pilotLight
+      ? {
+        drPilotLightVpcId: pilotLight.vpcId,
+        drDbSubnetGroupName: pilotLight.subnetGroupName,
+        drRestoreSecurityGroupId: pilotLight.restoreSecurityGroupId,
+      }
+      : {}),
     // STACK OUTPUTS SLOT: add outputs of the layers above here.
   };
 }

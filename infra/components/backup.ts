@@ -95,6 +95,8 @@ export class Backup extends pulumi.ComponentResource {
   readonly backupRoleArn: pulumi.Output<string>;
   readonly planId: pulumi.Output<string>;
   readonly rpo: RecoveryPointObjective;
+  /** Provider of the DR region (given or created here), for other DR-region resources of the stack; undefined when nothing crosses regions. */
+  readonly drProvider: aws.Provider | undefined;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:backup:Backup", name, {}, opts);
@@ -106,6 +108,7 @@ export class Backup extends pulumi.ComponentResource {
       ? args.drProvider ?? new aws.Provider(`${name}-dr-region`, { region: args.drRegion }, child)
       : undefined;
     const dr = { parent: this, provider: drProvider };
+    this.drProvider = drProvider;
 
     const key = new aws.kms.Key(`${name}-vault-key`, { description: `${args.namePrefix} backup vault`, enableKeyRotation: true, deletionWindowInDays: 30 }, child);
     const vault = new aws.backup.Vault(`${name}-vault`, { name: `${args.namePrefix}-backup`, kmsKeyArn: key.arn }, child);

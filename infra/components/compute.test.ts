@@ -44,6 +44,7 @@ const URIS = {
   api: "123456789012.dkr.ecr.us-east-1.amazonaws.com/ci-api:1.2.3",
   realtime: "123456789012.dkr.ecr.us-east-1.amazonaws.com/ci-realtime:1.2.3",
   workers: "public.ecr.aws/example/workers:1.2.3",
+  toolbox: "123456789012.dkr.ecr.us-east-1.amazonaws.com/ci-toolbox:1.2.3",
 };
 
 describe("validateFargateServiceArgs", () => {
@@ -191,7 +192,10 @@ let prebuilt: SynthResult;
 beforeAll(async () => {
   for (const stack of TIER_NAMES) runs.set(stack, await synthesize(stack));
   prebuilt = await synthesize("dev", {
-    configOverrides: { "realtime-chat:apiImage": URIS.api, "realtime-chat:realtimeImage": URIS.realtime, "realtime-chat:workersImage": URIS.workers },
+    configOverrides: {
+      "realtime-chat:apiImage": URIS.api, "realtime-chat:realtimeImage": URIS.realtime, "realtime-chat:workersImage": URIS.workers,
+      "realtime-chat:toolboxImage": URIS.toolbox,
+    },
   });
 });
 
@@ -423,7 +427,8 @@ describe("compute with image URIs from CI", () => {
   it("builds nothing and runs the configured images", () => {
     assert.deepEqual(byType(prebuilt, T.image), []);
     for (const svc of SERVICES) assert.equal(containerOf(prebuilt, svc).image, URIS[svc]);
-    assert.equal(byType(prebuilt, T.repo).length, 3, "repositories stay for CI to push to");
+    assert.equal(containerOf(prebuilt, "toolbox").image, URIS.toolbox);
+    assert.equal(byType(prebuilt, T.repo).length, 4, "repositories stay for CI to push to (three services and the toolbox)");
   });
   it("lets the execution role pull only from the configured image's ECR repository", () => {
     const pull = (svc: string) => policyDoc(one(prebuilt, T.rolePolicy, `${svc}-execution-policy`)).Statement.find((s: any) => s.Sid === "PullServiceImage");

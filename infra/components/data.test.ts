@@ -543,7 +543,9 @@ describe("data tier inside the whole platform (10k-dau)", () => {
 
   it("task definitions carry secret values only as `secrets`, and each execution role reads exactly those", () => {
     for (const run of [r, withGateway]) {
-      assert.equal(byType(run, "aws:ecs/taskDefinition:TaskDefinition").length, 3);
+      // the three services and the operators' toolbox (which gets no secret at all: it fetches tokens itself)
+      assert.deepEqual(byType(run, "aws:ecs/taskDefinition:TaskDefinition").map((t) => t.name).sort(), ["api-task", "realtime-task", "toolbox-task", "workers-task"]);
+      assert.equal(JSON.parse(one(run, "aws:ecs/taskDefinition:TaskDefinition", "toolbox-task").inputs.containerDefinitions)[0].secrets, undefined);
       for (const svc of SERVICE_NAMES) {
         const c = container(run, svc);
         const envNames = (c.environment ?? []).map((e: { name: string }) => e.name);
@@ -582,8 +584,8 @@ describe("data tier inside the whole platform (10k-dau)", () => {
   it("connects the real service security groups to the proxy and Redis", () => {
     const serviceSgs = new Set(byType(r, T.ingress).filter((x) => /^(api|realtime|workers)-to-/.test(x.name)).map((x) => x.inputs.referencedSecurityGroupId));
     assert.equal(serviceSgs.size, 3, "one security group per service");
-    assert.deepEqual(byType(r, T.ingress).filter((x) => x.name.endsWith("-to-redis-in")).map((x) => x.name).sort(), ["api-to-redis-in", "realtime-to-redis-in"]);
+    assert.deepEqual(byType(r, T.ingress).filter((x) => x.name.endsWith("-to-redis-in")).map((x) => x.name).sort(), ["api-to-redis-in", "realtime-to-redis-in", "toolbox-to-redis-in"]);
     assert.deepEqual(byType(r, T.ingress).filter((x) => x.name.endsWith("-to-db-proxy-in")).map((x) => x.name).sort(),
-      ["api-to-db-proxy-in", "realtime-to-db-proxy-in", "workers-to-db-proxy-in"]);
+      ["api-to-db-proxy-in", "realtime-to-db-proxy-in", "toolbox-to-db-proxy-in", "workers-to-db-proxy-in"]);
   });
 });

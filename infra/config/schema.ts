@@ -58,6 +58,16 @@ const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const ZONE = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
 const IMAGE = /^[\w.\-/:@]+$/;
 
+/** A list of distinct zone names (JSON text or a YAML list); `example` is the region shown in the message. */
+function parseZones(raw: unknown, example: string): string[] {
+  const v = fromJson(raw);
+  if (!Array.isArray(v) || v.some((z) => typeof z !== "string" || !ZONE.test(z))) {
+    throw new ConfigValueError(`expected a list of zone names like [${example}a, ${example}b, ${example}c]`);
+  }
+  if (new Set(v).size !== v.length) throw new ConfigValueError("zones must not repeat");
+  return v as string[];
+}
+
 export function parseCidr(value: unknown): string {
   const allowed = "an IPv4 network like 10.0.0.0/16 with a prefix from /16 to /20 and no host bits set";
   const text = str(value, allowed);
@@ -100,14 +110,7 @@ export const CONFIG_KEYS = {
     type: "list of zone names",
     default: undefined,
     required: true,
-    parse: (raw) => {
-      const v = fromJson(raw);
-      if (!Array.isArray(v) || v.some((z) => typeof z !== "string" || !ZONE.test(z))) {
-        throw new ConfigValueError("expected a list of zone names like [us-east-1a, us-east-1b, us-east-1c]");
-      }
-      if (new Set(v).size !== v.length) throw new ConfigValueError("zones must not repeat");
-      return v as string[];
-    },
+    parse: (raw) => parseZones(raw, "us-east-1"),
   }),
   vpcCidr: key<string>({
     doc: "VPC address range; private subnets take /(prefix+4) blocks, public subnets /(prefix+8) blocks at the top.",
@@ -120,6 +123,18 @@ export const CONFIG_KEYS = {
     type: "region",
     default: "us-west-2",
     parse: (v) => str(v, "an AWS region name like us-west-2", REGION),
+  }),
+  drAvailabilityZones: key<string[] | undefined>({
+    doc: "Zones of drRegion for the pilot-light VPC (private subnets and the DB subnet group a restore lands in), listed explicitly. Required on stacks that copy backups to drRegion (every production tier's primary stack); ignored elsewhere.",
+    type: "list of zone names",
+    default: undefined,
+    parse: (raw) => parseZones(raw, "us-west-2"),
+  }),
+  drVpcCidr: key<string>({
+    doc: "Address range of the pilot-light VPC in drRegion; keep it apart from vpcCidr and from the DR stack's vpcCidr so the networks can be peered during a restore.",
+    type: "CIDR",
+    default: "10.2.0.0/16",
+    parse: parseCidr,
   }),
   domainName: key<string | undefined>({
     doc: "Public DNS name of the site (informational; DNS records are managed outside the stack).",
@@ -158,6 +173,12 @@ export const CONFIG_KEYS = {
     type: "image URI",
     default: undefined,
     parse: (v) => str(v, "an image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/chat-workers:1.2.3", IMAGE),
+  }),
+  toolboxImage: key<string | undefined>({
+    doc: "Image URI for the operators' toolbox task (psql, redis-cli, AWS CLI); absent -> built from apps/toolbox/Dockerfile.",
+    type: "image URI",
+    default: undefined,
+    parse: (v) => str(v, "an image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/chat-toolbox:1.2.3", IMAGE),
   }),
   imageTag: key<string | undefined>({
     doc: "Tag of the images the stack builds (ECR tags are immutable: use a new one per build, e.g. the commit). Default: git-<commit>, plus -dirty-<time> for a changed tree.",

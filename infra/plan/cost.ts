@@ -211,10 +211,16 @@ export const COST_RULES: Record<string, CostRule> = {
   },
   "aws:kms/key:Key": (r, ctx) => [{ monthlyUsd: ctx.use("kmsKeyMonth", ctx.prices.kmsKeyMonth), basis: "1 customer managed key" }],
   "aws:secretsmanager/secret:Secret": (r, ctx) => [{ monthlyUsd: ctx.use("secretMonth", ctx.prices.secretMonth), basis: "1 secret" }],
-  "aws:s3/bucket:Bucket": (r, ctx) => s3Logs(ctx),
-  "aws:s3/bucketV2:BucketV2": (r, ctx) => s3Logs(ctx),
+  "aws:s3/bucket:Bucket": (r, ctx) => s3Bucket(r, ctx),
+  "aws:s3/bucketV2:BucketV2": (r, ctx) => s3Bucket(r, ctx),
   "aws:ecr/repository:Repository": (r, ctx) => [{ monthlyUsd: ctx.a.ecrGbPerRepository * ctx.use("ecrGbMonth", ctx.prices.ecrGbMonth), basis: `${ctx.a.ecrGbPerRepository} GB of images` }],
 };
+
+/** Athena results (tagged `Purpose: athena-results`) are a few MB that expire within days: not worth a line of cost. */
+function s3Bucket(r: CostResource, ctx: CostContext): Line[] {
+  if (r.inputs.tags?.Purpose === "athena-results") return [{ monthlyUsd: 0, basis: "Athena query results (expire after days)" }];
+  return s3Logs(ctx);
+}
 
 function s3Logs(ctx: CostContext): Line[] {
   const gb = ctx.dau * ctx.a.s3LogGbPerDauPerMonth;
@@ -252,6 +258,8 @@ export const FREE_TYPES = new Set([
   "random:index/randomPassword:RandomPassword", "random:index/randomId:RandomId", "random:index/randomString:RandomString",
   // image builds run on the deploying machine; storage is priced on the ECR repository
   "docker-build:index:Image",
+  // Athena bills per TB a query scans, nothing while idle; a Glue catalog of a few objects stays in the free tier
+  "aws:athena/workgroup:Workgroup", "aws:glue/catalogDatabase:CatalogDatabase", "aws:glue/catalogTable:CatalogTable",
 ]);
 
 /** Estimates the monthly cost of a stack's resources. */

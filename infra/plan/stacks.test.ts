@@ -11,7 +11,7 @@ import { costTable, END, shippedPlans, START, withTable } from "./readme";
 import { renderMarkdown, renderText } from "./render";
 import { ROOT, stackNames, withoutStackTraces } from "./sources";
 
-withoutStackTraces(); // five syntheses: as fast as the plan command
+withoutStackTraces(); // one synthesis per stack file: as fast as the plan command
 
 describe("plans of the shipped stacks", () => {
   let docs: PlanDocument[] = [];
@@ -24,9 +24,9 @@ describe("plans of the shipped stacks", () => {
   it("a plan that used an example config value says so; other plans do not", () => {
     for (const d of docs) {
       const said = d.warnings.filter((w) => w.includes("this plan used the example value"));
-      if (d.stack === "10k-dau-dr") {
+      if (d.stack.endsWith("-dr")) {
         assert.equal(said.length, 1, d.warnings.join("\n"));
-        assert.match(said[0]!, /^realtime-chat:restoreSnapshotId is not in Pulumi\.10k-dau-dr\.yaml \(an operator sets it before deploying\); this plan used the example value "arn:aws:rds:us-west-2:/);
+        assert.ok(said[0]!.startsWith(`realtime-chat:restoreSnapshotId is not in Pulumi.${d.stack}.yaml (an operator sets it before deploying); this plan used the example value "arn:aws:rds:us-west-2:`), said[0]);
         assert.ok(renderText(d).includes(said[0]!), "the text plan prints it");
         assert.match(renderMarkdown(d), /> `realtime-chat:restoreSnapshotId` is set by an operator before deploying; this plan used the example value `arn:aws:rds:us-west-2:/);
       } else {
@@ -70,14 +70,15 @@ describe("plans of the shipped stacks", () => {
     assert.equal(withTable(readme, costTable(docs)), readme);
   });
 
-  it("renders every stack; all Markdown bodies together fit one PR comment", () => {
+  it("renders every stack; the primary stacks' Markdown bodies together fit one PR comment, each DR stack's its own", () => {
     let total = 0;
     for (const d of docs) {
       const md = renderMarkdown(d);
       assert.match(md, new RegExp(`### Plan for \`${d.stack}\``));
       assert.match(renderText(d), /Estimated monthly cost: \$/);
-      total += md.length;
+      if (d.stack.endsWith("-dr")) assert.ok(md.length < 65_000, `Markdown of ${d.stack} is ${md.length} characters; GitHub comments stop at 65,536`);
+      else total += md.length;
     }
-    assert.ok(total < 65_000, `Markdown of all stacks is ${total} characters; GitHub comments stop at 65,536`);
+    assert.ok(total < 65_000, `Markdown of the primary stacks is ${total} characters; GitHub comments stop at 65,536`);
   });
 });

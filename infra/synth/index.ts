@@ -71,8 +71,14 @@ export interface SynthResult {
  * documentation account and the backup job id is made up.
  */
 export const STACK_EXAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  "1k-dau-dr": {
+    "realtime-chat:restoreSnapshotId": "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-8a1d4c2e-7f3b-4e9a-b6c5-2d0e9f8a7b13",
+  },
   "10k-dau-dr": {
     "realtime-chat:restoreSnapshotId": "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-3f9c2a6e-5b1d-4c7a-9e2f-0d8b7a6c5e41",
+  },
+  "100k-dau-dr": {
+    "realtime-chat:restoreSnapshotId": "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-c47e1b9d-2a6f-4d38-8e5b-91f0a3c6d2e7",
   },
 };
 
