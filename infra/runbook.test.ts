@@ -8,12 +8,14 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { validateDrConfig } from "./config/dr";
+import { hasDrPilotLight, validateDrConfig } from "./config/dr";
+import { ALB_LOG_COLUMNS } from "./components/alb-log-queries";
 import { validateStackConfig } from "./config/load";
 import { CONFIG_KEYS } from "./config/schema";
 import { postgresMaxConnections } from "./components/alarm-specs";
 import { TIERS } from "./config/tiers";
 import { byType, loadStackFile, REPO_ROOT, STACK_EXAMPLES, synthesize } from "./synth";
+import { shortId } from "./synth/mocks";
 import type { SynthResult } from "./synth";
 
 const RUNBOOK = readFileSync(join(REPO_ROOT, "docs", "RUNBOOK.md"), "utf8");
@@ -22,10 +24,90 @@ const STACKS = readdirSync(REPO_ROOT)
   .filter((s): s is string => s !== undefined)
   .sort();
 
-/** Outputs a stack has only where its tier creates the thing. */
+const noPilotLight = (stack: string) => !hasDrPilotLight(validateStackConfig(loadStackFile(stack).config, stack));
+/** Outputs a stack has only where its tier or config creates the thing (true: absent in that stack). */
 const OPTIONAL_OUTPUTS: Record<string, (stack: string) => boolean> = {
   drVaultName: (stack) => !TIERS[loadStackFile(stack).config["realtime-chat:tier"] as keyof typeof TIERS].backup.crossRegionCopy,
+  drPilotLightVpcId: noPilotLight,
+  drDbSubnetGroupName: noPilotLight,
+  drRestoreSecurityGroupId: noPilotLight,
+  // the site URL needs a domain (realtime-chat:domainName); no shipped stack file sets one
+  siteUrl: (stack) => loadStackFile(stack).config["realtime-chat:domainName"] === undefined,
 };
+
+/** Words of an Athena query that are SQL, functions or literals rather than column names. */
+const SQL_WORDS = new Set([
+  "select", "from", "where", "and", "or", "not", "order", "by", "group", "desc", "asc", "limit", "as", "between", "count",
+  "date_format", "current_date", "interval", "day", "in", "like", "is", "null", "errors",
+]);
+
+/** Columns an `alb_logs` query in `text` uses that the table does not have. */
+export function albLogQueryProblems(text: string): string[] {
+  const columns = new Set([...ALB_LOG_COLUMNS.map(([n]) => n), "day"]);
+  const problems: string[] = [];
+  for (const m of text.matchAll(/--query-string "([^"]*\balb_logs\b[^"]*)"/g)) {
+    const sql = m[1]!.replace(/'[^']*'/g, " ");
+    for (const w of sql.matchAll(/\b([a-z_][a-z0-9_]*)\b/g)) {
+      if (w[1] === "alb_logs" || SQL_WORDS.has(w[1]!) || columns.has(w[1]!)) continue;
+      problems.push(`alb_logs has no column ${w[1]}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * The operators' toolkit in one synthesized stack, by name: the toolbox (task definition, log group, network
+ * settings for run-task), the Athena objects, and where the stack keeps one, the DR pilot light. One line per
+ * output that is missing or names something the stack did not create as the runbook says.
+ */
+export function toolkitProblems(run: SynthResult, outputs: Record<string, any> = run.outputs): string[] {
+  const prefix = `chat-${run.stack}`;
+  const problems: string[] = [];
+  const expect = (what: string, ok: boolean) => { if (!ok) problems.push(what); };
+  const task = byType(run, "aws:ecs/taskDefinition:TaskDefinition").find((t) => t.inputs.family === `${prefix}-toolbox`);
+  expect(`no task definition ${prefix}-toolbox`, task !== undefined);
+  expect(`toolboxTaskDefinitionArn ${outputs.toolboxTaskDefinitionArn} is not the ${prefix}-toolbox family`,
+    typeof outputs.toolboxTaskDefinitionArn === "string" && outputs.toolboxTaskDefinitionArn.includes(`:task-definition/${prefix}-toolbox:`));
+  const container = task && JSON.parse(task.inputs.containerDefinitions)[0];
+  expect(`toolboxContainerName ${outputs.toolboxContainerName} is not the task's container`, container?.name === outputs.toolboxContainerName);
+  expect(`toolboxLogGroupName ${outputs.toolboxLogGroupName} is not /ecs/${prefix}/toolbox`, outputs.toolboxLogGroupName === `/ecs/${prefix}/toolbox`);
+  expect(`the toolbox logs to ${container?.logConfiguration?.options?.["awslogs-group"]}, not toolboxLogGroupName`,
+    container?.logConfiguration?.options?.["awslogs-group"] === outputs.toolboxLogGroupName);
+  expect(`log group ${outputs.toolboxLogGroupName} does not exist`,
+    byType(run, "aws:cloudwatch/logGroup:LogGroup").some((g) => g.inputs.name === outputs.toolboxLogGroupName));
+  const net = outputs.toolboxNetworkConfiguration?.awsvpcConfiguration;
+  expect("toolboxNetworkConfiguration does not use the private subnets",
+    JSON.stringify(net?.subnets) === JSON.stringify(run.outputs.privateSubnetIds) && net?.assignPublicIp === "DISABLED");
+  expect("toolboxNetworkConfiguration does not use the toolbox security group", JSON.stringify(net?.securityGroups) === JSON.stringify([outputs.toolboxSecurityGroupId]));
+
+  const db = `${prefix.replace(/-/g, "_")}_logs`;
+  expect(`athenaDatabaseName ${outputs.athenaDatabaseName} is not ${db}`, outputs.athenaDatabaseName === db);
+  expect(`no Glue database ${db}`, byType(run, "aws:glue/catalogDatabase:CatalogDatabase").some((d) => d.inputs.name === db));
+  expect(`albLogsTableName ${outputs.albLogsTableName} is not alb_logs`, outputs.albLogsTableName === "alb_logs");
+  expect(`no table alb_logs in ${db}`, byType(run, "aws:glue/catalogTable:CatalogTable").some((t) => t.inputs.name === "alb_logs" && t.inputs.databaseName === db));
+  const wg = byType(run, "aws:athena/workgroup:Workgroup").find((w) => w.inputs.name === outputs.athenaWorkgroupName);
+  expect(`athenaWorkgroupName ${outputs.athenaWorkgroupName} is not ${prefix}-ops or does not exist`, outputs.athenaWorkgroupName === `${prefix}-ops` && wg !== undefined);
+  expect(`the workgroup does not write to athenaResultsBucket ${outputs.athenaResultsBucket}`,
+    wg?.inputs.configuration?.resultConfiguration?.outputLocation === `s3://${outputs.athenaResultsBucket}/results/`);
+
+  if (hasDrPilotLight(validateStackConfig(loadStackFile(run.stack).config, run.stack))) {
+    const cfg = loadStackFile(run.stack).config;
+    const drProviders = byType(run, "pulumi:providers:aws").filter((p) => p.inputs.region === cfg["realtime-chat:drRegion"]);
+    const inDr = (urn: string | undefined) => drProviders.some((p) => urn?.startsWith(`${p.urn}::`));
+    const group = byType(run, "aws:rds/subnetGroup:SubnetGroup").find((g) => g.inputs.name === outputs.drDbSubnetGroupName);
+    expect(`drDbSubnetGroupName ${outputs.drDbSubnetGroupName} is not ${prefix}-dr-subnet-group in the DR region`,
+      outputs.drDbSubnetGroupName === `${prefix}-dr-subnet-group` && group !== undefined && inDr(group.options.provider));
+    const sg = byType(run, "aws:ec2/securityGroup:SecurityGroup").find((x) => x.name === "dr-pilot-light-restore-sg");
+    expect(`drRestoreSecurityGroupId ${outputs.drRestoreSecurityGroupId} is not the DR region's restore group`,
+      sg !== undefined && inDr(sg.options.provider) && outputs.drRestoreSecurityGroupId === `sg-${shortId("aws:ec2/securityGroup:SecurityGroup", sg.name)}`);
+    const vpc = byType(run, "aws:ec2/vpc:Vpc").find((v) => v.name === "dr-pilot-light-vpc");
+    expect(`drPilotLightVpcId ${outputs.drPilotLightVpcId} is not the DR region's VPC`,
+      vpc !== undefined && inDr(vpc.options.provider) && outputs.drPilotLightVpcId === `vpc-${shortId("aws:ec2/vpc:Vpc", vpc.name)}`);
+  } else {
+    expect("a stack without a pilot light has DR pilot-light outputs", outputs.drDbSubnetGroupName === undefined && outputs.drRestoreSecurityGroupId === undefined);
+  }
+  return problems;
+}
 
 /** What a synthesized stack offers for the runbook's references to resolve against. */
 export interface StackFacts {
@@ -202,7 +284,11 @@ describe("docs/RUNBOOK.md", () => {
       .replace("--metric-name EventLoopLagMs", "--metric-name EventLoopLag")
       .replace("--rule-metric-name SocketIORateLimit", "--rule-metric-name SocketIoRateLimit")
       .replace("`*-alb-5xx`", "`*-alb-500`")
-      .replace("realtime-chat:apiImage", "realtime-chat:apiImageUri");
+      .replace("realtime-chat:apiImage", "realtime-chat:apiImageUri")
+      .replace("pulumi stack output athenaWorkgroupName", "pulumi stack output athenaWorkGroup")
+      .replace("pulumi stack output toolboxTaskDefinitionArn", "pulumi stack output toolboxTaskDefinition")
+      .replace("pulumi stack output drDbSubnetGroupName", "pulumi stack output drSubnetGroupName")
+      .replace("realtime-chat:sizing.database.instanceClass", "realtime-chat:sizing.database.instanceType");
     const problems = runbookProblems(broken, facts);
     for (const expected of [
       "stack output pushDeadLetterUrl does not exist",
@@ -212,7 +298,32 @@ describe("docs/RUNBOOK.md", () => {
       "WAF rule metric SocketIoRateLimit does not exist",
       "no alarm matches *-alb-500",
       "config key realtime-chat:apiImageUri does not exist",
+      "stack output athenaWorkGroup does not exist",
+      "stack output toolboxTaskDefinition does not exist",
+      "stack output drSubnetGroupName does not exist",
+      "sizing path database.instanceType does not exist in the tier table",
     ]) assert.ok(problems.includes(expected), `expected "${expected}" in ${JSON.stringify(problems)}`);
+  });
+
+  it("queries alb_logs only by columns of the table (AWS's ALB access log columns and the day partition)", () => {
+    expect(RUNBOOK.match(/FROM alb_logs/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(albLogQueryProblems(RUNBOOK)).toEqual([]);
+    const broken = RUNBOOK.replace("elb_status_code >= 500 ORDER BY", "status_code >= 500 ORDER BY");
+    expect(albLogQueryProblems(broken)).toEqual(["alb_logs has no column status_code"]);
+  });
+
+  it("probes the site URL where a stack has a domain, and says what to do without one", () => {
+    expect(RUNBOOK).toContain("export SITE_URL=$(pulumi stack output siteUrl -s $STACK)");
+    expect(RUNBOOK).toContain("export SITE_URL=http://$ALB_DNS");
+    expect(RUNBOOK).toMatch(/curl -fsS --resolve \$DOMAIN:443:\$ALB_IP https:\/\/\$DOMAIN\/api\/ready/);
+    expect(RUNBOOK).not.toMatch(/https:\/\/\$ALB_DNS/);
+  });
+
+  it("scales relative to the serviceScalingBounds output and changes classes through the sizing override", () => {
+    expect(RUNBOOK).not.toMatch(/--desired-count \d/);
+    expect(RUNBOOK).toMatch(/pulumi stack output serviceScalingBounds -s \$STACK --json \| jq \.realtime\.max/);
+    expect(RUNBOOK).toContain("pulumi config set --path 'realtime-chat:sizing.database.instanceClass' db.r6g.xlarge -s $STACK");
+    expect(RUNBOOK).not.toMatch(/aws rds modify-db-instance [^\n]*--db-instance-class/);
   });
 });
 
@@ -239,6 +350,10 @@ describe("operators' runbook contract", () => {
     "realtimeTargetGroupArn", "realtimeTargetGroupArnSuffix", "albArnSuffix", "wafAclArn", "dbInstanceIdentifier",
     "redisReplicationGroupId", "redisAuthSecretArn", "pushQueueUrl", "pushDlqUrl", "pushQueueArn", "pushDlqArn",
     "offlineQueueUrl", "offlineDlqUrl", "offlineQueueArn", "offlineDlqArn", "drVaultName", "backupRoleArn", "dbSubnetGroupName",
+    "toolboxTaskDefinitionArn", "toolboxNetworkConfiguration", "toolboxContainerName", "toolboxLogGroupName", "toolboxSecurityGroupId",
+    "athenaDatabaseName", "albLogsTableName", "athenaWorkgroupName", "athenaResultsBucket",
+    "serviceScalingBounds", "pushNotifications", "backlogQueueUrls", "backlogDlqUrls",
+    "drPilotLightVpcId", "drDbSubnetGroupName", "drRestoreSecurityGroupId",
   ];
   for (const stack of STACKS) {
     it(`${stack} exports every output the operators' restore and incident steps need`, () => {
@@ -247,6 +362,72 @@ describe("operators' runbook contract", () => {
       assert.deepEqual(missing, []);
     });
   }
+
+  for (const stack of STACKS) {
+    it(`${stack}: the toolbox, Athena and DR pilot-light outputs name what the stack creates`, () => {
+      assert.deepEqual(toolkitProblems(runs.get(stack)!), []);
+    });
+  }
+
+  it("the toolkit check reports a wrong output", () => {
+    const run = runs.get("10k-dau")!;
+    const wrong = {
+      ...run.outputs,
+      toolboxLogGroupName: "/ecs/chat-10k-dau/tools",
+      athenaWorkgroupName: "primary",
+      athenaDatabaseName: "default",
+      drDbSubnetGroupName: "dr-subnet-group",
+      toolboxNetworkConfiguration: { awsvpcConfiguration: { ...run.outputs.toolboxNetworkConfiguration.awsvpcConfiguration, subnets: run.outputs.publicSubnetIds } },
+    };
+    assert.deepEqual(toolkitProblems(run, wrong), [
+      "toolboxLogGroupName /ecs/chat-10k-dau/tools is not /ecs/chat-10k-dau/toolbox",
+      "the toolbox logs to /ecs/chat-10k-dau/toolbox, not toolboxLogGroupName",
+      "log group /ecs/chat-10k-dau/tools does not exist",
+      "toolboxNetworkConfiguration does not use the private subnets",
+      "athenaDatabaseName default is not chat_10k_dau_logs",
+      "athenaWorkgroupName primary is not chat-10k-dau-ops or does not exist",
+      "the workgroup does not write to athenaResultsBucket " + run.outputs.athenaResultsBucket,
+      "drDbSubnetGroupName dr-subnet-group is not chat-10k-dau-dr-subnet-group in the DR region",
+    ]);
+  });
+
+  it("backlog outputs follow the push setting: offline only when push is off, both queues when it is on", async () => {
+    for (const stack of STACKS) {
+      const o = runs.get(stack)!.outputs;
+      const pushOn = loadStackFile(stack).config["realtime-chat:pushGatewayUrl"] !== undefined;
+      assert.equal(o.pushNotifications, pushOn ? "on" : "off", stack);
+      assert.deepEqual(o.backlogQueueUrls, pushOn ? { push: o.pushQueueUrl, offline: o.offlineQueueUrl } : { offline: o.offlineQueueUrl }, stack);
+      assert.deepEqual(o.backlogDlqUrls, pushOn ? { push: o.pushDlqUrl, offline: o.offlineDlqUrl } : { offline: o.offlineDlqUrl }, stack);
+    }
+    const on = await synthesize("1k-dau", { configOverrides: { "realtime-chat:pushGatewayUrl": "https://push.example.com/v1/notify" } });
+    assert.equal(on.outputs.pushNotifications, "on");
+    assert.deepEqual(Object.keys(on.outputs.backlogQueueUrls), ["push", "offline"]);
+  });
+
+  it("serviceScalingBounds are each service's autoscaling bounds, overrides included", async () => {
+    for (const stack of STACKS) {
+      const run = runs.get(stack)!;
+      const targets = byType(run, "aws:appautoscaling/target:Target");
+      for (const svc of ["api", "realtime", "workers"]) {
+        const t = targets.find((x) => x.name === `${svc}-scaling`)!.inputs;
+        assert.deepEqual(run.outputs.serviceScalingBounds[svc], { min: t.minCapacity, max: t.maxCapacity }, `${stack} ${svc}`);
+      }
+    }
+    const over = await synthesize("dev", { configOverrides: { "realtime-chat:sizing": { services: { realtime: { max: 9 } } } } });
+    assert.equal(over.outputs.serviceScalingBounds.realtime.max, 9);
+  });
+
+  it("every production tier has a DR stack file in the primary's drRegion, and each primary keeps a pilot light there", () => {
+    const primaries = STACKS.filter((s) => !s.endsWith("-dr") && loadStackFile(s).config["realtime-chat:tier"] !== "dev");
+    expect(primaries).toEqual(["100k-dau", "10k-dau", "1k-dau"]);
+    for (const p of primaries) {
+      const primary = loadStackFile(p).config;
+      const dr = loadStackFile(`${p}-dr`).config;
+      assert.deepEqual([dr["realtime-chat:primaryEnv"], dr["realtime-chat:tier"], dr["aws:region"]], [p, primary["realtime-chat:tier"], primary["realtime-chat:drRegion"]], p);
+      assert.equal(runs.get(`${p}-dr`)!.region, primary["realtime-chat:drRegion"]);
+      assert.ok(runs.get(p)!.outputs.drDbSubnetGroupName, `${p} keeps a pilot light`);
+    }
+  });
 
   it("the DR stack runs in the primary's drRegion, restores the database from its source and names the vault", () => {
     const primary = loadStackFile("10k-dau").config;
