@@ -333,7 +333,13 @@ describe("docs/DR.md", () => {
     const primary = runs.get("10k-dau")!;
     const dr = runs.get("10k-dau-dr")!;
     const problems: string[] = [];
-    for (const m of text.matchAll(/pulumi stack output (\w+)/g)) if (!(m[1]! in dr.outputs)) problems.push(`DR stack has no output ${m[1]}`);
+    // `-s <stack>` reads another stack (the primary's pilot light); without it the commands run on the DR stack
+    for (const m of text.matchAll(/pulumi stack output (\w+)(?: -s ([\w-]+))?/g)) {
+      const [, name, stack] = m as unknown as [string, string, string | undefined];
+      const target = stack === undefined || stack === "$STACK" ? dr : runs.get(stack);
+      if (!target) problems.push(`no stack ${stack}`);
+      else if (!(name in target.outputs)) problems.push(`${target.stack} has no output ${name}`);
+    }
     for (const m of text.matchAll(/\(outputs? ((?:`\w+`(?:, )?)+)/g)) {
       for (const o of m[1]!.matchAll(/`(\w+)`/g)) if (!(o[1]! in primary.outputs)) problems.push(`primary has no output ${o[1]}`);
     }
