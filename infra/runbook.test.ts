@@ -264,7 +264,7 @@ beforeAll(async () => {
   badObservability = await synthesize("10k-dau", {
     configOverrides: { "realtime-chat:sizing": { observability: { alarms: { ecsCpuPercent: { warning: 90, critical: 80 } } }, backup: { weeklyRetentionDays: 3 } } },
   }).then(() => undefined, (e: unknown) => e);
-});
+}, 600_000);
 
 const prefixOf = (stack: string) => `chat-${stack}`;
 

@@ -38,11 +38,12 @@ function subnetRefs(value: unknown): string[] {
   return [];
 }
 
+// two syntheses per stack file (seven files): allow for a machine busy with other suites
 beforeAll(async () => {
   for (const stack of STACKS) {
     runs.set(stack, { normal: await synthesize(stack), preview: await synthesize(stack, { preview: true }) });
   }
-});
+}, 600_000);
 
 describe("stack files", () => {
   it("exist for every tier", () => {
