@@ -94,7 +94,6 @@ export const SOURCES = {
   ecsTaskSize: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size",
   ecrRepository: "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html",
   backupVault: "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html",
-  // the console takes 1-50 characters for plan names; the preflight holds the API to the same (stricter) limit
   backupPlan: "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupPlanInput.html",
   backupRule: "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupRuleInput.html",
   backupSelection: "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupSelection.html",

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { exitStatus } from "./cli";
 import { ROOT } from "./sources";
 
 function plan(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -51,6 +52,17 @@ describe("plan CLI: bad arguments", () => {
       assert.equal(r.stdout, "");
     });
   }
+});
+
+describe("plan CLI: exit status", () => {
+  const doc = (errors: number, mandatory: number) => ({ preflight: { errors, findings: [], rules: { types: 0, fieldRules: 0, combinationRules: 0 } }, policy: { violations: [], mandatory, advisory: 0, rules: [] } });
+  it("4 on any preflight finding, with or without --fail-on-mandatory; 3 for mandatory policy only when asked; else 0", () => {
+    expect(exitStatus(doc(1, 0), false)).toStrictEqual({ code: 4, message: "preflight: 1 value(s) AWS would refuse; see the Preflight section" });
+    expect(exitStatus(doc(2, 1), true).code).toBe(4);
+    expect(exitStatus(doc(0, 1), true)).toStrictEqual({ code: 3, message: "policy: 1 mandatory violation(s)" });
+    expect(exitStatus(doc(0, 1), false)).toStrictEqual({ code: 0 });
+    expect(exitStatus(doc(0, 0), true)).toStrictEqual({ code: 0 });
+  });
 });
 
 describe("plan CLI: output", () => {

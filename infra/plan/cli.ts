@@ -123,6 +123,16 @@ export async function runPlan(args: PlanArgs): Promise<{ text: string; doc: Plan
   return { text, doc: head };
 }
 
+/**
+ * Exit status of a printed plan: 4 when the preflight found values AWS would refuse (always: such a stack
+ * cannot deploy), 3 when `--fail-on-mandatory` and a mandatory policy is violated, else 0.
+ */
+export function exitStatus(doc: Pick<PlanDocument, "preflight" | "policy">, failOnMandatory: boolean): { code: number; message?: string } {
+  if (doc.preflight.errors > 0) return { code: 4, message: `preflight: ${doc.preflight.errors} value(s) AWS would refuse; see the Preflight section` };
+  if (failOnMandatory && doc.policy.mandatory > 0) return { code: 3, message: `policy: ${doc.policy.mandatory} mandatory violation(s)` };
+  return { code: 0 };
+}
+
 async function main(): Promise<number> {
   let args: PlanArgs | "help";
   try {
@@ -144,11 +154,9 @@ async function main(): Promise<number> {
       const u = process.cpuUsage();
       process.stderr.write(`plan: cpu ${Math.round((u.user + u.system) / 1000)} ms\n`);
     }
-    if (doc.preflight.errors > 0) {
-      process.stderr.write(`plan: preflight: ${doc.preflight.errors} value(s) AWS would refuse; see the Preflight section\n`);
-      return 4;
-    }
-    return args.failOnMandatory && doc.policy.mandatory > 0 ? 3 : 0;
+    const { code, message } = exitStatus(doc, args.failOnMandatory);
+    if (message) process.stderr.write(`plan: ${message}\n`);
+    return code;
   } catch (err) {
     const bad = err instanceof ArgumentError || /^--diff /.test((err as Error).message);
     process.stderr.write(`plan: ${bad ? (err as Error).message.split("\n")[0] : (err as Error).message}\n`);
