@@ -83,6 +83,10 @@ describe("plans of the shipped stacks", () => {
     const vpcs = east.rows.find((r) => r.id === "vpcs")!;
     expect([vpcs.used, vpcs.defaultQuota]).toStrictEqual([5, 5]);
     expect(east.warnings.map((w) => w.split(":")[0])).toStrictEqual(["Elastic IP addresses per Region"]);
+    // the README's account-layout table quotes these figures
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    expect(readme).toContain(`| Elastic IP addresses per Region (${eips.defaultQuota}) | 1 (dev), 3 (others) | **${eips.used}: exceeds the default** |`);
+    expect(readme).toContain(`| VPCs per Region, the default VPC included (${vpcs.defaultQuota}) | 2 | ${vpcs.used}: at the limit, no room for another |`);
   });
 
   it("every resource type is priced or known to be free", () => {
