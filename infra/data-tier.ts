@@ -237,8 +237,8 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
   };
   assertNoWildcardActions("toolbox task role", operator.taskPolicyStatements);
   const connectOperator = (sgId: pulumi.Input<string>) => {
-    if (proxy) connections.allowTcp("toolbox-to-db-proxy", { from: sgId, to: proxy.securityGroupId, port: 5432, description: "operator toolbox -> db proxy" });
-    connections.allowTcp("toolbox-to-redis", { from: sgId, to: redis.securityGroupId, port: redis.port, description: "operator toolbox -> redis" });
+    if (proxy) connections.allowTcp("toolbox-to-db-proxy", { from: sgId, to: proxy.securityGroupId, port: 5432, description: "operator toolbox to db proxy" });
+    connections.allowTcp("toolbox-to-redis", { from: sgId, to: redis.securityGroupId, port: redis.port, description: "operator toolbox to redis" });
   };
 
   const pair = (k: "push" | "offline") => queues.pairs[k];

@@ -141,7 +141,12 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
   );
 
   const findings = preflight(result.resources);
-  const counts = countQuotas(enriched.map((e) => ({ type: e.r.type, name: e.r.name, custom: e.r.custom, inputs: e.r.inputs, id: e.id })));
+  // Quotas are per region: resources created through a provider for another region (the DR region's backup
+  // vault and pilot light) do not count against this region's.
+  const otherRegion = new Set(result.resources.filter((r) => r.type === "pulumi:providers:aws" && r.inputs.region !== undefined && r.inputs.region !== result.region).map((r) => r.urn));
+  const inOtherRegion = (provider: string | undefined) => [...otherRegion].some((urn) => provider?.startsWith(`${urn}::`));
+  const counts = countQuotas(enriched.filter((e) => !inOtherRegion(e.r.options.provider))
+    .map((e) => ({ type: e.r.type, name: e.r.name, custom: e.r.custom, inputs: e.r.inputs, id: e.id })));
   const stackQuotas = quotaReport([result.stack], result.region, counts, { includeDefaultVpc: true });
 
   const outputs: Record<string, any> = {};

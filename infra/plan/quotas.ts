@@ -8,8 +8,9 @@
  * `awsx:ec2:Vpc` component, which under the mock runtime registers only itself: its NAT gateways and Elastic
  * IPs are then counted from its inputs (`natGateways.strategy`: Single = 1, OnePerAz = one per zone, None = 0;
  * one Elastic IP per NAT gateway; zones from `availabilityZoneNames` or `numberOfAvailabilityZones`).
- * Every resource is counted in the stack's region (the DR copies in another region are backup vaults and
- * keys, which no quota here covers).
+ * Only resources in the stack's region are counted (the plan leaves out those created through a provider for
+ * another region: the DR region's backup vault and key, and its pilot light of one VPC, private subnets and two
+ * security groups; in an account shared with the DR stacks, that VPC adds one to the DR region's VPC count).
  */
 
 export type QuotaScope = "region" | "vpc" | "az" | "security group";
