@@ -92,12 +92,12 @@ test("rooms, membership, idempotent posts, edits, history pages and unread count
   const edited = await chat.editMessage(alice, first.message.id, "hello");
   assert.equal(edited.body, "hello");
   assert.ok(edited.editedAt);
-  await assert.rejects(chat.editMessage(bob, first.message.id, "mine now"), (e: ChatError) => e.code === "forbidden");
+  await assert.rejects(chat.editMessage(bob, first.message.id, "mine now"), (e: ChatError) => e.code === "not_member" && e.statusCode === 404);
   const deleted = await chat.deleteMessage(alice, first.message.id);
   assert.equal(deleted.body, "");
   await assert.rejects(chat.deleteMessage(alice, first.message.id), (e: ChatError) => e.code === "not_found");
 
-  await assert.rejects(chat.postMessage({ userId: carol, roomId: room.id, body: "x", clientMsgId: "z" }), (e: ChatError) => e.code === "forbidden");
+  await assert.rejects(chat.postMessage({ userId: carol, roomId: room.id, body: "x", clientMsgId: "z" }), (e: ChatError) => e.code === "not_member" && e.statusCode === 404);
   await assert.rejects(chat.history(carol, "00000000-0000-0000-0000-000000000000"), (e: ChatError) => e.code === "not_found" && e.statusCode === 404);
   await assert.rejects(chat.history(carol, "not-a-uuid"), (e: ChatError) => e.code === "not_found");
   await assert.rejects(chat.postMessage({ userId: alice, roomId: room.id, body: "", clientMsgId: "e" }), /body must be a non-empty string/);
