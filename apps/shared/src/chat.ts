@@ -23,7 +23,6 @@ export interface Message {
 export type RoomVisibility = "public" | "private";
 export type RoomRole = "owner" | "admin" | "member";
 export const ROOM_VISIBILITIES: readonly RoomVisibility[] = ["public", "private"];
-export const ROOM_ROLES: readonly RoomRole[] = ["owner", "admin", "member"];
 
 export interface Room {
   id: string;
