@@ -13,7 +13,7 @@ import { validateStackConfig } from "./config/load";
 import { CONFIG_KEYS } from "./config/schema";
 import { postgresMaxConnections } from "./components/alarm-specs";
 import { TIERS } from "./config/tiers";
-import { byType, loadStackFile, REPO_ROOT, STACK_EXAMPLES, synthesize } from "./synth";
+import { byType, loadStackFile, REPO_ROOT, STACK_EXAMPLES, stackConfigWithExamples, synthesize } from "./synth";
 import type { SynthResult } from "./synth";
 
 const RUNBOOK = readFileSync(join(REPO_ROOT, "docs", "RUNBOOK.md"), "utf8");
@@ -332,7 +332,7 @@ describe("operators' runbook contract", () => {
   for (const stack of STACKS) {
     it(`${stack}: backs up its database with the tier's plan, copying to a vault in drRegion where the tier asks`, () => {
       const run = runs.get(stack)!;
-      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = validateStackConfig(stackConfigWithExamples(stack), stack);
       const b = cfg.sizing.backup;
       const dbArn = `arn:aws:rds:${cfg.region}:123456789012:db:chat-${stack}-db`;
       assert.deepEqual(byType(run, "aws:backup/selection:Selection")[0]!.inputs.resources, [dbArn]);
@@ -384,7 +384,7 @@ describe("alarms in each stack", () => {
   for (const stack of STACKS) {
     it(`${stack}: warning and critical alarms for every Key Metrics row, on the stack's real resources, to its topic`, () => {
       const run = runs.get(stack)!;
-      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = validateStackConfig(stackConfigWithExamples(stack), stack);
       const t = cfg.sizing.observability.alarms;
       const prefix = prefixOf(stack);
       const alarms = new Map(byType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => [a.inputs.name as string, a.inputs]));
@@ -429,7 +429,7 @@ describe("alarms in each stack", () => {
 
     it(`${stack}: the database's max_connections is the alarm's denominator; the proxy's cap leaves the critical alarm reachable`, () => {
       const run = runs.get(stack)!;
-      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = validateStackConfig(stackConfigWithExamples(stack), stack);
       const maxConn = postgresMaxConnections(cfg.sizing.database.instanceClass);
       const params = byType(run, "aws:rds/parameterGroup:ParameterGroup")[0]!.inputs.parameters as any[];
       assert.deepEqual(params.find((p) => p.name === "max_connections"), { name: "max_connections", value: String(maxConn), applyMethod: "pending-reboot" });
@@ -441,7 +441,7 @@ describe("alarms in each stack", () => {
 
     it(`${stack}: warns on failed backup jobs in its vault, and on failed DR copies where the tier copies`, () => {
       const run = runs.get(stack)!;
-      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = validateStackConfig(stackConfigWithExamples(stack), stack);
       const vault = byType(run, "aws:backup/vault:Vault").find((v) => !v.inputs.name.endsWith("-backup-dr"))!.inputs.name;
       assert.equal(vault, run.outputs.backupVaultName);
       const got = byType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.inputs.namespace === "AWS/Backup")
