@@ -199,7 +199,8 @@ export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs
     // unset: each image is tagged with the hash of its own build inputs (infra/components/context-hash.ts)
     tag: toBuild.length ? cfg.imageTag : undefined,
     registryAuth: auth && { address: auth.proxyEndpoint, username: auth.userName, password: auth.password },
-    forceDelete: !s.alb.deletionProtection,
+    // dev, and DR stacks (retired after every drill): images are rebuilt from source, a destroy must not stop at them
+    forceDelete: !s.alb.deletionProtection || cfg.primaryEnv !== undefined,
   });
 
   const scaling: Record<ComputeService, ScalingPolicySpec[]> = {

@@ -57,7 +57,8 @@ export function buildPlatform(cfg: StackConfig) {
     stickinessSeconds: s.alb.stickinessSeconds,
     accessLogRetentionDays: s.alb.accessLogRetentionDays,
     deletionProtection: s.alb.deletionProtection,
-    forceDestroyLogs: !s.alb.deletionProtection,
+    // dev, and DR stacks: a drill's access logs must not keep its retirement from completing
+    forceDestroyLogs: !s.alb.deletionProtection || cfg.primaryEnv !== undefined,
   });
   // During a failover a DR stack takes the site's name over from the primary (docs/DR.md).
   if (site) new SiteAlias("site-dns", { ...site, target: { dnsName: alb.dnsName, zoneId: alb.zoneId }, takeOver: cfg.primaryEnv !== undefined });

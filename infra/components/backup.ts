@@ -178,8 +178,9 @@ export class Backup extends pulumi.ComponentResource {
       maxRetentionDays: Math.max(s.dailyRetentionDays, s.weeklyRetentionDays, s.monthlyRetentionDays),
       changeableForDays: 3,
     };
-    new aws.backup.VaultLockConfiguration(`${name}-vault-lock`, { backupVaultName: vault.name, ...lock }, { parent: this });
-    new aws.backup.VaultLockConfiguration(`${name}-dr-vault-lock`, { backupVaultName: drVault.name, ...lock }, dr);
+    // Once the grace time is over AWS refuses to remove a compliance lock: a destroy only drops it from the state.
+    new aws.backup.VaultLockConfiguration(`${name}-vault-lock`, { backupVaultName: vault.name, ...lock }, { parent: this, retainOnDelete: true });
+    new aws.backup.VaultLockConfiguration(`${name}-dr-vault-lock`, { backupVaultName: drVault.name, ...lock }, { ...dr, retainOnDelete: true });
   }
 
   /** Role AWS Backup assumes; AWS's service-role policies for backup and restore, nothing else. */

@@ -26,9 +26,9 @@ export interface NetworkSizing {
 }
 
 export interface WafSizing {
-  /** Requests per IP per evaluation window across the whole site before blocking. */
+  /** Requests per IP per evaluation window across the whole site before blocking; at least `socketIoRateLimit` (it counts the same requests). */
   generalRateLimit: number;
-  /** Requests per IP per evaluation window to `/socket.io/` (handshakes and long-polling) before blocking. */
+  /** Requests per IP per evaluation window to `/socket.io/` before blocking; sized for a reconnect storm after a deploy (users behind one NAT x 14.4, `RECONNECT_STORM` in tiers.ts). */
   socketIoRateLimit: number;
   /** Rate-based rule window, seconds (60, 120, 300 or 600). */
   evaluationWindowSeconds: number;
@@ -77,7 +77,7 @@ export interface AlbSizing {
   idleTimeoutSeconds: number;
   /** Deregistration delay of the api target group. */
   apiDeregistrationDelaySeconds: number;
-  /** Deregistration delay of the realtime target group: time given to sockets to drain on deploy/scale-in. */
+  /** Deregistration delay of the realtime target group, 30 to 60 s: ECS sends SIGTERM only after it and the ALB cuts the sockets left when it ends, so one long-poll is enough. */
   realtimeDeregistrationDelaySeconds: number;
   /** Lifetime of the realtime stickiness cookie (long-polling must hit the same task). */
   stickinessSeconds: number;
