@@ -41,6 +41,15 @@ export const MESSAGE_PATHS: Record<string, string> = {
  * known-bad-inputs group (Log4j, Java deserialization, host header exploits) keeps blocking everywhere.
  */
 export const MESSAGE_PATH_GROUPS = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet"] as const;
+/*
+ * Capacity (AWS WAF Developer Guide, "Web ACL capacity units"; regex match statement: 3 WCUs base): each
+ * message-path scope-down is 4 regex matches = 12 WCUs, used three times (common, SQL injection, the counting
+ * copy) = 36, plus the groups' own 700 (common) + 200 (SQL injection) + 200 (counting copy) + 200 (known bad
+ * inputs) + 25 (IP reputation) + the two rate-based rules: about 1,370, under the 1,500 WCUs a web ACL uses
+ * without extra charge (up to 5,000 are allowed, billed above 1,500: AWS What's New, 2023-04-11). A second
+ * copy of the common group (700) would not fit; that is why only the SQL
+ * injection group counts on the message paths.
+ */
 /** Runs first: requests from addresses on Amazon's reputation list never reach the other rules. */
 export const IP_REPUTATION_GROUP = "AWSManagedRulesAmazonIpReputationList";
 
@@ -91,8 +100,8 @@ export function validateWafArgs(args: WafArgs): void {
 }
 
 /**
- * Only requests a rule blocked or counted are logged (WAFv2 LoggingFilter: DefaultBehavior DROP, one KEEP filter
- * on the ActionConditions BLOCK or COUNT; API reference LoggingFilter / Filter / ActionCondition). Allowed
+ * Only requests a rule blocked or counted are logged (WAFv2 API reference, LoggingFilter: DefaultBehavior DROP;
+ * Filter: Behavior KEEP, Requirement MEETS_ANY; ActionCondition: Action BLOCK or COUNT). Allowed
  * traffic, nearly all of it, is not logged: full logging at 100k-dau would be over a terabyte a month. The
  * per-rule CloudWatch metrics and sampled requests still cover allowed traffic.
  */
@@ -185,12 +194,13 @@ export function wafRules(args: WafArgs): aws.types.input.wafv2.WebAclRule[] {
 /**
  * Regional WAF web ACL in front of the ALB: Amazon's IP reputation list, then per-IP rate limits (one for
  * `/socket.io/`, metric `SocketIORateLimit`, and one site-wide), then the common, known-bad-inputs and SQL
- * injection managed rule groups (the common set's 8 KB body rule only counts, see `COMMON_RULES_COUNT_ONLY`).
- * Requests that match nothing are allowed. Every rule publishes CloudWatch
+ * injection managed rule groups (the common set's 8 KB body rule only counts, see `COMMON_RULES_COUNT_ONLY`;
+ * the common and SQL injection groups skip the message-carrying paths, where SQL injection only counts, see
+ * `MESSAGE_PATHS`). Requests that match nothing are allowed. Every rule publishes CloudWatch
  * metrics and sampled requests under its own name.
  *
- * Logs go to the CloudWatch log group `aws-waf-logs-<prefix>` (WAF requires the prefix) with the
- * `Authorization` and `Cookie` headers redacted. WAF adds the log group's resource policy itself (the deploying
+ * Logs go to the CloudWatch log group `aws-waf-logs-<prefix>` (WAF requires the prefix), only for requests a
+ * rule blocked or counted (`LOGGING_FILTER`), with the `Authorization` and `Cookie` headers redacted. WAF adds the log group's resource policy itself (the deploying
  * principal needs `logs:PutResourcePolicy`), so no per-stack policy uses up the account's ten-policy limit.
  */
 export class Waf extends pulumi.ComponentResource {
