@@ -13,8 +13,9 @@
  * string `UNKNOWN`. Pulumi's runtime state is per process: run one synthesis at a time per process
  * (`synthesize` serializes calls) and use `synthesizeInChild` to get JSON from a separate process.
  *
- * Stacks that need an operator's input before they can deploy (the DR stack's recovery point) leave that key
- * out of their stack file, so the real program refuses to run until it is set. The harness fills such keys
+ * Stacks that need an operator's input before they can deploy (the DR stack's recovery point; every production
+ * stack's TLS keys and alarm subscription) leave those keys out of their stack file, so the real program
+ * refuses to run until they are set. The harness fills such keys
  * from `STACK_EXAMPLES` (only when the stack file lacks them; `configOverrides` still win, and
  * `{ examples: false }` turns the table off) and lists what it filled in `examplesUsed`; the plan tool
  * prints that list, so nobody mistakes an example value for the deployed one.
