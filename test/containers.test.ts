@@ -96,7 +96,7 @@ test("every Dockerfile is a two-stage build on a pinned Node LTS (22 or 24) whos
     const { stages } = parseDockerfile(readFileSync(file, "utf8"));
     assert.equal(stages.length, 2, `${svc}: build + runtime stages`);
     // a full version (major.minor.patch) of an LTS line still supported, Debian slim; never a floating tag
-    for (const s of stages) assert.match(s.image, /^node:(22|24)\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/, `${svc}: base image`);
+    for (const s of stages) assert.match(s.image, /^node:(22|24)\.\d+\.\d+-(bookworm|trixie)-slim(@sha256:[0-9a-f]{64})?$/, `${svc}: base image`);
     const runtime = stages[1].instructions;
     // ECS copies an image path into the task volume mounted there only when the image declares it a VOLUME
     const volumeAt = runtime.findIndex((i) => i.op === "VOLUME" && /"\/tmp"/.test(i.args));
