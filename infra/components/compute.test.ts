@@ -326,6 +326,7 @@ for (const stack of TIER_NAMES) {
       assert.ok(rt.stopTimeout * 1000 - grace >= 10_000, "a margin for closing pools after the drain");
       assert.ok(tier.alb.realtimeDeregistrationDelaySeconds <= 60, "short deregistration delay: SIGTERM waits for it");
       assert.equal(env.TRUST_PROXY_HOPS, "1", "the ALB is the one proxy whose X-Forwarded-For entry is believed");
+      assert.equal(envOf(containerOf(run(), "api")).TRUST_PROXY_HOPS, "1", "the api defaults to 0 hops: the stack sets the ALB's hop");
     });
 
     it("gives workers a stop timeout that covers a whole job", () => {
