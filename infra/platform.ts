@@ -8,13 +8,15 @@ import { Naming } from "./config/naming";
 import { Network } from "./components/network";
 import { Alb } from "./components/alb";
 import { Waf } from "./components/waf";
+import { SiteAlias, SiteCertificate } from "./components/site-domain";
 import { buildDataTier, validateDataTier } from "./data-tier";
 import { validateDrConfig } from "./config/dr";
 import { buildObservability, validateObservability } from "./observability";
 import { buildCompute, COMPUTE_SERVICES, validateCompute } from "./compute";
 
 export function buildPlatform(cfg: StackConfig) {
-  const naming = new Naming(cfg.project, cfg.env);
+  // DR stacks carry their generation in the names that outlive a destroy (docs/DR.md, "Retiring a DR stack").
+  const naming = new Naming(cfg.project, cfg.env, cfg.primaryEnv !== undefined ? cfg.drGeneration : undefined);
   const s = cfg.sizing;
   // Bad data-tier settings fail here, before any resource is registered.
   validateDataTier(cfg, naming);
@@ -35,7 +37,12 @@ export function buildPlatform(cfg: StackConfig) {
     flowLogRetentionDays: s.network.flowLogRetentionDays,
   });
 
-  // ---- 2. Edge: WAF + ALB -----------------------------------------------------------------------------
+  // ---- 2. Edge: certificate, ALB, WAF, DNS ------------------------------------------------------------
+  // A configured certificate wins; otherwise domainName + hostedZoneId issue one (validated before the listener).
+  const site = cfg.domainName !== undefined && cfg.hostedZoneId !== undefined
+    ? { domainName: cfg.domainName, hostedZoneId: cfg.hostedZoneId }
+    : undefined;
+  const certificateArn = cfg.certificateArn ?? (site ? new SiteCertificate("site-cert", site).certificateArn : undefined);
   const alb = new Alb("alb", {
     loadBalancerName: naming.loadBalancer("alb"),
     targetGroupNames: { api: naming.targetGroup("api"), realtime: naming.targetGroup("realtime") },
@@ -43,15 +50,21 @@ export function buildPlatform(cfg: StackConfig) {
     vpcId: network.vpcId,
     vpcCidr: cfg.vpcCidr,
     publicSubnetIds: network.publicSubnetIds,
-    certificateArn: cfg.certificateArn,
+    certificateArn,
     idleTimeoutSeconds: s.alb.idleTimeoutSeconds,
     apiDeregistrationDelaySeconds: s.alb.apiDeregistrationDelaySeconds,
     realtimeDeregistrationDelaySeconds: s.alb.realtimeDeregistrationDelaySeconds,
     stickinessSeconds: s.alb.stickinessSeconds,
     accessLogRetentionDays: s.alb.accessLogRetentionDays,
     deletionProtection: s.alb.deletionProtection,
-    forceDestroyLogs: !s.alb.deletionProtection,
+    // dev, and DR stacks: a drill's access logs must not keep its retirement from completing
+    forceDestroyLogs: !s.alb.deletionProtection || cfg.primaryEnv !== undefined,
   });
+  // During a failover a DR stack takes the site's name over from the primary (docs/DR.md).
+  if (site) new SiteAlias("site-dns", { ...site, target: { dnsName: alb.dnsName, zoneId: alb.zoneId }, takeOver: cfg.primaryEnv !== undefined });
+  const siteUrl = cfg.domainName !== undefined
+    ? `https://${cfg.domainName}`
+    : alb.dnsName.apply((dns) => `${certificateArn !== undefined ? "https" : "http"}://${dns}`);
   const waf = new Waf("waf", {
     namePrefix: naming.prefix,
     logGroupName: naming.wafLogGroup,
@@ -110,6 +123,7 @@ export function buildPlatform(cfg: StackConfig) {
     vpcCidr: network.vpcCidr,
     publicSubnetIds: network.publicSubnetIds,
     privateSubnetIds: network.privateSubnetIds,
+    siteUrl,
     albDnsName: alb.dnsName,
     albArnSuffix: alb.arnSuffix,
     albSecurityGroupId: alb.securityGroupId,

@@ -8,7 +8,7 @@ import { validateStackConfig } from "./config/load";
 import { TIERS } from "./config/tiers";
 import { subnetLayout } from "./components/cidr";
 import type { TierName } from "./config/tiers";
-import { byType, inventory, loadStackFile, one, REPO_ROOT, synthesize, synthesizeInChild, UNKNOWN } from "./synth";
+import { byType, inventory, one, REPO_ROOT, stackConfigWithExamples, synthesize, synthesizeInChild, UNKNOWN } from "./synth";
 import type { SynthResult } from "./synth";
 
 const STACKS = readdirSync(REPO_ROOT)
@@ -53,13 +53,13 @@ describe("stack files", () => {
   for (const stack of STACKS) {
     describe(stack, () => {
       const get = () => runs.get(stack)!;
-      const cfg = () => validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = () => validateStackConfig(stackConfigWithExamples(stack), stack);
 
       it("has a valid config in us-east-1 with us-west-2 for DR and the tier named like the stack", () => {
         const c = cfg();
         if (c.primaryEnv !== undefined) {
           // a DR stack: the primary's tier, in the primary's drRegion, copying back to the primary's region
-          const primary = validateStackConfig(loadStackFile(c.primaryEnv).config, c.primaryEnv);
+          const primary = validateStackConfig(stackConfigWithExamples(c.primaryEnv), c.primaryEnv);
           assert.deepEqual([c.tier, c.region, c.drRegion], [primary.tier, primary.drRegion, primary.region]);
           assert.equal(stack, `${c.primaryEnv}-dr`);
         } else {

@@ -88,15 +88,19 @@ async function waitForHealth(url: string, child: { exitCode: number | null }, ou
   throw new Error(`no 200 from ${url} within 20 s:\n${output()}`);
 }
 
-test("every Dockerfile is a two-stage build on node:20-slim whose runtime stage runs as a non-root user", () => {
+test("every Dockerfile is a two-stage build on a pinned Node LTS (22 or 24) whose runtime stage runs as a non-root user with /tmp as a volume", () => {
   assert.ok(services.includes("workers"), "at least the workers service exists");
   for (const svc of Object.keys(PORTS)) {
     const file = join(root, "apps", svc, "Dockerfile");
     assert.ok(existsSync(file), `apps/${svc}/Dockerfile exists`);
     const { stages } = parseDockerfile(readFileSync(file, "utf8"));
     assert.equal(stages.length, 2, `${svc}: build + runtime stages`);
-    for (const s of stages) assert.match(s.image, /^node:20-slim(@sha256:[0-9a-f]{64})?$/, `${svc}: base image`);
+    // a full version (major.minor.patch) of an LTS line still supported, Debian slim; never a floating tag
+    for (const s of stages) assert.match(s.image, /^node:(22|24)\.\d+\.\d+-(bookworm|trixie)-slim(@sha256:[0-9a-f]{64})?$/, `${svc}: base image`);
     const runtime = stages[1].instructions;
+    // ECS copies an image path into the task volume mounted there only when the image declares it a VOLUME
+    const volumeAt = runtime.findIndex((i) => i.op === "VOLUME" && /"\/tmp"/.test(i.args));
+    assert.ok(volumeAt >= 0, `${svc}: VOLUME ["/tmp"] in the runtime stage, so the read-only task keeps a writable /tmp`);
     const user = runtime.find((i) => i.op === "USER")?.args;
     assert.ok(user && user !== "root" && user !== "0", `${svc}: USER is not root (${user})`);
     assert.ok(runtime.some((i) => i.op === "RUN" && /npm ci\b.*--omit=dev/.test(i.args)), `${svc}: production install`);

@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildDataTier, dataDefaultsTable, dataTierProblems, pushDisabledWarning, SERVICE_NAMES } from "../data-tier";
 import type { ServiceWiring } from "../data-tier";
-import { byType, loadStackFile, one, REPO_ROOT, synthesize } from "../synth";
+import { byType, loadStackFile, one, REPO_ROOT, stackConfigWithExamples, synthesize } from "../synth";
 import type { SynthResult } from "../synth";
 import { Connections } from "./connect";
 import { validateDatabaseArgs } from "./database";
@@ -127,8 +127,7 @@ describe("validateDatabaseArgs / validateDbProxyArgs", () => {
 
 describe("data settings in the stack config", () => {
   const cfgWith = (stack: string, sizing: object) => {
-    const { config } = loadStackFile(stack);
-    return validateStackConfig({ ...config, "realtime-chat:sizing": sizing }, stack);
+    return validateStackConfig({ ...stackConfigWithExamples(stack), "realtime-chat:sizing": sizing }, stack);
   };
   const naming = (stack: string) => new Naming("chat", stack);
 
@@ -140,7 +139,7 @@ describe("data settings in the stack config", () => {
   });
 
   it("every stack file's data settings are valid", () => {
-    for (const stack of TIER_NAMES) assert.deepEqual(dataTierProblems(validateStackConfig(loadStackFile(stack).config, stack), naming(stack)), []);
+    for (const stack of TIER_NAMES) assert.deepEqual(dataTierProblems(validateStackConfig(stackConfigWithExamples(stack), stack), naming(stack)), []);
   });
 
   it("names the config key, the value and the fix", () => {

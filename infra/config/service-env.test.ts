@@ -13,6 +13,9 @@ import type { SynthResult } from "../synth";
 const base = {
   "aws:region": "us-east-1",
   "realtime-chat:tier": "1k-dau",
+  // production tiers require TLS and an alarm subscription
+  "realtime-chat:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000001",
+  "realtime-chat:alarmEmail": "oncall@example.com",
   "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b"],
 };
 

@@ -12,6 +12,7 @@ import { accountSetReports } from "./quotas";
 import { costTable, END, shippedPlans, START, withTable } from "./readme";
 import { renderMarkdown, renderText } from "./render";
 import { ROOT, stackNames, withoutStackTraces } from "./sources";
+import { STACK_EXAMPLES } from "../synth";
 
 withoutStackTraces(); // five syntheses: as fast as the plan command
 
@@ -23,17 +24,26 @@ describe("plans of the shipped stacks", () => {
 
   it("covers every stack file", () => expect(docs.map((d) => d.stack)).toStrictEqual(stackNames()));
 
-  it("a plan that used an example config value says so; other plans do not", () => {
+  it("a plan that used an example config value says so, key by key; dev uses none", () => {
     for (const d of docs) {
       const said = d.warnings.filter((w) => w.includes("this plan used the example value"));
-      if (d.stack === "10k-dau-dr") {
-        assert.equal(said.length, 1, d.warnings.join("\n"));
-        assert.match(said[0]!, /^realtime-chat:restoreSnapshotId is not in Pulumi\.10k-dau-dr\.yaml \(an operator sets it before deploying\); this plan used the example value "arn:aws:rds:us-west-2:/);
-        assert.ok(renderText(d).includes(said[0]!), "the text plan prints it");
-        assert.match(renderMarkdown(d), /> `realtime-chat:restoreSnapshotId` is set by an operator before deploying; this plan used the example value `arn:aws:rds:us-west-2:/);
-      } else {
+      const want = Object.keys(STACK_EXAMPLES[d.stack] ?? {});
+      assert.deepEqual(said.map((w) => w.split(" ")[0]), want, d.stack);
+      for (const line of said) {
+        assert.match(line, new RegExp(`^realtime-chat:\\w+ is not in Pulumi\\.${d.stack.replace(/\./g, "\\.")}\\.yaml \\(an operator sets it before deploying\\); this plan used the example value `));
+        assert.ok(renderText(d).includes(line), "the text plan prints it");
+      }
+      if (d.stack === "dev") {
         assert.deepEqual(said, [], d.stack);
         assert.ok(!renderMarkdown(d).includes("example value"), d.stack);
+      } else {
+        // production stacks need TLS and an alarm subscription from the operator (README, "Deploying")
+        for (const key of ["domainName", "hostedZoneId", "alarmEmail"]) {
+          assert.match(renderMarkdown(d), new RegExp(`> \`realtime-chat:${key}\` is set by an operator before deploying; this plan used the example value`));
+        }
+      }
+      if (d.stack === "10k-dau-dr") {
+        assert.match(renderMarkdown(d), /> `realtime-chat:restoreSnapshotId` is set by an operator before deploying; this plan used the example value `arn:aws:rds:us-west-2:/);
       }
     }
   });

@@ -9,12 +9,13 @@
  *
  * Result (`SynthResult`): `{ stack, project, region, resources, outputs, secretOutputs, warnings }`;
  * each resource is `{ type, name, urn, parent, custom, inputs, options: { protect, retainOnDelete,
- * ignoreChanges, provider, dependsOn } }` in registration order. Values unknown during a preview are the
+ * ignoreChanges, provider, dependsOn, deleteBeforeReplace, customTimeouts } }` in registration order. Values unknown during a preview are the
  * string `UNKNOWN`. Pulumi's runtime state is per process: run one synthesis at a time per process
  * (`synthesize` serializes calls) and use `synthesizeInChild` to get JSON from a separate process.
  *
- * Stacks that need an operator's input before they can deploy (the DR stack's recovery point) leave that key
- * out of their stack file, so the real program refuses to run until it is set. The harness fills such keys
+ * Stacks that need an operator's input before they can deploy (the DR stack's recovery point; every production
+ * stack's TLS keys and alarm subscription) leave those keys out of their stack file, so the real program
+ * refuses to run until they are set. The harness fills such keys
  * from `STACK_EXAMPLES` (only when the stack file lacks them; `configOverrides` still win, and
  * `{ examples: false }` turns the table off) and lists what it filled in `examplesUsed`; the plan tool
  * prints that list, so nobody mistakes an example value for the deployed one.
@@ -47,7 +48,20 @@ export interface SynthResource {
     ignoreChanges: string[];
     provider: string | undefined;
     dependsOn: string[];
+    /** Delete the old resource before creating its replacement (fixed physical names). */
+    deleteBeforeReplace: boolean;
+    /** `customTimeouts` given (Go duration strings such as "90m"); empty when none. */
+    customTimeouts: { create?: string; update?: string; delete?: string };
   };
+}
+
+function timeoutsOf(t: { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined): SynthResource["options"]["customTimeouts"] {
+  if (!t) return {};
+  const out: SynthResource["options"]["customTimeouts"] = {};
+  if (t.getCreate()) out.create = t.getCreate();
+  if (t.getUpdate()) out.update = t.getUpdate();
+  if (t.getDelete()) out.delete = t.getDelete();
+  return out;
 }
 
 export interface SynthResult {
@@ -68,13 +82,34 @@ export interface SynthResult {
 /**
  * Example values for config keys an operator must set before deploying a stack; used by tests and the plan
  * tool only. Realistic in shape (the validators accept them) but not real: the account id is AWS's
- * documentation account and the backup job id is made up.
+ * documentation account, the backup job id and the hosted zone ids are made up, and the names use the
+ * reserved `example.com` domain. Production tiers require TLS (`domainName` + `hostedZoneId`, or
+ * `certificateArn`) and a critical-alarm subscription (`alarmEmail` or `alarmHttpsEndpoint`); their stack
+ * files leave those to the operator (README, "Deploying").
  */
+const PRODUCTION_EXAMPLES = (site: string) => ({
+  "realtime-chat:domainName": `${site}.example.com`,
+  "realtime-chat:hostedZoneId": "Z0EXAMPLE0HOSTEDZONE1",
+  "realtime-chat:alarmEmail": "oncall@example.com",
+});
 export const STACK_EXAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  "1k-dau": PRODUCTION_EXAMPLES("chat-1k"),
+  "10k-dau": PRODUCTION_EXAMPLES("chat-10k"),
+  "100k-dau": PRODUCTION_EXAMPLES("chat"),
   "10k-dau-dr": {
     "realtime-chat:restoreSnapshotId": "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-3f9c2a6e-5b1d-4c7a-9e2f-0d8b7a6c5e41",
+    ...PRODUCTION_EXAMPLES("chat-10k"),
   },
 };
+
+/**
+ * The stack file's flattened config with the `STACK_EXAMPLES` values it lacks filled in (what the harness
+ * synthesizes): for tests that validate a shipped stack's config without synthesizing it.
+ */
+export function stackConfigWithExamples(stack: string, rootDir = REPO_ROOT): Record<string, unknown> {
+  const { config } = loadStackFile(stack, rootDir);
+  return { ...(STACK_EXAMPLES[stack] ?? {}), ...config };
+}
 
 export interface SynthOptions {
   /** Run as a preview: computed attributes are unknown. */
@@ -213,6 +248,8 @@ async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<
         ignoreChanges: req.getIgnorechangesList(),
         provider: req.getProvider() || undefined,
         dependsOn: req.getDependenciesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace() ?? false,
+        customTimeouts: timeoutsOf(req.getCustomtimeouts()),
       },
     });
     pending++;

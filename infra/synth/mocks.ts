@@ -112,6 +112,16 @@ export const COMPUTED: Record<string, Compute> = {
   "aws:sns/topic:Topic": (n, i, c, s) => ({ arn: arn(c, "sns", (i.name as string | undefined) ?? `${n}-${s}`) }),
   "aws:backup/vault:Vault": (n, i, c, s) => ({ arn: arn(c, "backup", `backup-vault:${i.name ?? n}`) }),
   "aws:backup/plan:Plan": (n, i, c, s) => ({ arn: arn(c, "backup", `backup-plan:${s}`) }),
+  // ACM derives the validation CNAME from the name; the mock returns one record of that shape
+  "aws:acm/certificate:Certificate": (n, i, c, s) => ({
+    arn: arn(c, "acm", `certificate/${s}-0000-4000-8000-000000000000`),
+    domainValidationOptions: [{
+      domainName: i.domainName, resourceRecordName: `_${s}.${i.domainName}.`, resourceRecordType: "CNAME",
+      resourceRecordValue: `_${s}.acm-validations.aws.`,
+    }],
+  }),
+  "aws:acm/certificateValidation:CertificateValidation": (n, i) => ({ certificateArn: i.certificateArn }),
+  "aws:route53/record:Record": (n, i) => ({ fqdn: String(i.name ?? n).replace(/\.$/, "") }),
   "aws:cloudwatch/metricAlarm:MetricAlarm": (n, i, c, s) => ({ arn: arn(c, "cloudwatch", `alarm:${i.name ?? n}`) }),
 };
 
