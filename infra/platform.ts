@@ -1,9 +1,12 @@
 /**
  * The single composition point: builds every component for one stack, in dependency order, and returns
  * the stack outputs. Components never reach into each other; wiring between them happens here only.
- * `infra/index.ts` validates the config and calls `buildPlatform`; tests call it through the synth harness.
+ * `infra/index.ts` validates the config and calls `buildStack` (zone lookup, then `buildPlatform`); tests call it
+ * through the synth harness.
  */
+import * as aws from "@pulumi/aws";
 import type { StackConfig } from "./config/schema";
+import { resolveZones } from "./config/zones";
 import { Naming } from "./config/naming";
 import { Network } from "./components/network";
 import { Alb } from "./components/alb";
@@ -13,6 +16,19 @@ import { buildDataTier, validateDataTier } from "./data-tier";
 import { validateDrConfig } from "./config/dr";
 import { buildObservability, validateObservability } from "./observability";
 import { buildCompute, COMPUTE_SERVICES, validateCompute } from "./compute";
+
+/**
+ * The program: looks up the account's zones (the program's one lookup, before any resource is registered),
+ * checks the configured zones against them (infra/config/zones.ts: each available here, none where RDS Proxy
+ * cannot run; `availabilityZoneIds` pin the names), then builds the platform in those zones.
+ * Under the synth harness the mock account answers the lookup (infra/synth/mocks.ts MOCK_ACCOUNT_ZONES).
+ */
+export async function buildStack(cfg: StackConfig): Promise<ReturnType<typeof buildPlatform>> {
+  // names[i] has the ID zoneIds[i] in this account; only zones the account can use now
+  const account = await aws.getAvailabilityZones({ allAvailabilityZones: false, state: "available" });
+  const zones = resolveZones(cfg, { names: account.names, zoneIds: account.zoneIds });
+  return buildPlatform({ ...cfg, availabilityZones: zones.names, availabilityZoneIds: zones.zoneIds });
+}
 
 export function buildPlatform(cfg: StackConfig) {
   // DR stacks carry their generation in the names that outlive a destroy (docs/DR.md, "Retiring a DR stack").

@@ -178,7 +178,7 @@ describe("availabilityZoneIds (names map to different zone IDs per account)", ()
   });
   it.each([
     [["use1-az1", "use1-az3", "use1-az4"],
-      'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az3","use1-az4"]: RDS Proxy is not supported in use1-az3 (availabilityZones us-east-1b in this account): list another zone of the region in availabilityZones and its ID here, or turn the proxy off (sizing.database.proxyEnabled: false)'],
+      'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az3","use1-az4"]: RDS Proxy is not supported in use1-az3 (availabilityZones us-east-1b in this account): every tier runs the database behind RDS Proxy, so list another zone of the region in availabilityZones and its ID here'],
     [["use1-az1", "use1-az2"], 'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az2"]: lists 2 zone ID(s) for 3 zone name(s) in availabilityZones; give the ID of each name, in the same order'],
     [["use1-az1", "use1-az2", "usw2-az1"], 'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az2","usw2-az1"]: zone IDs usw2-az1 are not in aws:region us-east-1 (its IDs start with use1-)'],
     [["us-east-1a", "use1-az2", "use1-az4"], 'realtime-chat:availabilityZoneIds = ["us-east-1a","use1-az2","use1-az4"]: expected a list of zone IDs like [use1-az1, use1-az2, use1-az4]'],

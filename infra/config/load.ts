@@ -317,7 +317,7 @@ export function zoneIdProblems(region: string | undefined, zones: string[] | und
     const names = zones ? noProxy.map((id) => zones[ids.indexOf(id)]).filter(Boolean) : [];
     out.push(
       `RDS Proxy is not supported in ${noProxy.join(", ")}${names.length ? ` (availabilityZones ${names.join(", ")} in this account)` : ""}: ` +
-        "list another zone of the region in availabilityZones and its ID here, or turn the proxy off (sizing.database.proxyEnabled: false)",
+        "every tier runs the database behind RDS Proxy, so list another zone of the region in availabilityZones and its ID here",
     );
   }
   return out;

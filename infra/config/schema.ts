@@ -98,7 +98,9 @@ export const CONFIG_KEYS = {
     parse: (v) => str(v, "lowercase letters, digits and '-', starting with a letter, at most 16 characters", NAME_PART),
   }),
   availabilityZones: key<string[]>({
-    doc: "Availability zones to spread subnets over, listed explicitly (no lookup at deploy time).",
+    doc:
+      "Availability zones to spread subnets over, by name, in aws:region (at least the tier's minZones). At program start, before any resource, " +
+      "the program looks up the account's available zones and refuses a name the account cannot use or whose zone ID there does not support RDS Proxy (use1-az3), naming the zones to pick instead.",
     type: "list of zone names",
     default: undefined,
     required: true,
@@ -113,8 +115,8 @@ export const CONFIG_KEYS = {
   }),
   availabilityZoneIds: key<string[] | undefined>({
     doc:
-      "Zone IDs that the availabilityZones names have in the target account, in the same order (names map to different IDs per account: `aws ec2 describe-availability-zones --zone-names <names> --query 'AvailabilityZones[].ZoneId'`). " +
-      "Optional; when set, checked before anything is created: one per zone, in aws:region, none that RDS Proxy does not support (use1-az3) when the proxy is on.",
+      "Zone IDs to build in, one per availabilityZones name, in the same order (names map to different IDs per account: `aws ec2 describe-availability-zones --query 'AvailabilityZones[].[ZoneName,ZoneId]'`). " +
+      "Optional; when set the IDs decide: checked before anything is created (in aws:region, not use1-az3 where RDS Proxy does not run, each available in the account), and each availabilityZones name must be that ID's name in the account (the error lists the names to set).",
     type: "list of zone IDs",
     default: undefined,
     parse: (raw) => {

@@ -48,6 +48,18 @@ describe("plans of the shipped stacks", () => {
     }
   });
 
+  it("says which zones the stack spans and that their IDs come from the offline mock account", () => {
+    for (const d of docs) {
+      expect(d.zones?.from).toBe("mock account");
+      expect(d.zones!.names.length).toBeGreaterThanOrEqual(2);
+      expect(d.zones!.zoneIds.every((id) => /^[a-z]+\d-az\d$/.test(id))).toBe(true);
+      const line = `Zones: ${d.zones!.names.map((n, i) => `${n} (${d.zones!.zoneIds[i]})`).join(", ")}. Zone IDs from the offline mock account`;
+      expect(renderText(d)).toContain(line);
+      expect(renderMarkdown(d)).toContain(`> ${line}`);
+    }
+    expect(docs.find((d) => d.stack === "dev")!.zones).toStrictEqual({ names: ["us-east-1a", "us-east-1b"], zoneIds: ["use1-az1", "use1-az2"], from: "mock account" });
+  });
+
   it("every stack passes every mandatory rule", () => {
     for (const d of docs) {
       const mandatory = d.policy.violations.filter((v) => v.severity === "mandatory");

@@ -20,6 +20,10 @@
  * `{ examples: false }` turns the table off) and lists what it filled in `examplesUsed`; the plan tool
  * prints that list, so nobody mistakes an example value for the deployed one.
  *
+ * The program's one lookup, the account's zones, is answered by the mock account (`MOCK_ACCOUNT_ZONES` in
+ * ./mocks.ts, or `{ accountZones: { "us-east-1a": "use1-az1", ... } }`); the result's `mockAccountZones` says
+ * which map was used.
+ *
  * Helpers: `promiseOf(output)` resolves an Output (undefined when unknown), `byType`/`find`/`one` query a
  * result, `loadStackFile(stack)` reads a stack file's flattened config.
  */
@@ -29,8 +33,11 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { loadStackConfig } from "../config/load";
-import { buildPlatform } from "../platform";
-import { computedState, invoke } from "./mocks";
+import { buildStack } from "../platform";
+import { computedState, invoke, mockAccountZones } from "./mocks";
+import type { MockContext } from "./mocks";
+
+const GET_AVAILABILITY_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..");
 export const UNKNOWN = "<unknown>";
@@ -77,6 +84,12 @@ export interface SynthResult {
   warnings: string[];
   /** Config keys the harness filled from `STACK_EXAMPLES` (not in the stack file), with the values used. */
   examplesUsed: Record<string, unknown>;
+  /**
+   * The mock account's zone map (name -> zone ID) the program's `getAvailabilityZones` lookup was answered
+   * with; absent when the program made no such lookup. Not the target account's: a real account maps names
+   * to other IDs.
+   */
+  mockAccountZones?: Record<string, string>;
 }
 
 /**
@@ -122,6 +135,8 @@ export interface SynthOptions {
   rootDir?: string;
   /** Fill keys the stack file lacks from `STACK_EXAMPLES` (default true). */
   examples?: boolean;
+  /** The mock account's available zones (name -> zone ID) in the stack's region; default `MOCK_ACCOUNT_ZONES`. */
+  accountZones?: Record<string, string>;
 }
 
 /** Resolves an Output (or plain value); `undefined` when the value is unknown (preview). */
@@ -213,7 +228,8 @@ async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<
   }
   const region = typeof config["aws:region"] === "string" ? (config["aws:region"] as string) : "us-east-1";
   const preview = opts.preview ?? false;
-  const ctx = { region };
+  const ctx: MockContext = { region, zones: opts.accountZones };
+  let zonesAnswered: Record<string, string> | undefined;
 
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, toConfigString(v)])));
   await pulumi.runtime.setMocks(
@@ -222,7 +238,11 @@ async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<
       // `pulumi preview` for new resources. Resources created inside `apply` then go missing (tested).
       newResource: (args) =>
         preview ? { id: undefined, state: { ...args.inputs } } : computedState(args.type, args.name, args.inputs, ctx),
-      call: (args) => invoke(args.token, args.inputs, ctx),
+      call: (args) => {
+        const answer = invoke(args.token, args.inputs, ctx);
+        if (args.token === GET_AVAILABILITY_ZONES) zonesAnswered = mockAccountZones(ctx);
+        return answer;
+      },
     },
     project,
     stack,
@@ -276,7 +296,7 @@ async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<
       if (pulumi.Output.isInstance(v) && (await pulumi.isSecret(v as pulumi.Output<unknown>))) secretOutputs.push(k);
     }
     await settle(() => pending);
-    return { stack, project, region, preview, resources, outputs, secretOutputs, warnings, examplesUsed };
+    return { stack, project, region, preview, resources, outputs, secretOutputs, warnings, examplesUsed, ...(zonesAnswered ? { mockAccountZones: zonesAnswered } : {}) };
   } finally {
     log.warn = warn;
   }
@@ -292,11 +312,11 @@ async function settle(pending: () => number): Promise<void> {
 }
 
 async function defaultProgram(): Promise<Record<string, unknown>> {
-  return buildPlatform(loadStackConfig()) as unknown as Record<string, unknown>;
+  return (await buildStack(loadStackConfig())) as unknown as Record<string, unknown>;
 }
 
 /** Synthesizes in a fresh Node process (`infra/synth/cli.ts`) and returns the parsed result. */
-export function synthesizeInChild(stack: string, opts: Omit<SynthOptions, "program"> = {}): Promise<SynthResult> {
+export function synthesizeInChild(stack: string, opts: Omit<SynthOptions, "program" | "accountZones"> = {}): Promise<SynthResult> {
   const args: string[] = [];
   if (opts.preview) args.push("--preview");
   if (opts.configOverrides) args.push("--config", JSON.stringify(opts.configOverrides));
