@@ -234,10 +234,10 @@ describe("zones checked against the account's zone IDs at program start", () => 
     for (const stack of STACKS) {
       const { normal } = runs.get(stack)!;
       const zones = normal.mockAccountZones!;
-      const ids = validateStackConfig(loadStackFile(stack).config, stack).availabilityZones.map((n) => zones[n]);
+      const ids = validateStackConfig(stackConfigWithExamples(stack), stack).availabilityZones.map((n) => zones[n]);
       expect(ids.every((id) => id !== undefined && !RDS_PROXY_UNSUPPORTED_ZONE_IDS.includes(id))).toBe(true);
     }
-    expect(validateStackConfig(loadStackFile("dev").config, "dev").availabilityZones).toHaveLength(2);
+    expect(validateStackConfig(stackConfigWithExamples("dev"), "dev").availabilityZones).toHaveLength(2);
   });
 
   it("refuses dev when us-east-1b is use1-az3 in the account, before any resource is registered", async () => {
