@@ -1,0 +1,41 @@
+// The modules under mutation testing and the test files that guard each one. `npm run test:mutation` runs
+// them one module at a time (scripts/mutation.mjs); a run mutates only the listed source (ranges are
+// `file:startLine-endLine`) and runs only the listed tests, so each module takes minutes, not an hour.
+export const MODULES = {
+  "shared-auth": {
+    mutate: ["apps/shared/src/auth.ts"],
+    tests: ["apps/shared/test/auth.test.ts"],
+  },
+  "shared-chat": {
+    mutate: ["apps/shared/src/chat.ts"],
+    tests: ["apps/shared/test/chat-store.test.ts", "apps/shared/test/delivery.test.ts"],
+  },
+  "shared-jobs": {
+    mutate: ["apps/shared/src/jobs.ts"],
+    tests: ["apps/shared/test/jobs.test.ts"],
+  },
+  "api-authorization-errors": {
+    mutate: ["apps/api/src/authenticate.ts", "apps/api/src/errors.ts"],
+    tests: ["apps/api/test/errors.test.ts", "apps/api/test/error-mapping.test.ts", "apps/api/test/authorization.test.ts"],
+  },
+  "realtime-limits-membership": {
+    // server.ts: admit() (token, connection limits, the rooms joined at connect) and the membership checks
+    // of typing/read. Line ranges: keep them in step with the file.
+    mutate: ["apps/realtime/src/limits.ts", "apps/realtime/src/server.ts:228-275", "apps/realtime/src/server.ts:356-380"],
+    tests: ["apps/realtime/test/limits.test.ts", "apps/realtime/test/server.test.ts"],
+  },
+  "workers-consumer": {
+    mutate: ["apps/workers/src/consumer.ts"],
+    tests: ["apps/workers/test/consumer.test.ts"],
+  },
+  "alarm-specs": {
+    mutate: ["infra/components/alarm-specs.ts"],
+    // The pure spec test. The component test (alarms.test.ts, ~4 s a run) and the stacks' wiring
+    // (infra/alarm-wiring.test.ts, ~20 s) synthesize programs: too slow to run once per mutant.
+    tests: ["infra/components/alarm-specs.test.ts"],
+  },
+  "policy-rules": {
+    mutate: ["infra/policy/rules.ts"],
+    tests: ["infra/policy/rules.test.ts"],
+  },
+};
