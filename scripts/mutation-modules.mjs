@@ -34,6 +34,10 @@ export const MODULES = {
     // (infra/alarm-wiring.test.ts, ~20 s) synthesize programs: too slow to run once per mutant.
     tests: ["infra/components/alarm-specs.test.ts"],
   },
+  "preflight": {
+    mutate: ["infra/components/preflight.ts"],
+    tests: ["infra/components/preflight.test.ts"],
+  },
   "policy-rules": {
     mutate: ["infra/policy/rules.ts"],
     tests: ["infra/policy/rules.test.ts"],
