@@ -4,7 +4,7 @@
 export const MODULES = {
   "shared-auth": {
     mutate: ["apps/shared/src/auth.ts"],
-    tests: ["apps/shared/test/auth.test.ts"],
+    tests: ["apps/shared/test/auth.test.ts", "apps/shared/test/tokens.test.ts"],
   },
   "shared-chat": {
     mutate: ["apps/shared/src/chat.ts"],
