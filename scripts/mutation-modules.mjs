@@ -12,11 +12,11 @@ export const MODULES = {
   },
   "shared-jobs": {
     mutate: ["apps/shared/src/jobs.ts"],
-    tests: ["apps/shared/test/jobs.test.ts"],
+    tests: ["apps/shared/test/jobs.test.ts", "apps/shared/test/job-producer.test.ts"],
   },
   "api-authorization-errors": {
     mutate: ["apps/api/src/authenticate.ts", "apps/api/src/errors.ts"],
-    tests: ["apps/api/test/errors.test.ts", "apps/api/test/error-mapping.test.ts", "apps/api/test/authorization.test.ts"],
+    tests: ["apps/api/test/error-mapping.test.ts", "apps/api/test/authenticate.test.ts", "apps/api/test/authorization.test.ts", "apps/api/test/errors.test.ts"],
   },
   "realtime-limits-membership": {
     // server.ts: admit() (token, connection limits, the rooms joined at connect) and the membership checks
