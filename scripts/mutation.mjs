@@ -34,48 +34,49 @@ export function score(report) {
   return { counts, detected, total, score: total ? (100 * detected) / total : NaN, survivors };
 }
 
-const outcome = new Map();
+// The summary keeps the modules not run this time as they were, so it always covers every module; it is
+// rewritten after each module, so an interrupted run keeps what it finished.
+const summaryFile = "reports/mutation/summary.json";
+const summary = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, "utf8")) : {};
+let failed = false;
 for (const name of names) {
   const started = Date.now();
   const r = spawnSync("npx", ["stryker", "run", "stryker.config.mjs"], { stdio: "inherit", env: { ...process.env, MUTATION_MODULE: name } });
   const file = `reports/mutation/${name}.json`;
-  const ok = r.status === 0 && existsSync(file);
-  outcome.set(name, { ok, exit: r.status, minutes: (Date.now() - started) / 60000, date: new Date().toISOString().slice(0, 10) });
-  if (ok) writeFileSync(`reports/mutation/${name}.survivors.txt`, score(JSON.parse(readFileSync(file, "utf8"))).survivors.join("\n") + "\n");
-}
-
-// The summary keeps the modules not run this time as they were, so it always covers every module.
-const summaryFile = "reports/mutation/summary.json";
-const previous = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, "utf8")) : {};
-let failed = false;
-for (const [name, o] of outcome) {
-  if (!o.ok) {
+  const minutes = Number(((Date.now() - started) / 60000).toFixed(1));
+  const date = new Date().toISOString().slice(0, 10);
+  if (r.status !== 0 || !existsSync(file)) {
     failed = true;
-    previous[name] = { ...(previous[name] ?? {}), lastRun: `failed (exit ${o.exit}) on ${o.date}` };
-    continue;
+    summary[name] = { ...(summary[name] ?? {}), lastRun: `failed (exit ${r.status}) on ${date}` };
+  } else {
+    const s = score(JSON.parse(readFileSync(file, "utf8")));
+    writeFileSync(`reports/mutation/${name}.survivors.txt`, s.survivors.join("\n") + "\n");
+    summary[name] = {
+      score: Number(s.score.toFixed(1)), detected: s.detected, total: s.total,
+      survived: s.counts.Survived ?? 0, noCoverage: s.counts.NoCoverage ?? 0, timedOut: s.counts.Timeout ?? 0,
+      minutes, date, mutate: MODULES[name].mutate, tests: MODULES[name].tests,
+    };
   }
-  const s = score(JSON.parse(readFileSync(`reports/mutation/${name}.json`, "utf8")));
-  previous[name] = {
-    score: Number(s.score.toFixed(1)), detected: s.detected, total: s.total,
-    survived: s.counts.Survived ?? 0, noCoverage: s.counts.NoCoverage ?? 0, timedOut: s.counts.Timeout ?? 0,
-    minutes: Number(o.minutes.toFixed(1)), date: o.date, mutate: MODULES[name].mutate, tests: MODULES[name].tests,
-  };
+  writeSummary();
 }
-writeFileSync(summaryFile, JSON.stringify(previous, null, 2) + "\n");
-const rows = Object.keys(MODULES).map((name) => {
-  const m = previous[name];
-  if (!m) return `| ${name} | not run yet | | | | |`;
-  if (m.score === undefined) return `| ${name} | ${m.lastRun} | | | | |`;
-  return `| ${name} | ${m.score}% | ${m.detected}/${m.total} | ${m.survived} survived, ${m.noCoverage} no coverage | ${m.minutes} | ${m.date}${m.lastRun ? ` (${m.lastRun})` : ""} |`;
-});
-const summary = [
-  "# Mutation scores (`npm run test:mutation [module...]`, StrykerJS, concurrency 1)",
-  "",
-  "| module | score | killed or timed out | undetected | minutes | date |",
-  "| --- | --- | --- | --- | --- | --- |",
-  ...rows,
-  "",
-].join("\n");
-writeFileSync("reports/mutation/summary.md", summary);
-console.log("\n" + summary);
 process.exit(failed ? 1 : 0);
+
+function writeSummary() {
+  writeFileSync(summaryFile, JSON.stringify(summary, null, 2) + "\n");
+  const rows = Object.keys(MODULES).map((name) => {
+    const m = summary[name];
+    if (!m) return `| ${name} | not run yet | | | | |`;
+    if (m.score === undefined) return `| ${name} | ${m.lastRun} | | | | |`;
+    return `| ${name} | ${m.score}% | ${m.detected}/${m.total} | ${m.survived} survived, ${m.noCoverage} no coverage | ${m.minutes} | ${m.date}${m.lastRun ? ` (${m.lastRun})` : ""} |`;
+  });
+  const text = [
+    "# Mutation scores (`npm run test:mutation [module...]`, StrykerJS, concurrency 1)",
+    "",
+    "| module | score | killed or timed out | undetected | minutes | date |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n");
+  writeFileSync("reports/mutation/summary.md", text);
+  console.log("\n" + text);
+}
