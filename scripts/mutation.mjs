@@ -1,4 +1,4 @@
-// `npm run test:mutation [module ...]`: StrykerJS, one module of scripts/mutation-modules.mjs at a time
+// `npm run test:mutation [--force] [module ...]`: StrykerJS, one module of scripts/mutation-modules.mjs at a time
 // (all of them when none is named), incremental, one test process. Writes reports/mutation/<module>.json and
 // a table of scores of every module (the latest run of each) to reports/mutation/summary.md and summary.json
 // (the files of reports/ kept in git).
@@ -6,7 +6,10 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { MODULES } from "./mutation-modules.mjs";
 
-const wanted = process.argv.slice(2);
+// `--force`: ignore the incremental results (Stryker reuses a static mutant's old result even when tests were
+// added, so run with --force after adding tests for static survivors).
+const force = process.argv.includes("--force");
+const wanted = process.argv.slice(2).filter((a) => a !== "--force");
 for (const w of wanted) {
   if (!MODULES[w]) {
     console.error(`unknown module "${w}": choose from ${Object.keys(MODULES).join(", ")}`);
@@ -41,7 +44,7 @@ const summary = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, "
 let failed = false;
 for (const name of names) {
   const started = Date.now();
-  const r = spawnSync("npx", ["stryker", "run", "stryker.config.mjs"], { stdio: "inherit", env: { ...process.env, MUTATION_MODULE: name } });
+  const r = spawnSync("npx", ["stryker", "run", "stryker.config.mjs", ...(force ? ["--force"] : [])], { stdio: "inherit", env: { ...process.env, MUTATION_MODULE: name } });
   const file = `reports/mutation/${name}.json`;
   const minutes = Number(((Date.now() - started) / 60000).toFixed(1));
   const date = new Date().toISOString().slice(0, 10);
