@@ -8,7 +8,7 @@ export const MODULES = {
   },
   "shared-chat": {
     mutate: ["apps/shared/src/chat.ts"],
-    tests: ["apps/shared/test/chat-store.test.ts", "apps/shared/test/delivery.test.ts"],
+    tests: ["apps/shared/test/chat-store.test.ts", "apps/shared/test/delivery.test.ts", "apps/api/test/authorization.test.ts"],
   },
   "shared-jobs": {
     mutate: ["apps/shared/src/jobs.ts"],
@@ -18,7 +18,8 @@ export const MODULES = {
     mutate: ["apps/api/src/authenticate.ts", "apps/api/src/errors.ts"],
     // errors.test.ts (a Redis restart, a broken schema: ~8 s a run) is left to `npm test`: errors.ts has
     // static mutants (run by every test of the module), so each slow file costs its time once per mutant.
-    tests: ["apps/api/test/error-mapping.test.ts", "apps/api/test/authenticate.test.ts", "apps/api/test/authorization.test.ts"],
+    // authorization.test.ts guards the store's membership checks (module shared-chat), not these two files.
+    tests: ["apps/api/test/error-mapping.test.ts", "apps/api/test/authenticate.test.ts"],
   },
   "realtime-limits-membership": {
     // server.ts: admit() (token, connection limits, the rooms joined at connect) and the membership checks
