@@ -43,6 +43,6 @@ export const MODULES = {
   },
   "policy-rules": {
     mutate: ["infra/policy/rules.ts"],
-    tests: ["infra/policy/rules.test.ts"],
+    tests: ["infra/policy/rules.test.ts", "infra/policy/rules-exact.test.ts"],
   },
 };
