@@ -3,7 +3,8 @@
  * of one), including the inputs at each boundary. Written from the survivors of mutation testing
  * (bench/results/mutation.md): conditions whose either branch gave the same fragment, and messages no test read.
  */
-import { RESOURCE_RULES } from "./rules";
+import { RESOURCE_RULES, STACK_RULES } from "./rules";
+import type { PolicyResource } from "./rules";
 
 const rule = (name: string) => {
   const r = RESOURCE_RULES.find((x) => x.name === name);
@@ -183,4 +184,104 @@ test("alb-https", () => {
   expect(check(T.listener, { protocol: "HTTP", defaultActions: [] })).toEqual(forwards);
   expect(check(T.listener, { protocol: "HTTP" })).toEqual(forwards);
   expect(check(T.listener, { protocol: "HTTP", defaultActions: [{ type: "redirect" }, { type: "forward" }] })).toEqual(forwards);
+});
+
+describe("stack rules", () => {
+  const S = {
+    lb: "aws:lb/loadBalancer:LoadBalancer", acl: "aws:wafv2/webAcl:WebAcl", assoc: "aws:wafv2/webAclAssociation:WebAclAssociation",
+    queue: "aws:sqs/queue:Queue", redrive: "aws:sqs/redrivePolicy:RedrivePolicy", alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    queuePolicy: "aws:sqs/queuePolicy:QueuePolicy", subnet: "aws:ec2/subnet:Subnet", service: "aws:ecs/service:Service",
+    rdsSubnets: "aws:rds/subnetGroup:SubnetGroup", cacheSubnets: "aws:elasticache/subnetGroup:SubnetGroup",
+    rds: "aws:rds/instance:Instance", selection: "aws:backup/selection:Selection",
+  };
+  const stackRule = (name: string) => {
+    const r = STACK_RULES.find((x) => x.name === name);
+    if (!r) throw new Error(`no stack rule ${name}`);
+    return (resources: PolicyResource[]) => r.check(resources, { tier: "1k-dau" });
+  };
+  const res = (type: string, name: string, inputs: Record<string, unknown>, extra: Partial<PolicyResource> = {}): PolicyResource => ({ type, name, inputs, ...extra });
+  const k = (r: PolicyResource) => `${r.type}::${r.name}`;
+
+  test("waf-on-public-alb", () => {
+    const check = stackRule("waf-on-public-alb");
+    const lb = res(S.lb, "alb", {}, { arn: "arn:lb" });
+    const rateAcl = res(S.acl, "acl", { rules: [{ statement: { rateBasedStatement: { limit: 100 } } }] }, { arn: "arn:acl" });
+    const plainAcl = res(S.acl, "plain", { rules: [{ statement: { managedRuleGroupStatement: {} } }] }, { arn: "arn:plain" });
+    expect(check([lb, rateAcl, res(S.assoc, "a", { resourceArn: "arn:lb", webAclArn: "arn:acl" })])).toEqual([]);
+    expect(check([lb, rateAcl])).toEqual([{ resource: k(lb), message: "no WAF web ACL is associated with this public load balancer" }]);
+    expect(check([lb, rateAcl, res(S.assoc, "a", { resourceArn: "arn:other", webAclArn: "arn:acl" })])).toEqual([
+      { resource: k(lb), message: "no WAF web ACL is associated with this public load balancer" },
+    ]);
+    expect(check([lb, rateAcl, plainAcl, res(S.assoc, "a", { resourceArn: "arn:lb", webAclArn: "arn:plain" })])).toEqual([
+      { resource: k(lb), message: "the web ACL of this load balancer has no rate-based rule" },
+    ]);
+    // The ACL of the association is not known yet: any ACL of the stack with a rate-based rule will do.
+    expect(check([lb, rateAcl, res(S.assoc, "a", { resourceArn: "arn:lb", webAclArn: "<unknown>" })])).toEqual([]);
+    expect(check([lb, plainAcl, res(S.assoc, "a", { resourceArn: "<unknown>" })])).toEqual([{ resource: k(lb), message: "the web ACL of this load balancer has no rate-based rule" }]);
+    expect(check([res(S.lb, "internal", { internal: true })])).toEqual([]);
+    expect(check([res(S.lb, "nlb", { loadBalancerType: "network" })])).toEqual([]);
+    expect(check([res(S.lb, "alb2", { loadBalancerType: "application" })])).toHaveLength(1);
+  });
+
+  test("queue-dlq-and-alarm", () => {
+    const check = stackRule("queue-dlq-and-alarm");
+    const dlq = res(S.queue, "push-dlq", { name: "chat-push-dlq" });
+    const work = res(S.queue, "push", { name: "chat-push", redrivePolicy: JSON.stringify({ deadLetterTargetArn: "arn:aws:sqs:us-east-1:1:chat-push-dlq", maxReceiveCount: 5 }) });
+    const alarm = res(S.alarm, "dlq-alarm", { dimensions: { QueueName: "chat-push-dlq" } });
+    expect(check([work, dlq, alarm])).toEqual([]);
+    expect(check([work, dlq])).toEqual([{ resource: k(dlq), message: "dead-letter queue chat-push-dlq has no CloudWatch alarm (dimension QueueName = chat-push-dlq)" }]);
+    const lonely = res(S.queue, "lonely", { name: "chat-lonely" });
+    expect(check([lonely])).toEqual([{ resource: k(lonely), message: "queue has no redrivePolicy to a dead-letter queue" }]);
+    // A separate RedrivePolicy resource naming the queue by URL, and a DLQ marked by redriveAllowPolicy.
+    const viaResource = res(S.queue, "offline", { name: "chat-offline" });
+    const allowDlq = res(S.queue, "odlq", { name: "chat-offline-dlq", redriveAllowPolicy: "{}" });
+    expect(check([viaResource, allowDlq, res(S.redrive, "rp", { queueUrl: "https://sqs/1/chat-offline", redrivePolicy: { deadLetterTargetArn: "arn:aws:sqs:r:1:chat-offline-dlq" } }),
+      res(S.alarm, "al", { dimensions: { QueueName: "chat-offline-dlq" } })])).toEqual([]);
+    expect(check([allowDlq])).toEqual([{ resource: k(allowDlq), message: "dead-letter queue chat-offline-dlq has no CloudWatch alarm (dimension QueueName = chat-offline-dlq)" }]);
+    // Named by ARN or by the logical name when the physical name is not an input.
+    const byArn = res(S.queue, "by-arn", {}, { arn: "arn:aws:sqs:r:1:auto-dlq" });
+    const src = res(S.queue, "src", { redrivePolicy: { deadLetterTargetArn: "arn:aws:sqs:r:1:auto-dlq" } }, { id: "https://sqs/1/src-q" });
+    expect(check([src, byArn])).toEqual([{ resource: k(byArn), message: "dead-letter queue auto-dlq has no CloudWatch alarm (dimension QueueName = auto-dlq)" }]);
+  });
+
+  test("queue-tls-only", () => {
+    const check = stackRule("queue-tls-only");
+    const q = res(S.queue, "q", {}, { id: "https://sqs/1/q" });
+    const deny = (url: string, secure: unknown = "false") => res(S.queuePolicy, "p", { queueUrl: url, policy: JSON.stringify({ Statement: [{ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": secure } } }] }) });
+    const msg = [{ resource: k(q), message: "no queue policy denies requests without TLS (Deny when aws:SecureTransport is false)" }];
+    expect(check([q, deny("https://sqs/1/q")])).toEqual([]);
+    expect(check([q, deny("https://sqs/1/q", false)])).toEqual([]);
+    expect(check([q, deny("https://sqs/1/other")])).toEqual(msg);
+    expect(check([q, deny("https://sqs/1/q", "true")])).toEqual(msg);
+    expect(check([q])).toEqual(msg);
+    expect(check([q, res(S.queuePolicy, "p", { queueUrl: "https://sqs/1/q", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Condition: { Bool: { "aws:SecureTransport": "false" } } }] }) })])).toEqual(msg);
+    expect(check([res(S.queue, "unknown-url", {})])).toEqual([]);
+    expect(check([q, res(S.queuePolicy, "p", { queueUrl: "<unknown>" })])).toEqual([]);
+    expect(check([res(S.queue, "by-url", { url: "https://sqs/1/u" }), deny("https://sqs/1/u")])).toEqual([]);
+  });
+
+  test("data-and-tasks-in-private-subnets", () => {
+    const check = stackRule("data-and-tasks-in-private-subnets");
+    const priv = res(S.subnet, "private-a", { tags: { Tier: "private" } }, { id: "subnet-p" });
+    const pub = res(S.subnet, "public-a", { tags: { Tier: "public" } }, { id: "subnet-u" });
+    const untagged = res(S.subnet, "other", {}, { id: "subnet-x" });
+    const svc = res(S.service, "svc", { networkConfiguration: { subnets: ["subnet-p", "subnet-u"] } });
+    const db = res(S.rdsSubnets, "dbs", { subnetIds: ["subnet-x"] });
+    const cache = res(S.cacheSubnets, "cs", { subnetIds: ["subnet-p", 5] });
+    expect(check([priv, pub, untagged, svc, db, cache])).toEqual([
+      { resource: k(svc), message: "uses subnet public-a (Tier=public); use the private subnets" },
+      { resource: k(db), message: "uses subnet other (Tier=untagged); use the private subnets" },
+    ]);
+    expect(check([priv, res(S.service, "ok", { networkConfiguration: { subnets: ["subnet-p", "subnet-unknown"] } })])).toEqual([]);
+  });
+
+  test("database-in-backup-plan", () => {
+    const check = stackRule("database-in-backup-plan");
+    const db = res(S.rds, "db", {}, { arn: "arn:db" });
+    expect(check([db, res(S.selection, "sel", { resources: ["arn:db"] })])).toEqual([]);
+    expect(check([db, res(S.selection, "sel", { resources: ["arn:other"] })])).toEqual([{ resource: k(db), message: "no AWS Backup selection includes this database" }]);
+    expect(check([db])).toEqual([{ resource: k(db), message: "no AWS Backup selection includes this database" }]);
+    expect(check([db, res(S.selection, "sel", { resources: ["<unknown>"] })])).toEqual([]);
+    expect(check([res(S.rds, "new", {}), res(S.selection, "sel", { resources: ["arn:x"] })])).toEqual([]);
+  });
 });
