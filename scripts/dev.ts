@@ -360,13 +360,14 @@ async function main(): Promise<void> {
     SQS_WAIT_TIME_S: process.env.SQS_WAIT_TIME_S ?? "1",
   };
 
-  const services: { name: string; port: number; health: string }[] = [];
-  const has = (svc: string) => existsSync(join(root, "apps", svc, "src", "main.ts"));
-  if (has("api")) services.push({ name: "api", port: ports.api, health: "/api/health" });
-  else say("api: apps/api/src/main.ts does not exist yet: not started");
-  if (has("realtime")) services.push({ name: "realtime", port: ports.realtime, health: "/health" });
-  else say("realtime: apps/realtime/src/main.ts does not exist yet: not started");
-  services.push({ name: "workers", port: ports.workers, health: "/health" });
+  // Every service starts; one whose entry point is missing is an error, not a service quietly left out.
+  const services: { name: string; port: number; health: string }[] = [
+    { name: "api", port: ports.api, health: "/api/health" },
+    { name: "realtime", port: ports.realtime, health: "/health" },
+    { name: "workers", port: ports.workers, health: "/health" },
+  ];
+  const missing = services.filter((s) => !existsSync(join(root, "apps", s.name, "src", "main.ts"))).map((s) => `apps/${s.name}/src/main.ts`);
+  if (missing.length) throw new Error(`cannot start the services: ${missing.join(", ")} missing (restore the file from git)`);
   for (const s of services) startService(s.name, s.port, env);
   await Promise.all(services.map((s) => waitHealthy(s.name, `http://127.0.0.1:${s.port}${s.health}`)));
 

@@ -17,8 +17,8 @@ import { parseDockerfile, replayDockerfile, type ReplayResult } from "./support/
 
 const root = join(__dirname, "..");
 const PORTS: Record<string, number> = { api: 3000, realtime: 3001, workers: 3002 };
-// A service joins the replay as soon as its entry point exists.
-const services = Object.keys(PORTS).filter((s) => existsSync(join(root, "apps", s, "src", "main.ts")));
+// Every service is replayed; a missing entry point fails its test (below) instead of dropping the service.
+const services = Object.keys(PORTS);
 
 let redis: TestRedis;
 let sqs: TestSqs;
@@ -88,8 +88,13 @@ async function waitForHealth(url: string, child: { exitCode: number | null }, ou
   throw new Error(`no 200 from ${url} within 20 s:\n${output()}`);
 }
 
+test("every service has its entry point (apps/<service>/src/main.ts)", () => {
+  assert.deepEqual(services, ["api", "realtime", "workers"]);
+  const missing = services.filter((s) => !existsSync(join(root, "apps", s, "src", "main.ts")));
+  assert.deepEqual(missing, [], "entry points missing");
+});
+
 test("every Dockerfile is a two-stage build on a pinned Node LTS (22 or 24) whose runtime stage runs as a non-root user with /tmp as a volume", () => {
-  assert.ok(services.includes("workers"), "at least the workers service exists");
   for (const svc of Object.keys(PORTS)) {
     const file = join(root, "apps", svc, "Dockerfile");
     assert.ok(existsSync(file), `apps/${svc}/Dockerfile exists`);
