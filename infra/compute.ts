@@ -5,8 +5,8 @@
  *
  * - api (port 3000): behind the ALB's api target group; scales on CPU and ALB requests per target.
  * - realtime (port 3001): behind the realtime target group; scales on CPU and the `ActiveConnections` metric
- *   per task (a share of MAX_CONNECTIONS_PER_TASK); deploys keep 100% of the tasks healthy; SHUTDOWN_GRACE_MS
- *   stays below the target group's deregistration delay and the container's stop timeout.
+ *   per task (a share of MAX_CONNECTIONS_PER_TASK); deploys keep 100% of the tasks healthy; a short
+ *   deregistration delay (ECS sends SIGTERM only after it) and SHUTDOWN_GRACE_MS below the stop timeout.
  * - workers (port 3002, health only): no load balancer, no ingress; scales on visible messages of the push and
  *   offline queues per running task; the stop timeout leaves a job its full consumer timeout after SIGTERM.
  *
@@ -22,7 +22,7 @@ import { CONFIG_NAMESPACE } from "./config/schema";
 import type { StackConfig } from "./config/schema";
 import { SOCKET_IO } from "./config/capacity";
 import { EcsCluster } from "./components/ecs-cluster";
-import { DEFAULT_CACHE_TAG, defaultImageTag, ServiceImages, servicesToBuild } from "./components/images";
+import { DEFAULT_CACHE_TAG, ServiceImages, servicesToBuild } from "./components/images";
 import type { ScalingPolicySpec } from "./components/scaling";
 import { albRequestsPolicy, backlogPolicy, connectionsPolicy, cpuPolicy } from "./components/scaling";
 import { FARGATE_MAX_STOP_TIMEOUT, FargateService } from "./components/service";
@@ -58,6 +58,8 @@ export interface ServiceExtras {
   secrets?: Record<string, pulumi.Input<string>>;
   secretArns?: pulumi.Input<string>[];
   taskPolicyStatements?: IamStatement[];
+  /** Resources the service must wait for (the RDS Proxy target registration). */
+  dependsOn?: pulumi.Resource[];
 }
 
 export interface ComputeRefs {
@@ -79,9 +81,20 @@ export interface ComputeRefs {
   operator: { environment: Record<string, pulumi.Input<string>>; taskPolicyStatements: IamStatement[] };
 }
 
-/** Drain time of the realtime service, ms: below the deregistration delay and the stop timeout. */
-export function realtimeShutdownGraceMs(deregistrationDelaySeconds: number): number {
-  return (Math.min(deregistrationDelaySeconds, REALTIME_STOP_TIMEOUT_SECONDS) - REALTIME_GRACE_MARGIN_SECONDS) * 1000;
+/**
+ * How ECS stops a task behind a load balancer: it deregisters the target first and waits out the target
+ * group's deregistration delay (no new connections; at the end the load balancer breaks the ones left,
+ * WebSockets included), and only THEN sends SIGTERM, and SIGKILL `stopTimeout` seconds later. A long
+ * realtime deregistration delay therefore only postpones the moment the load balancer cuts the sockets; it
+ * never lets the service move them itself. So the delay is short, just long enough for an in-flight
+ * long-polling request to finish (one ping interval, plus a margin), and the drain after SIGTERM (closing
+ * what is left, presence and Redis cleanup) fits inside the stop timeout.
+ */
+export const REALTIME_DEREGISTRATION_DELAY_RANGE = { min: Math.ceil(SOCKET_IO.pingIntervalMs / 1000) + 5, max: 60 } as const;
+
+/** Drain time of the realtime service after SIGTERM, ms: the stop timeout minus a margin. */
+export function realtimeShutdownGraceMs(): number {
+  return (REALTIME_STOP_TIMEOUT_SECONDS - REALTIME_GRACE_MARGIN_SECONDS) * 1000;
 }
 
 /** Problems with the compute settings, each naming the config key, its value and the fix. */
@@ -97,9 +110,11 @@ export function computeProblems(cfg: StackConfig): string[] {
       `to ${FARGATE_MAX_STOP_TIMEOUT} (Fargate's limit); lower queues.consumerTimeoutSeconds if a job needs longer`);
   }
   const dereg = s.alb.realtimeDeregistrationDelaySeconds;
-  if (realtimeShutdownGraceMs(dereg) < 5000) {
-    problems.push(`${key("alb.realtimeDeregistrationDelaySeconds")} = ${dereg}: must be at least ${REALTIME_GRACE_MARGIN_SECONDS + 5} ` +
-      "so realtime tasks get 5 s or more to move their sockets before the target is gone");
+  const range = REALTIME_DEREGISTRATION_DELAY_RANGE;
+  if (!Number.isInteger(dereg) || dereg < range.min || dereg > range.max) {
+    problems.push(`${key("alb.realtimeDeregistrationDelaySeconds")} = ${dereg}: must be a whole number from ${range.min} ` +
+      `(a long-polling request lasts up to the ${SOCKET_IO.pingIntervalMs / 1000} s ping interval) to ${range.max}: ECS sends SIGTERM only ` +
+      "after the delay and the load balancer cuts the remaining sockets when it ends, so a longer delay only slows deploys");
   }
   if (!Number.isInteger(w.backlogPerTaskTarget) || w.backlogPerTaskTarget < 1) {
     problems.push(`${key("services.workers.backlogPerTaskTarget")} = ${w.backlogPerTaskTarget}: must be a whole number >= 1`);
@@ -109,10 +124,6 @@ export function computeProblems(cfg: StackConfig): string[] {
   }
   if (s.services.realtime.connectionsPerTaskTarget < 1) {
     problems.push(`${key("services.realtime.connectionsPerTaskTarget")} = ${s.services.realtime.connectionsPerTaskTarget}: must be >= 1`);
-  }
-  if (servicesToBuild({ services: [...IMAGES], imageUris: imageUris(cfg) }).length && !(cfg.imageTag ?? defaultImageTag(REPO_ROOT))) {
-    problems.push(`${CONFIG_NAMESPACE}:imageTag is missing and no git commit is available to tag built images; ` +
-      "set imageTag (e.g. the commit or release) or configure apiImage, realtimeImage, workersImage and toolboxImage");
   }
   if (cfg.imageTag === DEFAULT_CACHE_TAG) {
     problems.push(`${CONFIG_NAMESPACE}:imageTag = "${cfg.imageTag}": that tag holds the build cache; use a release tag such as the commit`);
@@ -144,7 +155,7 @@ export function baseEnvironment(cfg: StackConfig, naming: Naming, service: Compu
   if (service === "realtime") {
     Object.assign(env, {
       MAX_CONNECTIONS_PER_TASK: String(s.services.realtime.maxConnectionsPerTask),
-      SHUTDOWN_GRACE_MS: String(realtimeShutdownGraceMs(s.alb.realtimeDeregistrationDelaySeconds)),
+      SHUTDOWN_GRACE_MS: String(realtimeShutdownGraceMs()),
       PING_INTERVAL_MS: String(SOCKET_IO.pingIntervalMs),
       PING_TIMEOUT_MS: String(SOCKET_IO.pingTimeoutMs),
       TRUST_PROXY_HOPS: "1",
@@ -195,9 +206,11 @@ export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs
     services: [...IMAGES],
     imageUris: uris,
     contextDir: REPO_ROOT,
-    tag: toBuild.length ? (cfg.imageTag ?? defaultImageTag(REPO_ROOT)) : undefined,
+    // unset: each image is tagged with the hash of its own build inputs (infra/components/context-hash.ts)
+    tag: toBuild.length ? cfg.imageTag : undefined,
     registryAuth: auth && { address: auth.proxyEndpoint, username: auth.userName, password: auth.password },
-    forceDelete: !s.alb.deletionProtection,
+    // dev, and DR stacks (retired after every drill): images are rebuilt from source, a destroy must not stop at them
+    forceDelete: !s.alb.deletionProtection || cfg.primaryEnv !== undefined,
   });
 
   const scaling: Record<ComputeService, ScalingPolicySpec[]> = {
@@ -257,6 +270,7 @@ export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs
       logKmsKeyArn: cluster.logKeyArn,
       loadBalancer: lb && { targetGroupArn: lb.targetGroupArn, albSecurityGroupId: refs.alb.securityGroupId, dependsOn: refs.alb.listeners },
       stopTimeoutSeconds: stopTimeouts[svc],
+      dependsOn: extra.dependsOn,
       deploymentAlarmNames: refs.deploymentAlarmNames?.[svc],
       // workers hold no connections: half may stop before the new ones start (the queue buffers meanwhile)
       deployment: svc === "workers" ? { minimumHealthyPercent: 50, maximumPercent: 200 } : { minimumHealthyPercent: 100, maximumPercent: 200 },

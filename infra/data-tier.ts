@@ -48,6 +48,8 @@ export interface ServiceWiring {
   secretArns: pulumi.Input<string>[];
   /** Task-role statements. */
   taskPolicyStatements: PolicyStatement[];
+  /** What the service must wait for: the proxy's target registration (the proxy refuses connections before it). */
+  dependsOn: pulumi.Resource[];
 }
 
 interface NetworkRefs {
@@ -80,7 +82,7 @@ function componentArgs(cfg: StackConfig, naming: Naming): ComponentArgs {
   const subnetCount = cfg.availabilityZones.length;
   return {
     database: {
-      identifier: naming.name("db", 63),
+      identifier: naming.durable("db", 63),
       engineMajor: s.database.engineMajor,
       instanceClass: s.database.instanceClass,
       storageGb: s.database.storageGb,
@@ -88,6 +90,8 @@ function componentArgs(cfg: StackConfig, naming: Naming): ComponentArgs {
       multiAz: s.database.multiAz,
       backupRetentionDays: s.database.backupRetentionDays,
       safeguards: !disposable,
+      // dev's 1 GiB burstable class: RDS's formula on the real memory (the nominal number would overstate it)
+      maxConnectionsFromFormula: cfg.tier === "dev",
       restoreSnapshotId: cfg.restoreSnapshotId,
       subnetCount,
     },
@@ -99,7 +103,8 @@ function componentArgs(cfg: StackConfig, naming: Naming): ComponentArgs {
     },
     redis: {
       replicationGroupId: naming.name("redis", 40),
-      authSecretName: naming.name("redis-auth-token"),
+      authSecretName: naming.durable("redis-auth-token"),
+      finalSnapshotIdentifier: naming.durable("redis-final"),
       nodeType: s.redis.nodeType,
       replicas: s.redis.replicas,
       multiAz: s.redis.multiAz,
@@ -210,7 +215,7 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
   if (!cfg.pushGatewayUrl && cfg.tier !== "dev") pulumi.log.warn(pushDisabledWarning(naming.prefix));
   const redis = new Redis("redis", { ...a.redis, ...net });
   const queues = new Queues("queues", a.queues);
-  const secrets = new AppSecrets("secrets", { namePrefix: naming.prefix, disposable: a.redis.disposable });
+  const secrets = new AppSecrets("secrets", { namePrefix: naming.durablePrefix, disposable: a.redis.disposable });
 
   const services = wireServices(cfg, { database, proxy, redis, queues, secrets });
   const connectService = (service: ServiceName, sgId: pulumi.Input<string>) => {
@@ -330,7 +335,7 @@ function wireServices(
       statements.push(onlyUsedQueues(queues.consumerStatement()));
     }
     assertNoWildcardActions(`${service} task role`, statements);
-    return { environment, secrets: secretMap, secretArns, taskPolicyStatements: statements };
+    return { environment, secrets: secretMap, secretArns, taskPolicyStatements: statements, dependsOn: proxy ? [proxy.target] : [] };
   };
   return { api: wiring("api"), realtime: wiring("realtime"), workers: wiring("workers") };
 }

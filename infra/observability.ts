@@ -112,16 +112,20 @@ export function buildObservability(cfg: StackConfig, naming: Naming, refs: Obser
     thresholds: s.observability.alarms,
     accountId: aws.getCallerIdentityOutput().accountId,
     alarmEmail: cfg.alarmEmail,
-    // the vault's physical name is fixed by the Backup component (`<project>-<env>-backup`)
-    backup: { vaultName: `${naming.prefix}-backup`, copies: s.backup.crossRegionCopy },
+    alarmHttpsEndpoint: cfg.alarmHttpsEndpoint,
+    // the vault's physical name is fixed by the Backup component (`<durablePrefix>-backup`)
+    backup: { vaultName: `${naming.durablePrefix}-backup`, copies: s.backup.crossRegionCopy },
   });
   const dashboard = new Dashboard("dashboard", { ...targets, namePrefix: naming.prefix, region: cfg.region, thresholds: s.observability.alarms });
   const backup = new Backup("backup", {
     namePrefix: naming.prefix,
+    vaultNamePrefix: naming.durablePrefix,
+    disposable: !s.database.deletionProtection,
     dbInstanceArn: refs.database.arn,
     sizing: s.backup,
     dbBackupRetentionDays: s.database.backupRetentionDays,
     drRegion: cfg.drRegion,
+    drProviderSettings: cfg.awsSettings as Omit<aws.ProviderArgs, "region">,
   });
 
   const outputs: Record<string, pulumi.Input<unknown>> = {

@@ -1,24 +1,41 @@
 /**
  * The single composition point: builds every component for one stack, in dependency order, and returns
  * the stack outputs. Components never reach into each other; wiring between them happens here only.
- * `infra/index.ts` validates the config and calls `buildPlatform`; tests call it through the synth harness.
+ * `infra/index.ts` validates the config and calls `buildStack` (zone lookup, then `buildPlatform`); tests call it
+ * through the synth harness.
  */
+import * as aws from "@pulumi/aws";
 import type { StackConfig } from "./config/schema";
+import { resolveZones } from "./config/zones";
 import { Naming } from "./config/naming";
 import { Network } from "./components/network";
 import { Alb } from "./components/alb";
 import { Waf } from "./components/waf";
+import { SiteAlias, SiteCertificate } from "./components/site-domain";
 import { buildDataTier, validateDataTier } from "./data-tier";
 import { hasDrPilotLight, validateDrConfig, validateDrPilotLight } from "./config/dr";
 import { AlbLogQueries } from "./components/alb-log-queries";
 import { DrPilotLight } from "./components/dr-pilot-light";
 import { ACCESS_LOG_PREFIX } from "./components/alb";
-import * as aws from "@pulumi/aws";
 import { buildObservability, validateObservability } from "./observability";
 import { buildCompute, COMPUTE_SERVICES, validateCompute } from "./compute";
 
+/**
+ * The program: looks up the account's zones (the program's one lookup, before any resource is registered),
+ * checks the configured zones against them (infra/config/zones.ts: each available here, none where RDS Proxy
+ * cannot run; `availabilityZoneIds` pin the names), then builds the platform in those zones.
+ * Under the synth harness the mock account answers the lookup (infra/synth/mocks.ts MOCK_ACCOUNT_ZONES).
+ */
+export async function buildStack(cfg: StackConfig): Promise<ReturnType<typeof buildPlatform>> {
+  // names[i] has the ID zoneIds[i] in this account; only zones the account can use now
+  const account = await aws.getAvailabilityZones({ allAvailabilityZones: false, state: "available" });
+  const zones = resolveZones(cfg, { names: account.names, zoneIds: account.zoneIds });
+  return buildPlatform({ ...cfg, availabilityZones: zones.names, availabilityZoneIds: zones.zoneIds });
+}
+
 export function buildPlatform(cfg: StackConfig) {
-  const naming = new Naming(cfg.project, cfg.env);
+  // DR stacks carry their generation in the names that outlive a destroy (docs/DR.md, "Retiring a DR stack").
+  const naming = new Naming(cfg.project, cfg.env, cfg.primaryEnv !== undefined ? cfg.drGeneration : undefined);
   const s = cfg.sizing;
   // Bad data-tier settings fail here, before any resource is registered.
   validateDataTier(cfg, naming);
@@ -41,7 +58,12 @@ export function buildPlatform(cfg: StackConfig) {
     flowLogRetentionDays: s.network.flowLogRetentionDays,
   });
 
-  // ---- 2. Edge: WAF + ALB -----------------------------------------------------------------------------
+  // ---- 2. Edge: certificate, ALB, WAF, DNS ------------------------------------------------------------
+  // A configured certificate wins; otherwise domainName + hostedZoneId issue one (validated before the listener).
+  const site = cfg.domainName !== undefined && cfg.hostedZoneId !== undefined
+    ? { domainName: cfg.domainName, hostedZoneId: cfg.hostedZoneId }
+    : undefined;
+  const certificateArn = cfg.certificateArn ?? (site ? new SiteCertificate("site-cert", site).certificateArn : undefined);
   const alb = new Alb("alb", {
     loadBalancerName: naming.loadBalancer("alb"),
     targetGroupNames: { api: naming.targetGroup("api"), realtime: naming.targetGroup("realtime") },
@@ -49,15 +71,21 @@ export function buildPlatform(cfg: StackConfig) {
     vpcId: network.vpcId,
     vpcCidr: cfg.vpcCidr,
     publicSubnetIds: network.publicSubnetIds,
-    certificateArn: cfg.certificateArn,
+    certificateArn,
     idleTimeoutSeconds: s.alb.idleTimeoutSeconds,
     apiDeregistrationDelaySeconds: s.alb.apiDeregistrationDelaySeconds,
     realtimeDeregistrationDelaySeconds: s.alb.realtimeDeregistrationDelaySeconds,
     stickinessSeconds: s.alb.stickinessSeconds,
     accessLogRetentionDays: s.alb.accessLogRetentionDays,
     deletionProtection: s.alb.deletionProtection,
-    forceDestroyLogs: !s.alb.deletionProtection,
+    // dev, and DR stacks: a drill's access logs must not keep its retirement from completing
+    forceDestroyLogs: !s.alb.deletionProtection || cfg.primaryEnv !== undefined,
   });
+  // During a failover a DR stack takes the site's name over from the primary (docs/DR.md).
+  if (site) new SiteAlias("site-dns", { ...site, target: { dnsName: alb.dnsName, zoneId: alb.zoneId }, takeOver: cfg.primaryEnv !== undefined });
+  const siteUrl = cfg.domainName !== undefined
+    ? `https://${cfg.domainName}`
+    : alb.dnsName.apply((dns) => `${certificateArn !== undefined ? "https" : "http"}://${dns}`);
   const waf = new Waf("waf", {
     namePrefix: naming.prefix,
     logGroupName: naming.wafLogGroup,
@@ -121,7 +149,8 @@ export function buildPlatform(cfg: StackConfig) {
     accountId: aws.getCallerIdentityOutput({}).accountId,
     region: cfg.region,
     accessLogRetentionDays: s.alb.accessLogRetentionDays,
-    forceDestroy: !s.alb.deletionProtection,
+    // dev, and DR stacks (retired after every drill): query results are disposable
+    forceDestroy: !s.alb.deletionProtection || cfg.primaryEnv !== undefined,
   });
   // Shares the DR-region provider of the backup copies (the pilot light exists only where copies do).
   const pilotLight = hasDrPilotLight(cfg)
@@ -141,6 +170,7 @@ export function buildPlatform(cfg: StackConfig) {
     vpcCidr: network.vpcCidr,
     publicSubnetIds: network.publicSubnetIds,
     privateSubnetIds: network.privateSubnetIds,
+    siteUrl,
     albDnsName: alb.dnsName,
     albArnSuffix: alb.arnSuffix,
     albSecurityGroupId: alb.securityGroupId,

@@ -11,10 +11,11 @@ import { parse as parseYaml } from "yaml";
 import { hasDrPilotLight, validateDrConfig } from "./config/dr";
 import { ALB_LOG_COLUMNS } from "./components/alb-log-queries";
 import { validateStackConfig } from "./config/load";
+import { RDS_MAX_CONNECTIONS_FORMULA } from "./components/postgres-limits";
 import { CONFIG_KEYS } from "./config/schema";
 import { postgresMaxConnections } from "./components/alarm-specs";
 import { TIERS } from "./config/tiers";
-import { byType, loadStackFile, REPO_ROOT, STACK_EXAMPLES, synthesize } from "./synth";
+import { byType, loadStackFile, REPO_ROOT, STACK_EXAMPLES, stackConfigWithExamples, synthesize } from "./synth";
 import { shortId } from "./synth/mocks";
 import type { SynthResult } from "./synth";
 
@@ -24,15 +25,13 @@ const STACKS = readdirSync(REPO_ROOT)
   .filter((s): s is string => s !== undefined)
   .sort();
 
-const noPilotLight = (stack: string) => !hasDrPilotLight(validateStackConfig(loadStackFile(stack).config, stack));
+const noPilotLight = (stack: string) => !hasDrPilotLight(validateStackConfig(stackConfigWithExamples(stack), stack));
 /** Outputs a stack has only where its tier or config creates the thing (true: absent in that stack). */
 const OPTIONAL_OUTPUTS: Record<string, (stack: string) => boolean> = {
   drVaultName: (stack) => !TIERS[loadStackFile(stack).config["realtime-chat:tier"] as keyof typeof TIERS].backup.crossRegionCopy,
   drPilotLightVpcId: noPilotLight,
   drDbSubnetGroupName: noPilotLight,
   drRestoreSecurityGroupId: noPilotLight,
-  // the site URL needs a domain (realtime-chat:domainName); no shipped stack file sets one
-  siteUrl: (stack) => loadStackFile(stack).config["realtime-chat:domainName"] === undefined,
 };
 
 /** Words of an Athena query that are SQL, functions or literals rather than column names. */
@@ -90,7 +89,7 @@ export function toolkitProblems(run: SynthResult, outputs: Record<string, any> =
   expect(`the workgroup does not write to athenaResultsBucket ${outputs.athenaResultsBucket}`,
     wg?.inputs.configuration?.resultConfiguration?.outputLocation === `s3://${outputs.athenaResultsBucket}/results/`);
 
-  if (hasDrPilotLight(validateStackConfig(loadStackFile(run.stack).config, run.stack))) {
+  if (hasDrPilotLight(validateStackConfig(stackConfigWithExamples(run.stack), run.stack))) {
     const cfg = loadStackFile(run.stack).config;
     const drProviders = byType(run, "pulumi:providers:aws").filter((p) => p.inputs.region === cfg["realtime-chat:drRegion"]);
     const inDr = (urn: string | undefined) => drProviders.some((p) => urn?.startsWith(`${p.urn}::`));
@@ -259,7 +258,11 @@ let badObservability: unknown;
 beforeAll(async () => {
   for (const stack of STACKS) runs.set(stack, await synthesize(stack));
   drWithout = await synthesize("10k-dau-dr", { configOverrides: { "realtime-chat:restoreSnapshotId": undefined } }).then(() => undefined, (e: unknown) => e);
-  drAsShipped = await synthesize("10k-dau-dr", { examples: false }).then(() => undefined, (e: unknown) => e);
+  // as shipped, with only the keys every production stack needs (TLS, alarm subscription) set: the recovery point is missing
+  drAsShipped = await synthesize("10k-dau-dr", {
+    examples: false,
+    configOverrides: Object.fromEntries(Object.entries(STACK_EXAMPLES["10k-dau-dr"]!).filter(([k]) => k !== "realtime-chat:restoreSnapshotId")),
+  }).then(() => undefined, (e: unknown) => e);
   drRealOutage = await synthesize("10k-dau-dr", { configOverrides: { "realtime-chat:sizing": realOutageSizing() } });
   badObservability = await synthesize("10k-dau", {
     configOverrides: { "realtime-chat:sizing": { observability: { alarms: { ecsCpuPercent: { warning: 90, critical: 80 } } }, backup: { weeklyRetentionDays: 3 } } },
@@ -312,9 +315,8 @@ describe("docs/RUNBOOK.md", () => {
     expect(albLogQueryProblems(broken)).toEqual(["alb_logs has no column status_code"]);
   });
 
-  it("probes the site URL where a stack has a domain, and says what to do without one", () => {
+  it("probes the site URL, and through curl --resolve where the name does not point at the load balancer yet", () => {
     expect(RUNBOOK).toContain("export SITE_URL=$(pulumi stack output siteUrl -s $STACK)");
-    expect(RUNBOOK).toContain("export SITE_URL=http://$ALB_DNS");
     expect(RUNBOOK).toMatch(/curl -fsS --resolve \$DOMAIN:443:\$ALB_IP https:\/\/\$DOMAIN\/api\/ready/);
     expect(RUNBOOK).not.toMatch(/https:\/\/\$ALB_DNS/);
   });
@@ -359,7 +361,7 @@ describe("operators' runbook contract", () => {
     "toolboxTaskDefinitionArn", "toolboxNetworkConfiguration", "toolboxContainerName", "toolboxLogGroupName", "toolboxSecurityGroupId",
     "athenaDatabaseName", "albLogsTableName", "athenaWorkgroupName", "athenaResultsBucket",
     "serviceScalingBounds", "pushNotifications", "backlogQueueUrls", "backlogDlqUrls",
-    "drPilotLightVpcId", "drDbSubnetGroupName", "drRestoreSecurityGroupId",
+    "drPilotLightVpcId", "drDbSubnetGroupName", "drRestoreSecurityGroupId", "siteUrl",
   ];
   for (const stack of STACKS) {
     it(`${stack} exports every output the operators' restore and incident steps need`, () => {
@@ -372,6 +374,20 @@ describe("operators' runbook contract", () => {
   for (const stack of STACKS) {
     it(`${stack}: the toolbox, Athena and DR pilot-light outputs name what the stack creates`, () => {
       assert.deepEqual(toolkitProblems(runs.get(stack)!), []);
+    });
+  }
+
+  for (const stack of STACKS) {
+    it(`${stack}: siteUrl is https://<domainName> where a domain is configured (every stack but dev)`, () => {
+      const domain = stackConfigWithExamples(stack)["realtime-chat:domainName"];
+      const url = runs.get(stack)!.outputs.siteUrl;
+      if (stack === "dev") {
+        assert.equal(domain, undefined, "dev serves plain HTTP under the load balancer's name");
+        assert.equal(url, `http://${runs.get(stack)!.outputs.albDnsName}`);
+      } else {
+        assert.equal(typeof domain, "string", `${stack} needs realtime-chat:domainName (an example value in STACK_EXAMPLES)`);
+        assert.equal(url, `https://${domain}`);
+      }
     });
   }
 
@@ -432,6 +448,9 @@ describe("operators' runbook contract", () => {
       assert.deepEqual([dr["realtime-chat:primaryEnv"], dr["realtime-chat:tier"], dr["aws:region"]], [p, primary["realtime-chat:tier"], primary["realtime-chat:drRegion"]], p);
       assert.equal(runs.get(`${p}-dr`)!.region, primary["realtime-chat:drRegion"]);
       assert.ok(runs.get(p)!.outputs.drDbSubnetGroupName, `${p} keeps a pilot light`);
+      // a DR stack is a generation of names that outlive a destroy, and takes over the primary's site name
+      assert.equal(dr["realtime-chat:drGeneration"], 1, `Pulumi.${p}-dr.yaml sets realtime-chat:drGeneration`);
+      assert.equal(runs.get(`${p}-dr`)!.outputs.siteUrl, runs.get(p)!.outputs.siteUrl, `${p}-dr serves the primary's site name`);
     }
   });
 
@@ -477,7 +496,7 @@ describe("operators' runbook contract", () => {
     assert.match((drAsShipped as Error).message, /realtime-chat:restoreSnapshotId is missing/);
     const dr = runs.get("10k-dau-dr")!;
     assert.deepEqual(dr.examplesUsed, STACK_EXAMPLES["10k-dau-dr"]);
-    assert.deepEqual(runs.get("10k-dau")!.examplesUsed, {}, "stacks that need no operator input use no example");
+    assert.deepEqual(runs.get("dev")!.examplesUsed, {}, "stacks that need no operator input use no example");
   });
 
   it("DR config rules: exact messages for a source in another region and a DR stack named like its primary", () => {
@@ -519,9 +538,10 @@ describe("operators' runbook contract", () => {
   for (const stack of STACKS) {
     it(`${stack}: backs up its database with the tier's plan, copying to a vault in drRegion where the tier asks`, () => {
       const run = runs.get(stack)!;
-      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = validateStackConfig(stackConfigWithExamples(stack), stack);
       const b = cfg.sizing.backup;
-      const dbArn = `arn:aws:rds:${cfg.region}:123456789012:db:chat-${stack}-db`;
+      // a DR stack's database carries its generation (docs/DR.md, "Generations")
+      const dbArn = `arn:aws:rds:${cfg.region}:123456789012:db:chat-${stack}${cfg.primaryEnv !== undefined ? `-g${cfg.drGeneration}` : ""}-db`;
       assert.deepEqual(byType(run, "aws:backup/selection:Selection")[0]!.inputs.resources, [dbArn]);
       const rules = byType(run, "aws:backup/plan:Plan")[0]!.inputs.rules as any[];
       assert.ok(rules.some((r) => r.ruleName === "daily"));
@@ -571,7 +591,7 @@ describe("alarms in each stack", () => {
   for (const stack of STACKS) {
     it(`${stack}: warning and critical alarms for every Key Metrics row, on the stack's real resources, to its topic`, () => {
       const run = runs.get(stack)!;
-      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = validateStackConfig(stackConfigWithExamples(stack), stack);
       const t = cfg.sizing.observability.alarms;
       const prefix = prefixOf(stack);
       const alarms = new Map(byType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => [a.inputs.name as string, a.inputs]));
@@ -616,10 +636,12 @@ describe("alarms in each stack", () => {
 
     it(`${stack}: the database's max_connections is the alarm's denominator; the proxy's cap leaves the critical alarm reachable`, () => {
       const run = runs.get(stack)!;
-      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = validateStackConfig(stackConfigWithExamples(stack), stack);
       const maxConn = postgresMaxConnections(cfg.sizing.database.instanceClass);
       const params = byType(run, "aws:rds/parameterGroup:ParameterGroup")[0]!.inputs.parameters as any[];
-      assert.deepEqual(params.find((p) => p.name === "max_connections"), { name: "max_connections", value: String(maxConn), applyMethod: "pending-reboot" });
+      // dev's 1 GiB class: RDS's own formula on the real memory; the alarm divides by the nominal figure, an upper bound
+      const value = cfg.tier === "dev" ? RDS_MAX_CONNECTIONS_FORMULA : String(maxConn);
+      assert.deepEqual(params.find((p) => p.name === "max_connections"), { name: "max_connections", value, applyMethod: "pending-reboot" });
       const critical = byType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.name === `${prefixOf(stack)}-critical-rds-high-connections`)!.inputs;
       const pool = byType(run, "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup")[0]!.inputs.connectionPoolConfig;
       assert.ok(Math.floor((maxConn * pool.maxConnectionsPercent) / 100) > critical.threshold,
@@ -628,7 +650,7 @@ describe("alarms in each stack", () => {
 
     it(`${stack}: warns on failed backup jobs in its vault, and on failed DR copies where the tier copies`, () => {
       const run = runs.get(stack)!;
-      const cfg = validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = validateStackConfig(stackConfigWithExamples(stack), stack);
       const vault = byType(run, "aws:backup/vault:Vault").find((v) => !v.inputs.name.endsWith("-backup-dr"))!.inputs.name;
       assert.equal(vault, run.outputs.backupVaultName);
       const got = byType(run, "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => a.inputs.namespace === "AWS/Backup")

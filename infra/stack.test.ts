@@ -4,11 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
-import { validateStackConfig } from "./config/load";
+import { loadStackConfig, RDS_PROXY_UNSUPPORTED_ZONE_IDS, validateStackConfig } from "./config/load";
+import { buildStack } from "./platform";
 import { TIERS } from "./config/tiers";
 import { subnetLayout } from "./components/cidr";
 import type { TierName } from "./config/tiers";
-import { byType, inventory, loadStackFile, one, REPO_ROOT, synthesize, synthesizeInChild, UNKNOWN } from "./synth";
+import { byType, inventory, one, REPO_ROOT, stackConfigWithExamples, synthesize, synthesizeInChild, UNKNOWN } from "./synth";
 import type { SynthResult } from "./synth";
 
 const STACKS = readdirSync(REPO_ROOT)
@@ -54,13 +55,13 @@ describe("stack files", () => {
   for (const stack of STACKS) {
     describe(stack, () => {
       const get = () => runs.get(stack)!;
-      const cfg = () => validateStackConfig(loadStackFile(stack).config, stack);
+      const cfg = () => validateStackConfig(stackConfigWithExamples(stack), stack);
 
       it("has a valid config in us-east-1 with us-west-2 for DR and the tier named like the stack", () => {
         const c = cfg();
         if (c.primaryEnv !== undefined) {
           // a DR stack: the primary's tier, in the primary's drRegion, copying back to the primary's region
-          const primary = validateStackConfig(loadStackFile(c.primaryEnv).config, c.primaryEnv);
+          const primary = validateStackConfig(stackConfigWithExamples(c.primaryEnv), c.primaryEnv);
           assert.deepEqual([c.tier, c.region, c.drRegion], [primary.tier, primary.drRegion, primary.region]);
           assert.equal(stack, `${c.primaryEnv}-dr`);
         } else {
@@ -210,6 +211,76 @@ describe("program entry", () => {
   });
 });
 
+describe("zones checked against the account's zone IDs at program start", () => {
+  /** A mock account where us-east-1b is use1-az3, the zone ID RDS Proxy does not support. */
+  const az3AtB = { "us-east-1a": "use1-az2", "us-east-1b": "use1-az3", "us-east-1c": "use1-az5", "us-east-1d": "use1-az1", "us-east-1f": "use1-az6" };
+
+  /** Runs the real program; returns what it registered and the error it stopped with. */
+  async function start(stack: string, opts: { accountZones?: Record<string, string>; configOverrides?: Record<string, unknown> }) {
+    let failure: Error | undefined;
+    const run = await synthesize(stack, {
+      ...opts,
+      program: async () => {
+        try {
+          return await buildStack(loadStackConfig());
+        } catch (err) {
+          failure = err as Error;
+          return {};
+        }
+      },
+    });
+    return { run, failure };
+  }
+
+  it("every stack file's zones are available in the mock account and support RDS Proxy (dev's two included)", () => {
+    for (const stack of STACKS) {
+      const { normal } = runs.get(stack)!;
+      const zones = normal.mockAccountZones!;
+      const ids = validateStackConfig(stackConfigWithExamples(stack), stack).availabilityZones.map((n) => zones[n]);
+      expect(ids.every((id) => id !== undefined && !RDS_PROXY_UNSUPPORTED_ZONE_IDS.includes(id))).toBe(true);
+    }
+    expect(validateStackConfig(stackConfigWithExamples("dev"), "dev").availabilityZones).toHaveLength(2);
+  });
+
+  it("refuses dev when us-east-1b is use1-az3 in the account, before any resource is registered", async () => {
+    const { run, failure } = await start("dev", { accountZones: az3AtB });
+    expect(failure?.message).toBe(
+      "Invalid configuration in Pulumi.dev.yaml (1 problem):\n" +
+        '  - realtime-chat:availabilityZones = ["us-east-1a","us-east-1b"]: us-east-1b is zone ID use1-az3 in this account, where RDS Proxy is not supported ' +
+        "(every tier runs the database behind RDS Proxy); replace us-east-1b with another zone of us-east-1: us-east-1c (use1-az5), us-east-1d (use1-az1), us-east-1f (use1-az6)",
+    );
+    expect(run.resources).toStrictEqual([]);
+    // the default program (infra/index.ts's) stops with the same message
+    await expect(synthesize("dev", { accountZones: az3AtB })).rejects.toThrow(/us-east-1b is zone ID use1-az3 in this account/);
+  });
+
+  it("builds in the zones the IDs name, and refuses names that are other zones in this account", async () => {
+    const ids = { "realtime-chat:availabilityZoneIds": ["use1-az1", "use1-az2", "use1-az5"] };
+    const ok = await start("10k-dau", { accountZones: az3AtB, configOverrides: { ...ids, "realtime-chat:availabilityZones": ["us-east-1d", "us-east-1a", "us-east-1c"] } });
+    expect(ok.failure).toBeUndefined();
+    expect(one(ok.run, "awsx:ec2:Vpc", "network-vpc").inputs.availabilityZoneNames).toStrictEqual(["us-east-1d", "us-east-1a", "us-east-1c"]);
+    const wrong = await start("10k-dau", { accountZones: az3AtB, configOverrides: ids });
+    expect(wrong.failure?.message).toContain(
+      'realtime-chat:availabilityZones = ["us-east-1a","us-east-1b","us-east-1c"]: does not match realtime-chat:availabilityZoneIds in this account, ' +
+        'where use1-az1 is us-east-1d, use1-az2 is us-east-1a, use1-az5 is us-east-1c; set availabilityZones to ["us-east-1d","us-east-1a","us-east-1c"]',
+    );
+    expect(wrong.run.resources).toStrictEqual([]);
+  });
+
+  it("refuses a zone name or ID the account cannot use", async () => {
+    const noC = { "us-west-2a": "usw2-az2", "us-west-2b": "usw2-az1", "us-west-2d": "usw2-az4" };
+    const name = await start("10k-dau-dr", { accountZones: noC });
+    expect(name.failure?.message).toContain(
+      'realtime-chat:availabilityZones = ["us-west-2a","us-west-2b","us-west-2c"]: zones us-west-2c are not available in this account; ' +
+        "zones available to this account in us-west-2: us-west-2a (usw2-az2), us-west-2b (usw2-az1), us-west-2d (usw2-az4); list zones from those",
+    );
+    expect(name.run.resources).toStrictEqual([]);
+    const id = await start("10k-dau-dr", { accountZones: noC, configOverrides: { "realtime-chat:availabilityZoneIds": ["usw2-az2", "usw2-az1", "usw2-az3"] } });
+    expect(id.failure?.message).toContain("zone IDs usw2-az3 are not available in this account");
+    expect(id.run.resources).toStrictEqual([]);
+  });
+});
+
 describe("synth harness", () => {
   it("applies config overrides and fails with the validation message before any resource", async () => {
     await assert.rejects(
@@ -221,8 +292,8 @@ describe("synth harness", () => {
   it("refuses invokes it does not know", async () => {
     const aws = await import("@pulumi/aws");
     await assert.rejects(
-      synthesize("dev", { program: async () => ({ zones: (await aws.getAvailabilityZones()).names }) }),
-      /unsupported invoke aws:index\/getAvailabilityZones:getAvailabilityZones\. Supported: aws:index\/getCallerIdentity/,
+      synthesize("dev", { program: async () => ({ account: (await aws.getBillingServiceAccount()).arn }) }),
+      /unsupported invoke aws:index\/getBillingServiceAccount:getBillingServiceAccount\. Supported: aws:index\/getCallerIdentity/,
     );
   });
 

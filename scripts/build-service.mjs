@@ -42,7 +42,7 @@ export async function buildService(service, opts = {}) {
     outdir: join(out, "bin"),
     bundle: true,
     platform: "node",
-    target: "node20",
+    target: "node22",
     format: "cjs",
     sourcemap: "linked",
     legalComments: "none",

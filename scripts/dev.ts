@@ -168,7 +168,11 @@ async function startSqs(): Promise<Queues> {
     const server = await createSqsServer({ port, hostname: "127.0.0.1", emulateQueueCreationLifecycle: false });
     stops.push({
       name: "sqs",
-      run: () => new Promise<void>((resolve) => (server as unknown as { close(cb: () => void): void }).close(() => resolve())),
+      run: () => {
+        // Long polls hold their response for the whole wait time: drop them rather than wait for them.
+        server.closeAllConnections();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
     });
     endpoint = `http://127.0.0.1:${port}`;
     say(`sqs: local-aws-sqs on ${endpoint}`);
@@ -266,6 +270,7 @@ async function waitHealthy(name: string, url: string, timeoutMs = 60_000): Promi
 }
 
 let stopping: Promise<void> | undefined;
+const STOP_STEP_TIMEOUT_MS = 15_000;
 function stopAll(code: number): Promise<void> {
   stopping ??= (async () => {
     say("stopping services...");
@@ -278,10 +283,16 @@ function stopAll(code: number): Promise<void> {
     children.forEach((c, i) => say(`${c.name} exited with code ${codes[i]}`));
     if (codes.some((c) => c !== 0)) code = code || 1;
     for (const s of stops.reverse()) {
+      // Each step has a deadline: a server that does not let go must not keep the terminal (or a test) waiting.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), STOP_STEP_TIMEOUT_MS)));
       try {
-        await s.run();
+        const outcome = await Promise.race([Promise.resolve().then(() => s.run()), deadline]);
+        if (outcome === "timeout") process.stderr.write(`[dev] stopping ${s.name} took over ${STOP_STEP_TIMEOUT_MS / 1000} s; left behind\n`);
       } catch (err) {
         process.stderr.write(`[dev] stopping ${s.name} failed: ${(err as Error).message}\n`);
+      } finally {
+        clearTimeout(timer);
       }
     }
     say("stopped");
@@ -349,13 +360,14 @@ async function main(): Promise<void> {
     SQS_WAIT_TIME_S: process.env.SQS_WAIT_TIME_S ?? "1",
   };
 
-  const services: { name: string; port: number; health: string }[] = [];
-  const has = (svc: string) => existsSync(join(root, "apps", svc, "src", "main.ts"));
-  if (has("api")) services.push({ name: "api", port: ports.api, health: "/api/health" });
-  else say("api: apps/api/src/main.ts does not exist yet: not started");
-  if (has("realtime")) services.push({ name: "realtime", port: ports.realtime, health: "/health" });
-  else say("realtime: apps/realtime/src/main.ts does not exist yet: not started");
-  services.push({ name: "workers", port: ports.workers, health: "/health" });
+  // Every service starts; one whose entry point is missing is an error, not a service quietly left out.
+  const services: { name: string; port: number; health: string }[] = [
+    { name: "api", port: ports.api, health: "/api/health" },
+    { name: "realtime", port: ports.realtime, health: "/health" },
+    { name: "workers", port: ports.workers, health: "/health" },
+  ];
+  const missing = services.filter((s) => !existsSync(join(root, "apps", s.name, "src", "main.ts"))).map((s) => `apps/${s.name}/src/main.ts`);
+  if (missing.length) throw new Error(`cannot start the services: ${missing.join(", ")} missing (restore the file from git)`);
   for (const s of services) startService(s.name, s.port, env);
   await Promise.all(services.map((s) => waitHealthy(s.name, `http://127.0.0.1:${s.port}${s.health}`)));
 

@@ -17,8 +17,8 @@ import { parseDockerfile, replayDockerfile, type ReplayResult } from "./support/
 
 const root = join(__dirname, "..");
 const PORTS: Record<string, number> = { api: 3000, realtime: 3001, workers: 3002 };
-// A service joins the replay as soon as its entry point exists.
-const services = Object.keys(PORTS).filter((s) => existsSync(join(root, "apps", s, "src", "main.ts")));
+// Every service is replayed; a missing entry point fails its test (below) instead of dropping the service.
+const services = Object.keys(PORTS);
 
 let redis: TestRedis;
 let sqs: TestSqs;
@@ -88,15 +88,31 @@ async function waitForHealth(url: string, child: { exitCode: number | null }, ou
   throw new Error(`no 200 from ${url} within 20 s:\n${output()}`);
 }
 
-test("every Dockerfile is a two-stage build on node:20-slim whose runtime stage runs as a non-root user", () => {
-  assert.ok(services.includes("workers"), "at least the workers service exists");
+test("every service has its entry point (apps/<service>/src/main.ts)", () => {
+  assert.deepEqual(services, ["api", "realtime", "workers"]);
+  const missing = services.filter((s) => !existsSync(join(root, "apps", s, "src", "main.ts")));
+  assert.deepEqual(missing, [], "entry points missing");
+});
+
+test("every image in apps/ is a replayed service, except the operators' toolbox (its own image, test/toolbox.test.ts)", () => {
+  const images = readdirSync(join(root, "apps")).filter((d) => existsSync(join(root, "apps", d, "Dockerfile"))).sort();
+  expect(images).toEqual([...services, "toolbox"].sort());
+  // the toolbox runs psql and redis-cli on demand; it has no long-running service to start
+  assert.equal(existsSync(join(root, "apps", "toolbox", "src", "main.ts")), false);
+});
+
+test("every Dockerfile is a two-stage build on a pinned Node LTS (22 or 24) whose runtime stage runs as a non-root user with /tmp as a volume", () => {
   for (const svc of Object.keys(PORTS)) {
     const file = join(root, "apps", svc, "Dockerfile");
     assert.ok(existsSync(file), `apps/${svc}/Dockerfile exists`);
     const { stages } = parseDockerfile(readFileSync(file, "utf8"));
     assert.equal(stages.length, 2, `${svc}: build + runtime stages`);
-    for (const s of stages) assert.match(s.image, /^node:20-slim(@sha256:[0-9a-f]{64})?$/, `${svc}: base image`);
+    // a full version (major.minor.patch) of an LTS line still supported, Debian slim; never a floating tag
+    for (const s of stages) assert.match(s.image, /^node:(22|24)\.\d+\.\d+-(bookworm|trixie)-slim(@sha256:[0-9a-f]{64})?$/, `${svc}: base image`);
     const runtime = stages[1].instructions;
+    // ECS copies an image path into the task volume mounted there only when the image declares it a VOLUME
+    const volumeAt = runtime.findIndex((i) => i.op === "VOLUME" && /"\/tmp"/.test(i.args));
+    assert.ok(volumeAt >= 0, `${svc}: VOLUME ["/tmp"] in the runtime stage, so the read-only task keeps a writable /tmp`);
     const user = runtime.find((i) => i.op === "USER")?.args;
     assert.ok(user && user !== "root" && user !== "0", `${svc}: USER is not root (${user})`);
     assert.ok(runtime.some((i) => i.op === "RUN" && /npm ci\b.*--omit=dev/.test(i.args)), `${svc}: production install`);

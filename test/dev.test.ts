@@ -41,13 +41,18 @@ test("npm run dev starts the services on embedded dependencies and stops everyth
     assert.match(output, /redis: local redis-server/);
     assert.match(output, /sqs: local-aws-sqs/);
     assert.match(output, /migrations: schema at version \d+/);
-    assert.match(output, new RegExp(`workers +http://127\\.0\\.0\\.1:${ports.workers}`));
+    // Each service's ready line is required (dev.ts prints it once the service answers /health): a run that
+    // starts only some of the services fails here instead of probing fewer of them.
+    const ready = (svc: string, port: number) => new RegExp(`^\\[dev\\]\\s+${svc} +http://127\\.0\\.0\\.1:${port} `, "m");
+    for (const [svc, port] of Object.entries(ports)) assert.match(output, ready(svc, port), `${svc} printed its ready line`);
 
-    const probes: [string, string][] = [[`http://127.0.0.1:${ports.workers}/health`, "workers"], [`http://127.0.0.1:${ports.workers}/ready`, "workers ready"]];
-    if (output.includes(`api       http://127.0.0.1:${ports.api}`)) {
-      probes.push([`http://127.0.0.1:${ports.api}/api/health`, "api"], [`http://127.0.0.1:${ports.api}/api/ready`, "api ready"]);
-    }
-    if (output.includes(`realtime  http://127.0.0.1:${ports.realtime}`)) probes.push([`http://127.0.0.1:${ports.realtime}/health`, "realtime"]);
+    const probes: [string, string][] = [
+      [`http://127.0.0.1:${ports.api}/api/health`, "api"],
+      [`http://127.0.0.1:${ports.api}/api/ready`, "api ready"],
+      [`http://127.0.0.1:${ports.realtime}/health`, "realtime"],
+      [`http://127.0.0.1:${ports.workers}/health`, "workers"],
+      [`http://127.0.0.1:${ports.workers}/ready`, "workers ready"],
+    ];
     for (const [url, what] of probes) {
       const res = await fetch(url);
       assert.equal(res.status, 200, `${what}: ${url} -> ${res.status} ${await res.text()}`);
@@ -64,7 +69,7 @@ test("npm run dev starts the services on embedded dependencies and stops everyth
     assert.match(output, /\[dev\] stopped/);
     const exits = [...output.matchAll(/\[dev\] (\w+) exited with code (\S+)/g)].map((m) => `${m[1]}=${m[2]}`);
     assert.deepEqual(exits.filter((e) => !e.endsWith("=0")), [], `every service shut down cleanly: ${exits.join(", ")}`);
-    assert.ok(exits.length >= 1);
+    assert.deepEqual(exits.map((e) => e.split("=")[0]).sort(), ["api", "realtime", "workers"], "each service exited once");
     for (const [url] of probes) await assert.rejects(fetch(url), `${url} no longer answers`);
   } finally {
     // After a failure too: neither dev nor its own cluster may outlive the test.

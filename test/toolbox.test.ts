@@ -98,6 +98,11 @@ describe("apps/toolbox/Dockerfile", () => {
     expect(user.at(-1)).not.toMatch(/^(root|0)$/);
     expect(steps.find((i) => i.op === "CMD")?.args).toBe('["sleep", "28800"]');
   });
+
+  it("keeps HOME on /tmp, declared a VOLUME so the read-only task's /tmp volume is writable by the operator user", () => {
+    expect(steps.find((i) => i.op === "ENV" && /^HOME=/.test(i.args))?.args).toBe("HOME=/tmp");
+    expect(steps.some((i) => i.op === "VOLUME" && /"\/tmp"/.test(i.args))).toBe(true);
+  });
 });
 
 describe("toolbox helper", () => {

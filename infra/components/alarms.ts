@@ -31,6 +31,11 @@ export interface AlarmsArgs extends AlarmTargets {
   accountId: pulumi.Input<string>;
   /** E-mail address subscribed to the critical topic only (the recipient must confirm it). @default none */
   alarmEmail?: string;
+  /**
+   * HTTPS endpoint (a paging service's SNS integration URL) subscribed to the critical topic; the endpoint
+   * confirms the subscription itself. @default none
+   */
+  alarmHttpsEndpoint?: string;
 }
 
 const PREFIX = /^[a-z][a-z0-9-]{2,40}$/;
@@ -137,6 +142,11 @@ export class Alarms extends pulumi.ComponentResource {
     const warning = new aws.sns.Topic(`${name}-warning-topic`, { name: `${args.namePrefix}-alarms-warning`, kmsMasterKeyId: key.arn }, child);
     if (args.alarmEmail !== undefined) {
       new aws.sns.TopicSubscription(`${name}-email`, { topic: critical.arn, protocol: "email", endpoint: args.alarmEmail }, child);
+    }
+    if (args.alarmHttpsEndpoint !== undefined) {
+      new aws.sns.TopicSubscription(`${name}-https`, {
+        topic: critical.arn, protocol: "https", endpoint: args.alarmHttpsEndpoint, endpointAutoConfirms: true,
+      }, child);
     }
     return { critical, warning };
   }

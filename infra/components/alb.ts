@@ -40,14 +40,17 @@ export interface AlbArgs {
    * ACM certificate for the HTTPS listener (port 443, with port 80 redirecting to it). Without one the ALB
    * serves plain HTTP on port 80 and the program logs a warning: fine for a throwaway dev stack only.
    */
-  certificateArn?: string;
+  certificateArn?: pulumi.Input<string>;
   /** Container ports of the services behind the ALB. @default { api: 3000, realtime: 3001 } */
   ports?: { api: number; realtime: number };
   /** Seconds a connection may stay silent; must exceed the Socket.IO ping interval + timeout. @default 120 */
   idleTimeoutSeconds?: number;
   /** Seconds in-flight api requests get when a task leaves. @default 30 */
   apiDeregistrationDelaySeconds?: number;
-  /** Seconds WebSockets get to drain when a realtime task leaves (deploy, scale-in). @default 120 */
+  /**
+   * Seconds a leaving realtime task (deploy, scale-in) keeps its connections before the load balancer cuts
+   * them; ECS sends SIGTERM only after this delay, so keep it short (an in-flight long-poll). @default 30
+   */
   realtimeDeregistrationDelaySeconds?: number;
   /** Lifetime of the realtime stickiness cookie, seconds (long-polling must stay on one task). @default 86400 */
   stickinessSeconds?: number;
@@ -78,7 +81,7 @@ export function validateAlbArgs(args: AlbArgs): void {
   if (args.targetGroupNames.api === args.targetGroupNames.realtime) bad("targetGroupNames", args.targetGroupNames, "the two names must differ");
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(args.vpcCidr)) bad("vpcCidr", args.vpcCidr, "expected an IPv4 CIDR like 10.0.0.0/16");
   if (args.publicSubnetIds.length < 2) bad("publicSubnetIds", `${args.publicSubnetIds.length} subnet(s)`, "an ALB needs subnets in at least 2 zones");
-  if (args.certificateArn !== undefined && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(args.certificateArn)) {
+  if (typeof args.certificateArn === "string" && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(args.certificateArn)) {
     bad("certificateArn", args.certificateArn, "expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>");
   }
   intIn("ports.api", args.ports?.api, 1, 65535);
@@ -98,8 +101,8 @@ export function validateAlbArgs(args: AlbArgs): void {
 /**
  * Internet-facing Application Load Balancer in the public subnets. Its security group admits 80 and 443 from
  * anywhere and sends only to the service ports inside the VPC. `/api/*` and `/graphql` go to the api target
- * group, `/socket.io/*` to the realtime one (cookie stickiness so long-polling stays on one task, a long
- * deregistration delay so sockets drain); anything else gets a 404. Access logs go to an S3 bucket of their
+ * group, `/socket.io/*` to the realtime one (cookie stickiness so long-polling stays on one task, a short
+ * deregistration delay: ECS signals the task only after it); anything else gets a 404. Access logs go to an S3 bucket of their
  * own: SSE-S3 encrypted (the only encryption ALB log delivery supports), public access blocked, TLS-only,
  * objects expired after the retention.
  */
@@ -130,8 +133,10 @@ export class Alb extends pulumi.ComponentResource {
     validateAlbArgs(args);
     const ports = args.ports ?? { api: 3000, realtime: 3001 };
     const tags = args.tags ?? {};
-    this.scheme = args.certificateArn ? "https" : "http";
-    if (!args.certificateArn) {
+    // Whether HTTPS exists is decided by the presence of the argument (plain), not by its value (an Output).
+    const tls = args.certificateArn !== undefined;
+    this.scheme = tls ? "https" : "http";
+    if (!tls) {
       pulumi.log.warn(`${name}: no certificateArn configured; the load balancer serves plain HTTP on port 80. ` +
         "Set realtime-chat:certificateArn to an ACM certificate in this region for HTTPS.", this);
     }
@@ -159,7 +164,7 @@ export class Alb extends pulumi.ComponentResource {
       path: "/api/health", deregistrationDelay: args.apiDeregistrationDelaySeconds ?? 30, tags,
     });
     const realtime = this.createTargetGroup(`${name}-realtime`, args.targetGroupNames.realtime, args.vpcId, ports.realtime, {
-      path: "/health", deregistrationDelay: args.realtimeDeregistrationDelaySeconds ?? 120, tags,
+      path: "/health", deregistrationDelay: args.realtimeDeregistrationDelaySeconds ?? 30, tags,
       stickiness: { type: "lb_cookie", enabled: true, cookieDuration: args.stickinessSeconds ?? 86_400 },
     });
 
@@ -190,7 +195,7 @@ export class Alb extends pulumi.ComponentResource {
       description: "Load balancer: HTTP/HTTPS from the internet, service ports inside the VPC",
       tags: { ...tags, Name: `${args.loadBalancerName}-sg` },
     }, child);
-    const listenerPorts = args.certificateArn ? [80, 443] : [80];
+    const listenerPorts = args.certificateArn !== undefined ? [80, 443] : [80];
     for (const port of listenerPorts) {
       new aws.vpc.SecurityGroupIngressRule(`${name}-in-${port}`, {
         securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: "0.0.0.0/0",
@@ -266,7 +271,8 @@ export class Alb extends pulumi.ComponentResource {
       },
       stickiness: o.stickiness ?? { type: "lb_cookie", enabled: false },
       tags: { ...o.tags, Name: physicalName },
-    }, { parent: this });
+    // The name is fixed (alarms and operators read it): a replacement must delete the old group first.
+    }, { parent: this, deleteBeforeReplace: true });
   }
 
   private createListeners(name: string, args: AlbArgs, api: aws.lb.TargetGroup, realtime: aws.lb.TargetGroup,
@@ -278,7 +284,7 @@ export class Alb extends pulumi.ComponentResource {
     };
     const listeners: pulumi.Resource[] = [];
     let main: aws.lb.Listener;
-    if (args.certificateArn) {
+    if (args.certificateArn !== undefined) {
       main = new aws.lb.Listener(`${name}-https`, {
         loadBalancerArn: this.loadBalancer.arn, port: 443, protocol: "HTTPS", sslPolicy: TLS_POLICY,
         certificateArn: args.certificateArn, defaultActions: [notFound], tags,

@@ -16,8 +16,21 @@ import { fitName, NAME_LIMITS } from "../config/naming";
 import { Problems } from "./problems";
 
 export interface BackupArgs {
-  /** `<project>-<env>`: vaults are `<prefix>-backup` and `<prefix>-backup-dr`. */
+  /** `<project>-<env>`: names the plan, the selection and the role. */
   namePrefix: string;
+  /**
+   * Prefix of the vault names, `<vaultNamePrefix>-backup` and `<vaultNamePrefix>-backup-dr`. Vaults outlive a
+   * destroy (retained, or locked), so a DR stack passes its generation here (`Naming.durablePrefix`).
+   * @default namePrefix
+   */
+  vaultNamePrefix?: string;
+  /**
+   * Dev only: `pulumi destroy` deletes the vaults with their recovery points (`forceDestroy`) and the keys.
+   * Otherwise the vaults and their KMS keys are `protect`ed and `retainOnDelete`: a destroy leaves them (and
+   * the recovery points) in the account, and the DR copy key keeps decrypting what a DR stack restored.
+   * @default false
+   */
+  disposable?: boolean;
   /** ARN of the DB instance to back up. */
   dbInstanceArn: pulumi.Input<string>;
   /** The tier's `backup` section. */
@@ -31,6 +44,12 @@ export interface BackupArgs {
    * component creates one for `drRegion` as its child.
    */
   drProvider?: aws.Provider;
+  /**
+   * Settings of the provider the component creates for `drRegion` besides the region: the stack's own `aws:`
+   * settings (profile, assumed role, allowed account ids, default tags...; see `carriedAwsSettings`), so the DR
+   * region is reached as the same identity, in the same account, with the same tags. @default none
+   */
+  drProviderSettings?: Omit<aws.ProviderArgs, "region">;
 }
 
 /** Recovery point objective per region, as operators read it. */
@@ -105,18 +124,28 @@ export class Backup extends pulumi.ComponentResource {
     const child = { parent: this };
     const crossRegion = s.crossRegionCopy || s.crossRegionPitr;
     const drProvider = crossRegion
-      ? args.drProvider ?? new aws.Provider(`${name}-dr-region`, { region: args.drRegion }, child)
+      ? args.drProvider ?? new aws.Provider(`${name}-dr-region`, { ...args.drProviderSettings, region: args.drRegion }, child)
       : undefined;
+    const disposable = args.disposable ?? false;
+    // Vaults and keys hold (or decrypt) the recovery points: outside dev a destroy must never take them along.
+    const keep = disposable ? {} : { protect: true, retainOnDelete: true };
     const dr = { parent: this, provider: drProvider };
     this.drProvider = drProvider;
+    const vaults = args.vaultNamePrefix ?? args.namePrefix;
 
-    const key = new aws.kms.Key(`${name}-vault-key`, { description: `${args.namePrefix} backup vault`, enableKeyRotation: true, deletionWindowInDays: 30 }, child);
-    const vault = new aws.backup.Vault(`${name}-vault`, { name: `${args.namePrefix}-backup`, kmsKeyArn: key.arn }, child);
+    const key = new aws.kms.Key(`${name}-vault-key`, {
+      description: `${args.namePrefix} backup vault`, enableKeyRotation: true, deletionWindowInDays: 30,
+    }, { ...child, ...keep });
+    const vault = new aws.backup.Vault(`${name}-vault`, {
+      name: `${vaults}-backup`, kmsKeyArn: key.arn, forceDestroy: disposable,
+    }, { ...child, ...keep });
     const drKey = crossRegion
-      ? new aws.kms.Key(`${name}-dr-key`, { description: `${args.namePrefix} backups in ${args.drRegion}`, enableKeyRotation: true, deletionWindowInDays: 30 }, dr)
+      ? new aws.kms.Key(`${name}-dr-key`, {
+        description: `${args.namePrefix} backups in ${args.drRegion}`, enableKeyRotation: true, deletionWindowInDays: 30,
+      }, { ...dr, ...keep })
       : undefined;
     const drVault = s.crossRegionCopy
-      ? new aws.backup.Vault(`${name}-dr-vault`, { name: `${args.namePrefix}-backup-dr`, kmsKeyArn: drKey!.arn }, dr)
+      ? new aws.backup.Vault(`${name}-dr-vault`, { name: `${vaults}-backup-dr`, kmsKeyArn: drKey!.arn, forceDestroy: disposable }, { ...dr, ...keep })
       : undefined;
     if (s.vaultLock) this.lockVaults(name, s, vault, drVault!, dr);
 
@@ -152,8 +181,9 @@ export class Backup extends pulumi.ComponentResource {
       maxRetentionDays: Math.max(s.dailyRetentionDays, s.weeklyRetentionDays, s.monthlyRetentionDays),
       changeableForDays: 3,
     };
-    new aws.backup.VaultLockConfiguration(`${name}-vault-lock`, { backupVaultName: vault.name, ...lock }, { parent: this });
-    new aws.backup.VaultLockConfiguration(`${name}-dr-vault-lock`, { backupVaultName: drVault.name, ...lock }, dr);
+    // Once the grace time is over AWS refuses to remove a compliance lock: a destroy only drops it from the state.
+    new aws.backup.VaultLockConfiguration(`${name}-vault-lock`, { backupVaultName: vault.name, ...lock }, { parent: this, retainOnDelete: true });
+    new aws.backup.VaultLockConfiguration(`${name}-dr-vault-lock`, { backupVaultName: drVault.name, ...lock }, { ...dr, retainOnDelete: true });
   }
 
   /** Role AWS Backup assumes; AWS's service-role policies for backup and restore, nothing else. */

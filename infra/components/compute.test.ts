@@ -7,13 +7,14 @@ import assert from "node:assert/strict";
 import { validateStackConfig } from "../config/load";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
-import { computeProblems, mergeEnvironment, realtimeShutdownGraceMs } from "../compute";
-import { byType, loadStackFile, one, REPO_ROOT, synthesize } from "../synth";
+import { computeProblems, mergeEnvironment, REALTIME_STOP_TIMEOUT_SECONDS, realtimeShutdownGraceMs } from "../compute";
+import { byType, loadStackFile, one, REPO_ROOT, stackConfigWithExamples, synthesize } from "../synth";
 import type { SynthResource, SynthResult } from "../synth";
 import { shortId } from "../synth/mocks";
+import { stackNames } from "../plan/sources";
 import { validateEcsClusterArgs } from "./ecs-cluster";
 import type { EcsClusterArgs } from "./ecs-cluster";
-import { defaultImageTag, lifecyclePolicy, missingDockerfiles, servicesToBuild, validateServiceImagesArgs } from "./images";
+import { lifecyclePolicy, missingDockerfiles, serviceImageTag, servicesToBuild, validateServiceImagesArgs } from "./images";
 import type { ServiceImagesArgs } from "./images";
 import { backlogPolicy, cpuPolicy, scalingPolicyProblems, targetTrackingConfiguration } from "./scaling";
 import { validateFargateServiceArgs } from "./service";
@@ -83,13 +84,12 @@ describe("validateEcsClusterArgs and validateServiceImagesArgs", () => {
     assert.throws(() => validateEcsClusterArgs({ ...cluster, containerInsights: "full" as never }),
       { message: 'EcsCluster: invalid arguments:\n  - containerInsights "full": allowed: enhanced, enabled, disabled' }));
   const images: ServiceImagesArgs = { namePrefix: "chat-dev", services: ["api", "workers"], imageUris: { api: URIS.api } };
-  it("needs a tag, context and credentials only for what it builds", () => {
+  it("needs context and credentials only for what it builds (the tag defaults to the content hash)", () => {
     assert.doesNotThrow(() => validateServiceImagesArgs({ ...images, imageUris: { api: URIS.api, workers: URIS.workers } }));
     assert.deepEqual(servicesToBuild(images), ["workers"]);
     assert.throws(() => validateServiceImagesArgs(images), {
       message: "ServiceImages: invalid arguments:\n" +
         "  - contextDir undefined: needed to build workers (or configure image URIs for them)\n" +
-        "  - tag undefined: a Docker tag (letters, digits, '_', '.', '-', at most 128); needed to build workers (or configure image URIs for them)\n" +
         "  - registryAuth undefined: needed to build workers (or configure image URIs for them)",
     });
   });
@@ -110,10 +110,6 @@ describe("validateEcsClusterArgs and validateServiceImagesArgs", () => {
     assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: ["api", "realtime", "workers"], contextDir: REPO_ROOT }), []);
     assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: ["api", "workers"], imageUris: { api: URIS.api }, contextDir: "/nonexistent" }),
       ["/nonexistent/apps/workers/Dockerfile"]);
-  });
-  it("tags builds with the commit (and marks a changed tree)", () => {
-    assert.match(defaultImageTag(REPO_ROOT) ?? "", /^git-[0-9a-f]{12}(-dirty-\d{8}T\d{6})?$/);
-    assert.equal(defaultImageTag("/"), undefined);
   });
 });
 
@@ -162,7 +158,10 @@ describe("computeProblems", () => {
   const cfg = (sizing: Record<string, unknown>) =>
     validateStackConfig({ ...loadStackFile("dev").config, "realtime-chat:sizing": sizing }, "dev");
   it("accepts every stack file", () => {
-    for (const stack of TIER_NAMES) assert.deepEqual(computeProblems(validateStackConfig(loadStackFile(stack).config, stack)), []);
+    // The stack files themselves (the DR stack too), not the tier names.
+    const stacks = stackNames();
+    assert.ok(TIER_NAMES.every((t) => stacks.includes(t)) && stacks.includes("10k-dau-dr"), `stack files: ${stacks.join(", ")}`);
+    for (const stack of stacks) assert.deepEqual(computeProblems(validateStackConfig(stackConfigWithExamples(stack), stack)), [], stack);
   });
   it("needs a workers stop timeout that covers a job and fits Fargate", () => {
     assert.deepEqual(computeProblems(cfg({ services: { workers: { stopTimeoutSeconds: 20 } } })), [
@@ -175,12 +174,19 @@ describe("computeProblems", () => {
     const c = validateStackConfig({ ...loadStackFile("dev").config, "realtime-chat:imageTag": "buildcache" }, "dev");
     assert.deepEqual(computeProblems(c), ['realtime-chat:imageTag = "buildcache": that tag holds the build cache; use a release tag such as the commit']);
   });
-  it("needs a realtime deregistration delay that leaves time to drain", () => {
-    assert.deepEqual(computeProblems(cfg({ alb: { realtimeDeregistrationDelaySeconds: 10 } })), [
-      "realtime-chat:sizing.alb.realtimeDeregistrationDelaySeconds = 10: must be at least 20 so realtime tasks get 5 s or more to move their sockets before the target is gone",
-    ]);
-    assert.equal(realtimeShutdownGraceMs(120), 105_000);
-    assert.equal(realtimeShutdownGraceMs(300), 105_000, "capped by the 120 s stop timeout");
+  it("keeps the realtime deregistration delay short: ECS sends SIGTERM only after it, and the ALB cuts sockets when it ends", () => {
+    const msg = (v: number) => `realtime-chat:sizing.alb.realtimeDeregistrationDelaySeconds = ${v}: must be a whole number from 30 ` +
+      "(a long-polling request lasts up to the 25 s ping interval) to 60: ECS sends SIGTERM only after the delay and the load balancer " +
+      "cuts the remaining sockets when it ends, so a longer delay only slows deploys";
+    assert.deepEqual(computeProblems(cfg({ alb: { realtimeDeregistrationDelaySeconds: 10 } })), [msg(10)]);
+    assert.deepEqual(computeProblems(cfg({ alb: { realtimeDeregistrationDelaySeconds: 120 } })), [msg(120)], "the old 120 s delay is refused");
+    for (const tier of TIER_NAMES) {
+      const t = validateStackConfig(stackConfigWithExamples(tier), tier);
+      assert.ok(t.sizing.alb.realtimeDeregistrationDelaySeconds <= 60, `${tier}: short delay`);
+      // SIGTERM comes after the delay; the drain then has the whole stop timeout minus the margin
+      assert.ok(realtimeShutdownGraceMs() < REALTIME_STOP_TIMEOUT_SECONDS * 1000, "the drain ends before SIGKILL");
+    }
+    assert.equal(realtimeShutdownGraceMs(), 105_000);
   });
 });
 
@@ -210,7 +216,7 @@ const policyDoc = (r: SynthResource) => JSON.parse(r.inputs.policy);
 for (const stack of TIER_NAMES) {
   describe(`compute of stack ${stack}`, () => {
     const tier = TIERS[stack as TierName];
-    const cfg = () => validateStackConfig(loadStackFile(stack).config, stack);
+    const cfg = () => validateStackConfig(stackConfigWithExamples(stack), stack);
     const run = () => runs.get(stack)!;
     const prefix = () => `chat-${cfg().env}`;
 
@@ -313,7 +319,7 @@ for (const stack of TIER_NAMES) {
       }
     });
 
-    it("keeps secrets out of plain env; gives realtime its connection cap and a drain below the deregistration delay", () => {
+    it("keeps secrets out of plain env; gives realtime its connection cap and a drain that fits between SIGTERM and SIGKILL", () => {
       for (const svc of SERVICES) {
         const c = containerOf(run(), svc);
         for (const e of c.environment) assert.doesNotMatch(String(e.value), /^arn:aws:secretsmanager:/, `${svc} ${e.name} is a secret in plain env`);
@@ -323,8 +329,10 @@ for (const stack of TIER_NAMES) {
       const env = envOf(rt);
       assert.equal(env.MAX_CONNECTIONS_PER_TASK, String(tier.services.realtime.maxConnectionsPerTask));
       const grace = Number(env.SHUTDOWN_GRACE_MS);
-      assert.ok(grace > 0 && grace < tier.alb.realtimeDeregistrationDelaySeconds * 1000, "drain ends before the target group drops the sockets");
-      assert.ok(grace < rt.stopTimeout * 1000, "drain ends before SIGKILL");
+      // ECS: deregistration delay first, then SIGTERM, then SIGKILL after stopTimeout; the drain runs after SIGTERM
+      assert.ok(grace > 0 && grace < rt.stopTimeout * 1000, "drain ends before SIGKILL");
+      assert.ok(rt.stopTimeout * 1000 - grace >= 10_000, "a margin for closing pools after the drain");
+      assert.ok(tier.alb.realtimeDeregistrationDelaySeconds <= 60, "short deregistration delay: SIGTERM waits for it");
       assert.equal(env.TRUST_PROXY_HOPS, "1", "the ALB is the one proxy whose X-Forwarded-For entry is believed");
       assert.equal(envOf(containerOf(run(), "api")).TRUST_PROXY_HOPS, "1", "the api defaults to 0 hops: the stack sets the ALB's hop");
     });
@@ -423,7 +431,8 @@ for (const stack of TIER_NAMES) {
         const cacheRef = `123456789012.dkr.ecr.us-east-1.amazonaws.com/${prefix()}-${svc}:buildcache`;
         assert.deepEqual(img.cacheFrom, [{ registry: { ref: cacheRef } }]);
         assert.deepEqual(img.cacheTo, [{ registry: { ref: cacheRef, mode: "max", imageManifest: true, ociMediaTypes: true } }]);
-        assert.match(img.tags[0], new RegExp(`^123456789012\\.dkr\\.ecr\\.us-east-1\\.amazonaws\\.com/${prefix()}-${svc}:git-`));
+        // tagged with the hash of what goes into the image (plans pin imageTag; a stack without it gets ctx-<hash>)
+        assert.equal(img.tags[0], `123456789012.dkr.ecr.us-east-1.amazonaws.com/${prefix()}-${svc}:${serviceImageTag(REPO_ROOT, svc)}`);
         assert.match(containerOf(run(), svc).image, new RegExp(`/${prefix()}-${svc}@sha256:[0-9a-f]{64}$`), "tasks run the pushed digest");
       }
     });

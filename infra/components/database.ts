@@ -1,7 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Problems } from "./problems";
-import { instanceMemoryGiB, postgresMaxConnections } from "./postgres-limits";
+import { instanceMemoryGiB, postgresMaxConnections, RDS_MAX_CONNECTIONS_FORMULA } from "./postgres-limits";
+
+/**
+ * How long Pulumi waits for the instance. A restore from a snapshot (docs/DR.md, section 3, step 3: 35-50 min
+ * for 10k-dau, longer for the bigger 100k-dau database) and a Multi-AZ or class change can outlast the
+ * provider's defaults (40 min create, 80 min update); a timeout would leave the stack half-deployed with the
+ * instance still being built.
+ */
+export const DATABASE_TIMEOUTS = { create: "240m", update: "240m", delete: "120m" } as const;
 
 /** PostgreSQL majors this component knows a parameter group family for. */
 export const POSTGRES_MAJORS = ["15", "16", "17"] as const;
@@ -45,6 +53,12 @@ export interface DatabaseArgs {
    * @default true
    */
   safeguards?: boolean;
+  /**
+   * Write RDS's own formula (`RDS_MAX_CONNECTIONS_FORMULA`, on the instance's real memory) as `max_connections`
+   * instead of the nominal-memory number: for small burstable classes (dev), where the nominal figure overstates
+   * what fits in memory. The connections alarms then divide by the nominal figure, an upper bound. @default false
+   */
+  maxConnectionsFromFormula?: boolean;
   /** Database created on first start. @default "chat" */
   dbName?: string;
   /** Master user; the services connect as this user (through the proxy with IAM auth). @default "chat_app" */
@@ -188,7 +202,7 @@ export class Database extends pulumi.ComponentResource {
       caCertIdentifier: "rds-ca-rsa2048-g1",
       applyImmediately: !safe,
       tags,
-    }, keep);
+    }, { ...keep, customTimeouts: DATABASE_TIMEOUTS });
 
     this.instanceId = this.instance.identifier;
     this.arn = this.instance.arn;
@@ -210,7 +224,11 @@ export class Database extends pulumi.ComponentResource {
       parameters: [
         // The connections alarms divide by this same number (postgresMaxConnections). A static parameter: after
         // an instance class change it applies at the next reboot (docs/RUNBOOK.md, scaling the database).
-        { name: "max_connections", value: String(this.maxConnections), applyMethod: "pending-reboot" },
+        {
+          name: "max_connections",
+          value: args.maxConnectionsFromFormula ? RDS_MAX_CONNECTIONS_FORMULA : String(this.maxConnections),
+          applyMethod: "pending-reboot",
+        },
         // Refuse every connection that is not TLS (the proxy and the services all use TLS).
         { name: "rds.force_ssl", value: "1" },
         { name: "log_min_duration_statement", value: String(args.slowStatementMs ?? 500) },

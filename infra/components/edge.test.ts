@@ -7,12 +7,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateStackConfig } from "../config/load";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
-import { byType, loadStackFile, one, synthesize } from "../synth";
+import { byType, loadStackFile, one, stackConfigWithExamples, synthesize } from "../synth";
 import { pushDisabledWarning } from "../data-tier";
 import type { SynthResource, SynthResult } from "../synth";
 import { Alb, validateAlbArgs } from "./alb";
 import type { AlbArgs } from "./alb";
-import { validateWafArgs } from "./waf";
+import { MESSAGE_PATH_GROUPS, validateWafArgs, wafRules } from "./waf";
 import type { WafArgs } from "./waf";
 
 const CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-aaaa-bbbb-cccc-1234567890ab";
@@ -97,7 +97,7 @@ const policyOf = (r: SynthResource) => JSON.parse(r.inputs.policy);
 for (const stack of TIER_NAMES) {
   describe(`edge of stack ${stack}`, () => {
     const tier = TIERS[stack as TierName];
-    const cfg = () => validateStackConfig(loadStackFile(stack).config, stack);
+    const cfg = () => validateStackConfig(stackConfigWithExamples(stack), stack);
     const get = () => runs.get(stack)!;
     const env = () => cfg().env;
 
@@ -134,7 +134,7 @@ for (const stack of TIER_NAMES) {
       }
     });
 
-    it("health-checks api on /api/health and realtime on /health; realtime is sticky and drains slowly", () => {
+    it("health-checks api on /api/health and realtime on /health; realtime is sticky with a short deregistration delay; fixed names delete before replace", () => {
       const run = get().https;
       const api = one(run, T.tg, "alb-api");
       const rt = one(run, T.tg, "alb-realtime");
@@ -153,8 +153,9 @@ for (const stack of TIER_NAMES) {
       assert.equal(api.inputs.deregistrationDelay, tier.alb.apiDeregistrationDelaySeconds);
       assert.deepEqual(rt.inputs.stickiness, { type: "lb_cookie", enabled: true, cookieDuration: tier.alb.stickinessSeconds });
       assert.equal(rt.inputs.deregistrationDelay, tier.alb.realtimeDeregistrationDelaySeconds);
-      assert.ok(rt.inputs.deregistrationDelay >= 60, "sockets need time to drain");
-      assert.ok(rt.inputs.deregistrationDelay > api.inputs.deregistrationDelay);
+      // ECS sends SIGTERM only after the delay and the ALB cuts sockets at its end: one long-poll, no more
+      assert.ok(rt.inputs.deregistrationDelay >= 30 && rt.inputs.deregistrationDelay <= 60, "short realtime delay");
+      for (const tg of [api, rt]) assert.equal(tg.options.deleteBeforeReplace, true, `${tg.name}: a fixed name cannot exist twice`);
     });
 
     it("serves HTTPS with the certificate and redirects HTTP to it", () => {
@@ -236,16 +237,19 @@ for (const stack of TIER_NAMES) {
       assert.deepEqual(rules.map((r) => [r.priority, r.name]), [
         [10, "AWSManagedRulesAmazonIpReputationList"], [20, "SocketIORateLimit"], [30, "GeneralRateLimit"],
         [40, "AWSManagedRulesCommonRuleSet"], [50, "AWSManagedRulesKnownBadInputsRuleSet"], [60, "AWSManagedRulesSQLiRuleSet"],
+        [80, "AWSManagedRulesSQLiRuleSetMessagePaths"],
       ]);
       for (const r of rules) {
         assert.deepEqual(r.visibilityConfig, { metricName: r.name, cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true });
         if (r.statement.managedRuleGroupStatement) {
-          const { ruleActionOverrides, ...group } = r.statement.managedRuleGroupStatement;
-          assert.deepEqual(group, { vendorName: "AWS", name: r.name });
+          const { ruleActionOverrides, scopeDownStatement, ...group } = r.statement.managedRuleGroupStatement;
+          assert.deepEqual(group, { vendorName: "AWS", name: r.name.replace(/MessagePaths$/, "") });
           // only the 8 KB body rule is relaxed (the services allow larger bodies); everything else blocks
           assert.deepEqual(ruleActionOverrides, r.name === "AWSManagedRulesCommonRuleSet"
             ? [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }] : undefined);
-          assert.deepEqual(r.overrideAction, { none: {} }, "managed groups keep their own block actions");
+          assert.deepEqual(r.overrideAction, r.name.endsWith("MessagePaths") ? { count: {} } : { none: {} },
+            "managed groups keep their own block actions, except the count-only copy on the message paths");
+          if (["AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"].includes(r.name)) assert.equal(scopeDownStatement, undefined);
         } else {
           assert.deepEqual(r.action, { block: {} });
           assert.equal(r.statement.rateBasedStatement.aggregateKeyType, "IP");
@@ -278,6 +282,11 @@ for (const stack of TIER_NAMES) {
       assert.deepEqual(logging.inputs.logDestinationConfigs, [`arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-chat-${env()}`]);
       assert.deepEqual(logging.inputs.redactedFields.map((f: any) => f.singleHeader.name), ["authorization", "cookie"]);
       assert.equal(run.outputs.wafLogGroupName, `aws-waf-logs-chat-${env()}`);
+      // allowed requests are not logged: only what a rule blocked or counted
+      assert.deepEqual(logging.inputs.loggingFilter, {
+        defaultBehavior: "DROP",
+        filters: [{ behavior: "KEEP", requirement: "MEETS_ANY", conditions: [{ actionCondition: { action: "BLOCK" } }, { actionCondition: { action: "COUNT" } }] }],
+      });
     });
 
     it("exports the edge outputs operators use", () => {
@@ -313,5 +322,119 @@ describe("Alb component outside the stacks", () => {
     assert.equal(one(run, "aws:s3/bucket:Bucket", "probe-access-logs").inputs.forceDestroy, false);
     assert.deepEqual(run.outputs.dependOn.map((u: string) => u.split("::").pop()).sort(),
       ["probe-api-rule", "probe-http-redirect", "probe-https", "probe-realtime-rule"], "services wait for listeners and routing rules");
+  });
+});
+
+/**
+ * Evaluates a WAF statement against a request path: the subset of WAFv2 statements the web ACL's scope-downs
+ * use (regex on the URI path, and/or/not). A statement of another kind fails the test instead of passing.
+ */
+function matches(statement: any, path: string): boolean {
+  if (statement.regexMatchStatement) {
+    assert.deepEqual(statement.regexMatchStatement.fieldToMatch, { uriPath: {} });
+    return new RegExp(statement.regexMatchStatement.regexString).test(path);
+  }
+  if (statement.orStatement) return statement.orStatement.statements.some((x: any) => matches(x, path));
+  if (statement.andStatement) return statement.andStatement.statements.every((x: any) => matches(x, path));
+  if (statement.notStatement) return !matches(statement.notStatement.statement, path);
+  throw new Error(`unexpected statement ${JSON.stringify(statement)}`);
+}
+
+describe("WAF managed groups and chat text", () => {
+  const rules = wafRules({ namePrefix: "chat-test", albArn: "arn", generalRateLimit: 4000, socketIoRateLimit: 3000 });
+  /** Managed groups that inspect (and may block) a request to `path`, with whether they block or only count. */
+  const inspecting = (path: string) => rules.filter((r) => r.statement && (r.statement as any).managedRuleGroupStatement)
+    .filter((r) => {
+      const scope = (r.statement as any).managedRuleGroupStatement.scopeDownStatement;
+      return scope === undefined || matches(scope, path);
+    })
+    .map((r) => `${(r.statement as any).managedRuleGroupStatement.name}:${(r.overrideAction as any).count ? "count" : "block"}`);
+  const everywhere = ["AWSManagedRulesAmazonIpReputationList:block", "AWSManagedRulesKnownBadInputsRuleSet:block"];
+
+  it.each([
+    ["POST a message over REST", "/api/rooms/6f1c9a52-1b7e-4c55-9a0e-1f2d3c4b5a69/messages"],
+    ["edit a message over REST", "/api/messages/0b8f1c2e-3d4a-4b5c-8d9e-0f1a2b3c4d5e"],
+    ["GraphQL", "/graphql"],
+    ["Socket.IO long-polling", "/socket.io/"],
+  ])("%s (%s): the common and SQL injection groups never block; SQL injection only counts", (_what, path) => {
+    expect(inspecting(path).sort()).toEqual([...everywhere, "AWSManagedRulesSQLiRuleSet:count"].sort());
+  });
+
+  it.each([
+    ["login", "/api/auth/login"],
+    ["room creation", "/api/rooms"],
+    ["history", "/api/rooms/abc/messages/older"],
+    ["a path that only contains a message path", "/static/api/messages/x"],
+    ["a path with a traversal after a message path", "/api/messages/x/../../auth/login"],
+    ["unrouted", "/etc/passwd"],
+  ])("%s (%s): every managed group blocks as before", (_what, path) => {
+    expect(inspecting(path).sort()).toEqual([...everywhere, ...MESSAGE_PATH_GROUPS.map((g) => `${g}:block`)].sort());
+  });
+});
+
+describe("TLS from domainName + hostedZoneId (production stacks as shipped, with the labelled example values)", () => {
+  let run: SynthResult;
+  let dr: SynthResult;
+  beforeAll(async () => {
+    run = await synthesize("10k-dau");
+    dr = await synthesize("10k-dau-dr");
+  });
+
+  it("issues a DNS-validated ACM certificate and serves HTTPS only with the validated one; port 80 only redirects", () => {
+    assert.deepEqual(run.examplesUsed, {
+      "realtime-chat:domainName": "chat-10k.example.com",
+      "realtime-chat:hostedZoneId": "Z0EXAMPLE0HOSTEDZONE1",
+      "realtime-chat:alarmEmail": "oncall@example.com",
+    });
+    const cert = one(run, "aws:acm/certificate:Certificate", "site-cert-cert");
+    assert.equal(cert.inputs.domainName, "chat-10k.example.com");
+    assert.equal(cert.inputs.validationMethod, "DNS");
+    const record = one(run, "aws:route53/record:Record", "site-cert-validation");
+    assert.equal(record.inputs.zoneId, "Z0EXAMPLE0HOSTEDZONE1");
+    assert.equal(record.inputs.type, "CNAME");
+    assert.match(record.inputs.name, /\.chat-10k\.example\.com\.$/);
+    const validation = one(run, "aws:acm/certificateValidation:CertificateValidation", "site-cert-validation");
+    assert.deepEqual(validation.inputs.validationRecordFqdns, [record.inputs.name.replace(/\.$/, "")]);
+    const https = one(run, T.listener, "alb-https");
+    assert.equal(https.inputs.certificateArn, validation.inputs.certificateArn);
+    // the listener takes the ARN from the validation, so it waits until ACM has issued the certificate
+    assert.ok(https.options.dependsOn.includes(validation.urn), `listener depends on ${validation.urn}: ${https.options.dependsOn.join(", ")}`);
+    assert.deepEqual(byType(run, T.listener).map((l) => [l.inputs.port, l.inputs.protocol]).sort(), [[443, "HTTPS"], [80, "HTTP"]]);
+    assert.deepEqual(one(run, T.listener, "alb-http-redirect").inputs.defaultActions[0].type, "redirect");
+    assert.ok(!run.warnings.some((w) => w.includes("plain HTTP")), "no plain-HTTP warning");
+  });
+
+  it("points the name at the load balancer with an alias record and outputs siteUrl", () => {
+    const alias = one(run, "aws:route53/record:Record", "site-dns-a");
+    assert.equal(alias.inputs.name, "chat-10k.example.com");
+    assert.equal(alias.inputs.type, "A");
+    assert.deepEqual(alias.inputs.aliases, [{ name: run.outputs.albDnsName, zoneId: "Z35SXDOTRQ7X7K", evaluateTargetHealth: true }]);
+    assert.equal(alias.inputs.allowOverwrite, false, "a primary never takes over a record it did not create");
+    assert.equal(alias.options.retainOnDelete, false, "a primary's destroy removes its record");
+    assert.equal(run.outputs.siteUrl, "https://chat-10k.example.com");
+  });
+
+  it("a DR stack takes the site's name over during a failover", () => {
+    const alias = one(dr, "aws:route53/record:Record", "site-dns-a");
+    assert.equal(alias.inputs.allowOverwrite, true);
+    // after fail-back the primary owns the name again: retiring the DR stack must leave the record alone
+    assert.equal(alias.options.retainOnDelete, true);
+    assert.equal(dr.outputs.siteUrl, "https://chat-10k.example.com");
+  });
+
+  it("a configured certificate wins: no certificate is issued", async () => {
+    const withCert = await synthesize("1k-dau", { configOverrides: { "realtime-chat:certificateArn": CERT } });
+    assert.equal(byType(withCert, "aws:acm/certificate:Certificate").length, 0);
+    assert.equal(one(withCert, T.listener, "alb-https").inputs.certificateArn, CERT);
+  });
+
+  it("refuses to start a production stack file as shipped (no example values): the config check, before any resource", async () => {
+    // the program's first step, pure: it throws before buildPlatform registers anything
+    assert.throws(() => validateStackConfig(loadStackFile("1k-dau").config, "1k-dau"), (e: Error) =>
+      /^Invalid configuration in Pulumi\.1k-dau\.yaml/.test(e.message) &&
+      e.message.includes("realtime-chat:certificateArn is missing: tier 1k-dau refuses to serve plain HTTP") &&
+      e.message.includes("realtime-chat:alarmEmail is missing: tier 1k-dau needs at least one subscription"));
+    const err = await synthesize("1k-dau", { examples: false }).then(() => undefined, (e: Error) => e);
+    assert.match(String(err), /realtime-chat:certificateArn is missing/);
   });
 });

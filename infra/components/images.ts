@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { contextImageTag } from "./context-hash";
 
 /** Tag of the registry build cache in each repository. */
 export const DEFAULT_CACHE_TAG = "buildcache";
@@ -26,7 +26,10 @@ export interface ServiceImagesArgs {
   imageUris?: Record<string, string | undefined>;
   /** Repository root: the build context (the Dockerfiles copy the shared workspace). Needed when anything is built. */
   contextDir?: string;
-  /** Tag of built images. Tags are immutable, so each build needs a new one (e.g. the commit). Needed when anything is built. */
+  /**
+   * Tag of built images (all services). Tags are immutable, so each build needs a new one.
+   * @default per service, `contextImageTag`: a hash of the Dockerfile and the context files it copies
+   */
   tag?: string;
   /** Credentials for pushing to ECR (from `aws.ecr.getAuthorizationToken` in the program). Needed when anything is built. */
   registryAuth?: RegistryAuth;
@@ -63,7 +66,7 @@ export function validateServiceImagesArgs(args: ServiceImagesArgs): void {
   if (built.length) {
     const why = `needed to build ${built.join(", ")} (or configure image URIs for them)`;
     if (!args.contextDir) bad("contextDir", args.contextDir, why);
-    if (!args.tag || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.tag)) bad("tag", args.tag, `a Docker tag (letters, digits, '_', '.', '-', at most 128); ${why}`);
+    if (args.tag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.tag)) bad("tag", args.tag, "a Docker tag (letters, digits, '_', '.', '-', at most 128), or none for the content hash");
     if (!args.registryAuth) bad("registryAuth", undefined, why);
   }
   const cache = args.buildCacheTag;
@@ -100,19 +103,9 @@ export function lifecyclePolicy(keep: number): Record<string, unknown> {
   };
 }
 
-/**
- * Image tag for builds when none is configured: `git-<commit>` of the repository, with `-dirty-<time>` when
- * the working tree has changes (a dirty tree must not reuse the clean commit's immutable tag).
- */
-export function defaultImageTag(repoRoot: string, now: Date = new Date()): string | undefined {
-  try {
-    const git = (...a: string[]) => execFileSync("git", a, { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const commit = git("rev-parse", "--short=12", "HEAD");
-    const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
-    return dirty ? `git-${commit}-dirty-${now.toISOString().replace(/[-:]/g, "").slice(0, 15)}` : `git-${commit}`;
-  } catch {
-    return undefined;
-  }
+/** Tag of `service`'s image when none is configured: the content hash of what its Dockerfile copies. */
+export function serviceImageTag(contextDir: string, service: string): string {
+  return contextImageTag(contextDir, join(contextDir, "apps", service, "Dockerfile"));
 }
 
 /**
@@ -168,7 +161,7 @@ export class ServiceImages extends pulumi.ComponentResource {
           push: true,
           // previews do not build: the image is unknown until `pulumi up`
           buildOnPreview: false,
-          tags: [pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`],
+          tags: [pulumi.interpolate`${repo.repositoryUrl}:${args.tag ?? serviceImageTag(args.contextDir!, svc)}`],
           // layers of earlier builds from the registry, so fresh CI runners do not start from scratch
           cacheFrom: cacheTag ? [{ registry: { ref: pulumi.interpolate`${repo.repositoryUrl}:${cacheTag}` } }] : undefined,
           cacheTo: cacheTag

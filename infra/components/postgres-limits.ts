@@ -10,6 +10,13 @@
  * by the same number, so the alarm's share and the server's limit agree exactly (RDS's own default would be
  * a few percent lower, as DBInstanceClassMemory excludes an OS reserve).
  */
+/**
+ * RDS for PostgreSQL's own default for `max_connections`, as a parameter-group formula evaluated by RDS on the
+ * instance's real memory (`DBInstanceClassMemory` excludes what the OS and RDS processes reserve, which on a
+ * 1-2 GiB burstable class is a large share). The dev stack writes this formula instead of the nominal number.
+ */
+export const RDS_MAX_CONNECTIONS_FORMULA = "LEAST({DBInstanceClassMemory/9531392},5000)";
+
 export function postgresMaxConnections(instanceClass: string): number {
   const memory = instanceMemoryGiB(instanceClass);
   return Math.min(Math.floor((memory * 2 ** 30) / 9_531_392), 5000);

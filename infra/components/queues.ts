@@ -99,13 +99,16 @@ export class Queues extends pulumi.ComponentResource {
 
   private createPair(name: string, kind: QueueKind, args: QueuesArgs): QueuePair {
     const child = { parent: this };
+    // A fixed name cannot exist twice: a replacement deletes the old queue first (SQS refuses the name for 60 s
+    // after a delete; the provider retries the create meanwhile).
+    const fixedName = { parent: this, deleteBeforeReplace: true };
     const queueName = `${args.namePrefix}-${kind}`;
     const dlq = new aws.sqs.Queue(`${name}-${kind}-dlq`, {
       name: `${queueName}-dlq`,
       messageRetentionSeconds: (args.dlqRetentionDays ?? 14) * DAY,
       sqsManagedSseEnabled: true,
       tags: { ...args.tags, Name: `${queueName}-dlq` },
-    }, child);
+    }, fixedName);
     const queue = new aws.sqs.Queue(`${name}-${kind}`, {
       name: queueName,
       visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
@@ -114,7 +117,7 @@ export class Queues extends pulumi.ComponentResource {
       sqsManagedSseEnabled: true,
       redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: args.maxReceiveCount }),
       tags: { ...args.tags, Name: queueName },
-    }, child);
+    }, fixedName);
     // A separate resource: the DLQ must exist before the queue names it, and the allow policy names the queue.
     new aws.sqs.RedriveAllowPolicy(`${name}-${kind}-dlq-allow`, {
       queueUrl: dlq.url,

@@ -35,8 +35,18 @@ export interface RedisArgs {
   snapshotRetentionDays: number;
   /** Redis engine version. @default "7.1" */
   engineVersion?: string;
-  /** Dev: delete the secret at once on destroy instead of after a 30-day recovery window. @default false */
+  /**
+   * Dev: delete the secret at once on destroy instead of after a 30-day recovery window, and no final snapshot
+   * or `protect`. Otherwise the replication group is `protect`ed (a destroy or replacement stops with an error
+   * until an operator unprotects it) and deleting it takes a final snapshot `finalSnapshotIdentifier`.
+   * @default false
+   */
   disposable?: boolean;
+  /**
+   * Name of the snapshot ElastiCache takes when the group is deleted (outside dev). It outlives the stack, so a
+   * DR stack passes a name with its generation. @default `<replicationGroupId>-final`
+   */
+  finalSnapshotIdentifier?: string;
   tags?: Record<string, string>;
 }
 
@@ -145,8 +155,9 @@ export class Redis extends pulumi.ComponentResource {
       maintenanceWindow: "sun:05:30-sun:06:30",
       autoMinorVersionUpgrade: true,
       applyImmediately: false,
+      ...(args.disposable ? {} : { finalSnapshotIdentifier: args.finalSnapshotIdentifier ?? `${args.replicationGroupId}-final` }),
       tags,
-    }, child);
+    }, { parent: this, protect: !args.disposable });
 
     this.replicationGroupId = this.replicationGroup.replicationGroupId;
     this.primaryEndpoint = this.replicationGroup.primaryEndpointAddress;

@@ -58,6 +58,11 @@ export interface FargateServiceArgs {
   logKmsKeyArn?: pulumi.Input<string>;
   /** Attach to an ALB target group; the service's security group then admits the ALB's on `port` only. */
   loadBalancer?: { targetGroupArn: pulumi.Input<string>; albSecurityGroupId: pulumi.Input<string>; dependsOn?: pulumi.Resource[] };
+  /**
+   * Resources the service waits for before ECS starts tasks (e.g. the RDS Proxy target registration: until the
+   * instance is registered the proxy refuses connections and new tasks fail their readiness check). @default none
+   */
+  dependsOn?: pulumi.Resource[];
   /** Seconds ECS ignores failing ALB health checks after a task starts. @default 60 */
   healthCheckGracePeriodSeconds?: number;
   /** Path of the container health check (`GET http://127.0.0.1:<port><path>`). @default "/health" */
@@ -178,8 +183,10 @@ export class FargateService extends pulumi.ComponentResource {
     }, {
       parent: this,
       ignoreChanges: ["desiredCount"],
+      // the service name is fixed (contract name): ECS refuses a second active service of that name
+      deleteBeforeReplace: true,
       // tasks start only once their roles can pull, log and read secrets, and the target group has a listener
-      dependsOn: [...roles.policies, ...(args.loadBalancer?.dependsOn ?? [])],
+      dependsOn: [...roles.policies, ...(args.loadBalancer?.dependsOn ?? []), ...(args.dependsOn ?? [])],
     });
 
     this.createScaling(name, args);

@@ -21,6 +21,35 @@ export const MANAGED_RULE_GROUPS = [
  * (MAX_PAYLOAD_BYTES); the services enforce those limits themselves. WAF still inspects the first 8 KB.
  */
 export const COMMON_RULES_COUNT_ONLY = ["SizeRestrictions_BODY"];
+/**
+ * Paths whose request bodies carry chat text (anchored regular expressions on the URI path): posting and
+ * editing a message over REST, GraphQL, and Socket.IO long-polling. A message may legitimately contain code,
+ * paths or SQL (`<script>`, `../../etc/passwd`, `' OR 1=1 --`); over a WebSocket the same text never meets
+ * WAF, so inspecting it here only blocks users who fell back to polling. The common and SQL injection
+ * groups skip these paths (see `MESSAGE_PATH_GROUPS`); the services validate and escape message text.
+ */
+export const MESSAGE_PATHS: Record<string, string> = {
+  restPost: "^/api/rooms/[^/]+/messages$",
+  restEdit: "^/api/messages/[^/]+$",
+  graphql: "^/graphql$",
+  socketIo: "^/socket\\.io/",
+};
+/**
+ * Managed groups whose body rules would block chat text: they run everywhere except `MESSAGE_PATHS` (a
+ * scope-down statement). On the message paths the SQL injection group still runs in count mode
+ * (`<name>MessagePaths` metric and COUNT log records), so an attack shows up without blocking anyone; the
+ * known-bad-inputs group (Log4j, Java deserialization, host header exploits) keeps blocking everywhere.
+ */
+export const MESSAGE_PATH_GROUPS = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet"] as const;
+/*
+ * Capacity (AWS WAF Developer Guide, "Web ACL capacity units"; regex match statement: 3 WCUs base): each
+ * message-path scope-down is 4 regex matches = 12 WCUs, used three times (common, SQL injection, the counting
+ * copy) = 36, plus the groups' own 700 (common) + 200 (SQL injection) + 200 (counting copy) + 200 (known bad
+ * inputs) + 25 (IP reputation) + the two rate-based rules: about 1,370, under the 1,500 WCUs a web ACL uses
+ * without extra charge (up to 5,000 are allowed, billed above 1,500: AWS What's New, 2023-04-11). A second
+ * copy of the common group (700) would not fit; that is why only the SQL
+ * injection group counts on the message paths.
+ */
 /** Runs first: requests from addresses on Amazon's reputation list never reach the other rules. */
 export const IP_REPUTATION_GROUP = "AWSManagedRulesAmazonIpReputationList";
 
@@ -70,16 +99,50 @@ export function validateWafArgs(args: WafArgs): void {
   if (problems.length) throw new Error(`Waf: invalid arguments:\n  - ${problems.join("\n  - ")}`);
 }
 
+/**
+ * Only requests a rule blocked or counted are logged (WAFv2 API reference, LoggingFilter: DefaultBehavior DROP;
+ * Filter: Behavior KEEP, Requirement MEETS_ANY; ActionCondition: Action BLOCK or COUNT). Allowed
+ * traffic, nearly all of it, is not logged: full logging at 100k-dau would be over a terabyte a month. The
+ * per-rule CloudWatch metrics and sampled requests still cover allowed traffic.
+ */
+export const LOGGING_FILTER = {
+  defaultBehavior: "DROP",
+  filters: [{
+    behavior: "KEEP",
+    requirement: "MEETS_ANY",
+    conditions: [{ actionCondition: { action: "BLOCK" } }, { actionCondition: { action: "COUNT" } }],
+  }],
+};
+
 const visibility = (metricName: string) => ({ metricName, cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true });
 
-function managedGroup(name: string, priority: number, countOnly: string[] = []): aws.types.input.wafv2.WebAclRule {
-  const overrides = countOnly.map((rule) => ({ name: rule, actionToUse: { count: {} } }));
+type Statement = aws.types.input.wafv2.WebAclRuleStatementManagedRuleGroupStatementScopeDownStatement;
+
+/** One regex on the URI path (WAFv2 RegexMatchStatement: a pattern of at most 512 characters). */
+function pathMatches(pattern: string): Statement {
+  return { regexMatchStatement: { regexString: pattern, fieldToMatch: { uriPath: {} }, textTransformations: [{ priority: 0, type: "NONE" }] } };
+}
+
+/** Requests to any of the message-carrying paths. */
+export function messagePathStatement(): Statement {
+  return { orStatement: { statements: Object.values(MESSAGE_PATHS).map(pathMatches) } } as Statement;
+}
+
+function managedGroup(name: string, priority: number, o: { countOnly?: string[]; scopeDown?: Statement; countAll?: boolean; metric?: string } = {}): aws.types.input.wafv2.WebAclRule {
+  const overrides = (o.countOnly ?? []).map((rule) => ({ name: rule, actionToUse: { count: {} } }));
+  const metric = o.metric ?? name;
   return {
-    name,
+    name: metric,
     priority,
-    overrideAction: { none: {} },
-    statement: { managedRuleGroupStatement: { vendorName: "AWS", name, ...(overrides.length ? { ruleActionOverrides: overrides } : {}) } },
-    visibilityConfig: visibility(name),
+    overrideAction: o.countAll ? { count: {} } : { none: {} },
+    statement: {
+      managedRuleGroupStatement: {
+        vendorName: "AWS", name,
+        ...(overrides.length ? { ruleActionOverrides: overrides } : {}),
+        ...(o.scopeDown ? { scopeDownStatement: o.scopeDown } : {}),
+      },
+    },
+    visibilityConfig: visibility(metric),
   };
 }
 
@@ -116,20 +179,28 @@ export function wafRules(args: WafArgs): aws.types.input.wafv2.WebAclRule[] {
       statement: { rateBasedStatement: { aggregateKeyType: "IP", limit: args.generalRateLimit, evaluationWindowSec: window } },
       visibilityConfig: visibility(GENERAL_RATE_METRIC),
     },
-    ...MANAGED_RULE_GROUPS.map((name, i) =>
-      managedGroup(name, 40 + i * 10, name === "AWSManagedRulesCommonRuleSet" ? COMMON_RULES_COUNT_ONLY : [])),
+    ...MANAGED_RULE_GROUPS.map((name, i) => {
+      const awayFromMessages = (MESSAGE_PATH_GROUPS as readonly string[]).includes(name);
+      return managedGroup(name, 40 + i * 10, {
+        countOnly: name === "AWSManagedRulesCommonRuleSet" ? COMMON_RULES_COUNT_ONLY : [],
+        ...(awayFromMessages ? { scopeDown: { notStatement: { statement: messagePathStatement() } } as Statement } : {}),
+      });
+    }),
+    // message paths: SQL injection findings are counted and logged, never blocked
+    managedGroup("AWSManagedRulesSQLiRuleSet", 80, { scopeDown: messagePathStatement(), countAll: true, metric: "AWSManagedRulesSQLiRuleSetMessagePaths" }),
   ];
 }
 
 /**
  * Regional WAF web ACL in front of the ALB: Amazon's IP reputation list, then per-IP rate limits (one for
  * `/socket.io/`, metric `SocketIORateLimit`, and one site-wide), then the common, known-bad-inputs and SQL
- * injection managed rule groups (the common set's 8 KB body rule only counts, see `COMMON_RULES_COUNT_ONLY`).
- * Requests that match nothing are allowed. Every rule publishes CloudWatch
+ * injection managed rule groups (the common set's 8 KB body rule only counts, see `COMMON_RULES_COUNT_ONLY`;
+ * the common and SQL injection groups skip the message-carrying paths, where SQL injection only counts, see
+ * `MESSAGE_PATHS`). Requests that match nothing are allowed. Every rule publishes CloudWatch
  * metrics and sampled requests under its own name.
  *
- * Logs go to the CloudWatch log group `aws-waf-logs-<prefix>` (WAF requires the prefix) with the
- * `Authorization` and `Cookie` headers redacted. WAF adds the log group's resource policy itself (the deploying
+ * Logs go to the CloudWatch log group `aws-waf-logs-<prefix>` (WAF requires the prefix), only for requests a
+ * rule blocked or counted (`LOGGING_FILTER`), with the `Authorization` and `Cookie` headers redacted. WAF adds the log group's resource policy itself (the deploying
  * principal needs `logs:PutResourcePolicy`), so no per-stack policy uses up the account's ten-policy limit.
  */
 export class Waf extends pulumi.ComponentResource {
@@ -164,6 +235,7 @@ export class Waf extends pulumi.ComponentResource {
       resourceArn: this.webAcl.arn,
       logDestinationConfigs: [logGroup.arn],
       redactedFields: [{ singleHeader: { name: "authorization" } }, { singleHeader: { name: "cookie" } }],
+      loggingFilter: LOGGING_FILTER,
     }, child);
 
     new aws.wafv2.WebAclAssociation(`${name}-alb`, { resourceArn: args.albArn, webAclArn: this.webAcl.arn }, child);

@@ -11,6 +11,9 @@ import { instanceSizeRank, TIER_ORDER, TIERS } from "./tiers";
 const base = {
   "aws:region": "us-east-1",
   "realtime-chat:tier": "10k-dau",
+  // production tiers require TLS and an alarm subscription
+  "realtime-chat:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000001",
+  "realtime-chat:alarmEmail": "oncall@example.com",
   "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
 };
 
@@ -23,6 +26,53 @@ function problems(raw: Record<string, unknown>, stack = "test"): string[] {
   }
   return [];
 }
+
+describe("deploy readiness: TLS and an alarm subscription outside dev, checked before any resource", () => {
+  const bare = { "aws:region": "us-east-1", "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"] };
+  const tls = (tier: string) =>
+    `realtime-chat:certificateArn is missing: tier ${tier} refuses to serve plain HTTP (passwords, tokens and messages would cross the internet unencrypted). ` +
+    "Either set realtime-chat:domainName and realtime-chat:hostedZoneId (the stack issues an ACM certificate with DNS validation and creates the alias record), " +
+    "or set realtime-chat:certificateArn to an ACM certificate in aws:region; e.g. `pulumi config set realtime-chat:domainName chat.example.com` and " +
+    "`pulumi config set realtime-chat:hostedZoneId <zone id from `aws route53 list-hosted-zones-by-name`>`";
+  const alarm = (tier: string) =>
+    `realtime-chat:alarmEmail is missing: tier ${tier} needs at least one subscription to its critical alarm topic, or pages reach nobody. ` +
+    "Set realtime-chat:alarmEmail (e.g. oncall@example.com; confirm the subscription e-mail) or realtime-chat:alarmHttpsEndpoint (a pager's https integration URL) in Pulumi.test.yaml";
+
+  for (const tier of ["1k-dau", "10k-dau", "100k-dau"]) {
+    it(`${tier} without certificate, domain or alarm subscription is refused with both fixes named`, () => {
+      assert.deepEqual(problems({ ...bare, "realtime-chat:tier": tier }), [tls(tier), alarm(tier)]);
+    });
+  }
+  it("dev may run without them (plain HTTP with a warning, no subscription)", () => {
+    assert.deepEqual(problems({ ...bare, "realtime-chat:tier": "dev" }), []);
+  });
+  it("either TLS source and either subscription satisfies a production tier", () => {
+    const t = { ...bare, "realtime-chat:tier": "10k-dau" };
+    const cert = { "realtime-chat:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc" };
+    const dns = { "realtime-chat:domainName": "chat.example.com", "realtime-chat:hostedZoneId": "Z0123456789ABCDEFGHIJ" };
+    for (const tlsKeys of [cert, dns]) {
+      for (const sub of [{ "realtime-chat:alarmEmail": "oncall@example.com" }, { "realtime-chat:alarmHttpsEndpoint": "https://events.pager.example.com/x" }]) {
+        assert.deepEqual(problems({ ...t, ...tlsKeys, ...sub }), []);
+      }
+    }
+  });
+  it("a domain without its hosted zone is not TLS; a zone without a domain is refused", () => {
+    const t = { ...bare, "realtime-chat:tier": "10k-dau", "realtime-chat:alarmEmail": "oncall@example.com" };
+    assert.match(problems({ ...t, "realtime-chat:domainName": "chat.example.com" })[0]!, /^realtime-chat:hostedZoneId is missing: tier 10k-dau refuses to serve plain HTTP/);
+    assert.deepEqual(problems({ ...bare, "realtime-chat:tier": "dev", "realtime-chat:hostedZoneId": "Z0123" }), [
+      'realtime-chat:hostedZoneId = "Z0123": needs realtime-chat:domainName (the name to certify and point at the load balancer); add it to Pulumi.test.yaml']);
+    assert.deepEqual(problems({ ...bare, "realtime-chat:tier": "dev", "realtime-chat:hostedZoneId": "/hostedzone/Z0123", "realtime-chat:domainName": "a.example.com" }), [
+      'realtime-chat:hostedZoneId = "/hostedzone/Z0123": expected a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (without the /hostedzone/ prefix)']);
+  });
+  it("drGeneration: a whole number on DR stacks only", () => {
+    const dev = { ...bare, "realtime-chat:tier": "dev" };
+    assert.deepEqual(problems({ ...dev, "realtime-chat:drGeneration": 2 }), [
+      "realtime-chat:drGeneration = 2: only DR stacks (with realtime-chat:primaryEnv) carry a generation in their names; remove it from Pulumi.test.yaml"]);
+    assert.deepEqual(problems({ ...dev, "realtime-chat:primaryEnv": "dev-primary", "realtime-chat:drGeneration": "0" }), [
+      'realtime-chat:drGeneration = "0": expected a whole number from 1 to 999']);
+    assert.equal(validateStackConfig({ ...dev, "realtime-chat:primaryEnv": "p", "realtime-chat:drGeneration": "3" }, "t").drGeneration, 3);
+  });
+});
 
 describe("validateStackConfig", () => {
   it("accepts a valid config and fills defaults", () => {
@@ -128,7 +178,7 @@ describe("availabilityZoneIds (names map to different zone IDs per account)", ()
   });
   it.each([
     [["use1-az1", "use1-az3", "use1-az4"],
-      'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az3","use1-az4"]: RDS Proxy is not supported in use1-az3 (availabilityZones us-east-1b in this account): list another zone of the region in availabilityZones and its ID here, or turn the proxy off (sizing.database.proxyEnabled: false)'],
+      'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az3","use1-az4"]: RDS Proxy is not supported in use1-az3 (availabilityZones us-east-1b in this account): every tier runs the database behind RDS Proxy, so list another zone of the region in availabilityZones and its ID here'],
     [["use1-az1", "use1-az2"], 'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az2"]: lists 2 zone ID(s) for 3 zone name(s) in availabilityZones; give the ID of each name, in the same order'],
     [["use1-az1", "use1-az2", "usw2-az1"], 'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az2","usw2-az1"]: zone IDs usw2-az1 are not in aws:region us-east-1 (its IDs start with use1-)'],
     [["us-east-1a", "use1-az2", "use1-az4"], 'realtime-chat:availabilityZoneIds = ["us-east-1a","use1-az2","use1-az4"]: expected a list of zone IDs like [use1-az1, use1-az2, use1-az4]'],
@@ -182,7 +232,8 @@ describe("tiers", () => {
   it("every tier passes validation with the stack's own zones", () => {
     for (const tier of TIER_ORDER) {
       const zones = ["us-east-1a", "us-east-1b", "us-east-1c"].slice(0, TIERS[tier].network.minZones);
-      assert.doesNotThrow(() => validateStackConfig({ "aws:region": "us-east-1", "realtime-chat:tier": tier, "realtime-chat:availabilityZones": zones }, tier));
+      const production = tier === "dev" ? {} : { "realtime-chat:domainName": "chat.example.com", "realtime-chat:hostedZoneId": "Z0EXAMPLE", "realtime-chat:alarmEmail": "oncall@example.com" };
+      assert.doesNotThrow(() => validateStackConfig({ "aws:region": "us-east-1", "realtime-chat:tier": tier, "realtime-chat:availabilityZones": zones, ...production }, tier));
     }
   });
 

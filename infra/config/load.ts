@@ -12,6 +12,7 @@ import type { ConfigKeyName, SizingOverrides, StackConfig } from "./schema";
 import { SOCKET_IO_SILENCE_SECONDS, TIERS, tierSizing } from "./tiers";
 import type { TierName, TierSizing } from "./tiers";
 import { serviceEnvProblems } from "./service-env";
+import { carriedAwsSettings } from "./aws-provider";
 import type { ServiceEnv } from "./service-env";
 
 export class StackConfigError extends Error {
@@ -115,9 +116,53 @@ export function validateStackConfig(raw: Record<string, unknown>, stackName: str
   }
 
   problems.push(...serviceEnvProblems(values.serviceEnv as ServiceEnv | undefined));
+  problems.push(...deployReadinessProblems(values, tier, file, `${CONFIG_NAMESPACE}:drGeneration` in raw));
 
   if (problems.length) throw new StackConfigError(file, problems);
-  return { ...(values as Omit<StackConfig, "stack" | "region" | "sizing">), stack: stackName, region: region!, sizing: sizing! };
+  return {
+    ...(values as Omit<StackConfig, "stack" | "region" | "sizing" | "awsSettings">),
+    stack: stackName, region: region!, sizing: sizing!, awsSettings: carriedAwsSettings(raw),
+  };
+}
+
+/**
+ * Keys a stack outside dev cannot run without, and pairs of keys that only work together. Checked with the rest
+ * of the config, before any resource is registered; each message names the key and the fix.
+ *
+ * - TLS: `certificateArn`, or `domainName` + `hostedZoneId` (the stack issues a DNS-validated certificate).
+ *   Without either, passwords, tokens and messages would cross the internet as http:// and ws://.
+ * - Alarms: at least one subscription to the critical topic (`alarmEmail` or `alarmHttpsEndpoint`), or a
+ *   paging alarm reaches nobody.
+ * - `drGeneration` belongs to DR stacks (`primaryEnv`) only.
+ */
+export function deployReadinessProblems(values: Record<string, unknown>, tier: TierName | undefined, file: string, drGenerationSet: boolean): string[] {
+  const k = (name: string) => `${CONFIG_NAMESPACE}:${name}`;
+  const problems: string[] = [];
+  const has = (name: string) => values[name] !== undefined;
+  if (has("hostedZoneId") && !has("domainName")) {
+    problems.push(`${k("hostedZoneId")} = ${show(values.hostedZoneId)}: needs ${k("domainName")} (the name to certify and point at the load balancer); add it to ${file}`);
+  }
+  if (tier !== undefined && tier !== "dev") {
+    if (!has("certificateArn") && !(has("domainName") && has("hostedZoneId"))) {
+      const missing = has("domainName") ? `${k("hostedZoneId")} is missing` : `${k("certificateArn")} is missing`;
+      problems.push(
+        `${missing}: tier ${tier} refuses to serve plain HTTP (passwords, tokens and messages would cross the internet unencrypted). ` +
+          `Either set ${k("domainName")} and ${k("hostedZoneId")} (the stack issues an ACM certificate with DNS validation and creates the alias record), ` +
+          `or set ${k("certificateArn")} to an ACM certificate in aws:region; e.g. \`pulumi config set ${k("domainName")} chat.example.com\` and ` +
+          `\`pulumi config set ${k("hostedZoneId")} <zone id from \`aws route53 list-hosted-zones-by-name\`>\``,
+      );
+    }
+    if (!has("alarmEmail") && !has("alarmHttpsEndpoint")) {
+      problems.push(
+        `${k("alarmEmail")} is missing: tier ${tier} needs at least one subscription to its critical alarm topic, or pages reach nobody. ` +
+          `Set ${k("alarmEmail")} (e.g. oncall@example.com; confirm the subscription e-mail) or ${k("alarmHttpsEndpoint")} (a pager's https integration URL) in ${file}`,
+      );
+    }
+  }
+  if (drGenerationSet && !has("primaryEnv")) {
+    problems.push(`${k("drGeneration")} = ${show(values.drGeneration)}: only DR stacks (with ${k("primaryEnv")}) carry a generation in their names; remove it from ${file}`);
+  }
+  return problems;
 }
 
 /** Applies `sizing` overrides in place; each leaf must exist in the tier table and keep its type. */
@@ -211,6 +256,10 @@ function checkSizing(s: TierSizing, at: (k: string, v: unknown, m: string) => vo
   for (const r of ["generalRateLimit", "socketIoRateLimit"] as const) {
     if (s.waf[r] < 10 || s.waf[r] > 2_000_000_000) at(key(`waf.${r}`), s.waf[r], "must be between 10 and 2000000000 (WAF rate-based rule limits)");
   }
+  if (s.waf.generalRateLimit < s.waf.socketIoRateLimit) {
+    at(key("waf.generalRateLimit"), s.waf.generalRateLimit,
+      `must be at least waf.socketIoRateLimit (${s.waf.socketIoRateLimit}): the site-wide rule counts the same /socket.io/ requests and would block the reconnect storm the Socket.IO limit allows`);
+  }
   if (s.database.storageGb < 20) at(key("database.storageGb"), s.database.storageGb, "must be at least 20 (RDS gp3 minimum)");
   if (s.database.maxStorageGb < s.database.storageGb) at(key("database.maxStorageGb"), s.database.maxStorageGb, `must be >= storageGb (${s.database.storageGb})`);
   if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(s.database.instanceClass)) at(key("database.instanceClass"), s.database.instanceClass, "expected an RDS class like db.t4g.small");
@@ -268,7 +317,7 @@ export function zoneIdProblems(region: string | undefined, zones: string[] | und
     const names = zones ? noProxy.map((id) => zones[ids.indexOf(id)]).filter(Boolean) : [];
     out.push(
       `RDS Proxy is not supported in ${noProxy.join(", ")}${names.length ? ` (availabilityZones ${names.join(", ")} in this account)` : ""}: ` +
-        "list another zone of the region in availabilityZones and its ID here, or turn the proxy off (sizing.database.proxyEnabled: false)",
+        "every tier runs the database behind RDS Proxy, so list another zone of the region in availabilityZones and its ID here",
     );
   }
   return out;

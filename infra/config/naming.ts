@@ -35,10 +35,29 @@ export function logGroupName(project: string, env: string, service: string): str
 
 /** Names for one stack, bound to its project and env. */
 export class Naming {
+  /**
+   * @param generation DR stacks only: the `drGeneration` part of the names that outlive a `pulumi destroy`
+   *   (see `durable`). Undefined for primary stacks, whose names carry no generation.
+   */
   constructor(
     readonly project: string,
     readonly env: string,
+    readonly generation?: number,
   ) {}
+
+  /**
+   * `<project>-<env>` plus `-g<generation>` on a DR stack: the prefix of physical names that survive the stack's
+   * destroy (secrets in their recovery window, retained database and final snapshot, locked backup vaults).
+   * A drill retired at generation N leaves those names behind; generation N+1 never meets them.
+   */
+  get durablePrefix(): string {
+    return this.generation === undefined ? this.prefix : `${this.prefix}-g${this.generation}`;
+  }
+
+  /** `<durablePrefix>-<role>`, shortened like `name` past `max`. */
+  durable(role: string, max: number = NAME_LIMITS.default): string {
+    return fitName(`${this.durablePrefix}-${role}`, max);
+  }
 
   /** `<project>-<env>`: the ECS cluster name and the metrics namespace. */
   get prefix(): string {

@@ -108,7 +108,9 @@ export const CONFIG_KEYS = {
     parse: (v) => str(v, "lowercase letters, digits and '-', starting with a letter, at most 16 characters", NAME_PART),
   }),
   availabilityZones: key<string[]>({
-    doc: "Availability zones to spread subnets over, listed explicitly (no lookup at deploy time).",
+    doc:
+      "Availability zones to spread subnets over, by name, in aws:region (at least the tier's minZones). At program start, before any resource, " +
+      "the program looks up the account's available zones and refuses a name the account cannot use or whose zone ID there does not support RDS Proxy (use1-az3), naming the zones to pick instead.",
     type: "list of zone names",
     default: undefined,
     required: true,
@@ -116,8 +118,8 @@ export const CONFIG_KEYS = {
   }),
   availabilityZoneIds: key<string[] | undefined>({
     doc:
-      "Zone IDs that the availabilityZones names have in the target account, in the same order (names map to different IDs per account: `aws ec2 describe-availability-zones --zone-names <names> --query 'AvailabilityZones[].ZoneId'`). " +
-      "Optional; when set, checked before anything is created: one per zone, in aws:region, none that RDS Proxy does not support (use1-az3) when the proxy is on.",
+      "Zone IDs to build in, one per availabilityZones name, in the same order (names map to different IDs per account: `aws ec2 describe-availability-zones --query 'AvailabilityZones[].[ZoneName,ZoneId]'`). " +
+      "Optional; when set the IDs decide: checked before anything is created (in aws:region, not use1-az3 where RDS Proxy does not run, each available in the account), and each availabilityZones name must be that ID's name in the account (the error lists the names to set).",
     type: "list of zone IDs",
     default: undefined,
     parse: (raw) => {
@@ -154,13 +156,20 @@ export const CONFIG_KEYS = {
     parse: parseCidr,
   }),
   domainName: key<string | undefined>({
-    doc: "Public DNS name of the site (informational; DNS records are managed outside the stack).",
-    type: "string",
+    doc: "Public DNS name of the site (stack output `siteUrl` = https://<domainName>). With `hostedZoneId` the stack issues an ACM certificate for it (DNS validation) and points the name at the load balancer (Route 53 alias). Outside dev either `certificateArn` or `domainName` + `hostedZoneId` is required.",
+    type: "DNS name",
     default: undefined,
     parse: (v) => str(v, "a DNS name like chat.example.com", /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/),
   }),
+  hostedZoneId: key<string | undefined>({
+    doc: "Route 53 public hosted zone that holds `domainName`: the stack writes the certificate's DNS validation record and the alias record for the load balancer there. Requires `domainName`.",
+    type: "Route 53 hosted zone id",
+    default: undefined,
+    // Route 53 API reference, HostedZone.Id: at most 32 characters; public zone ids are upper-case letters and digits starting with Z.
+    parse: (v) => str(v, "a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (without the /hostedzone/ prefix)", /^Z[A-Z0-9]{1,31}$/),
+  }),
   certificateArn: key<string | undefined>({
-    doc: "ACM certificate for the HTTPS listener. Without it the ALB serves plain HTTP (with a warning).",
+    doc: "ACM certificate (in aws:region) for the HTTPS listener. Outside dev either this or `domainName` + `hostedZoneId` (the stack then issues one) is required; dev without either serves plain HTTP with a warning.",
     type: "ACM certificate ARN",
     default: undefined,
     parse: (v) =>
@@ -168,10 +177,16 @@ export const CONFIG_KEYS = {
         /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/),
   }),
   alarmEmail: key<string | undefined>({
-    doc: "E-mail address subscribed to the alarm topic.",
+    doc: "E-mail address subscribed to the critical alarm topic. Outside dev this or `alarmHttpsEndpoint` is required.",
     type: "e-mail",
     default: undefined,
     parse: (v) => str(v, "an e-mail address like oncall@example.com", /^[^@\s]+@[^@\s]+\.[^@\s]+$/),
+  }),
+  alarmHttpsEndpoint: key<string | undefined>({
+    doc: "HTTPS endpoint subscribed to the critical alarm topic (a paging service's SNS integration URL). Outside dev this or `alarmEmail` is required.",
+    type: "URL",
+    default: undefined,
+    parse: (v) => str(v, "an https URL like https://events.pager.example.com/integration/<key>/enqueue", /^https:\/\/[^\s/]+(\/\S*)?$/),
   }),
   apiImage: key<string | undefined>({
     doc: "Image URI for the api service; absent -> built from apps/api/Dockerfile.",
@@ -198,7 +213,7 @@ export const CONFIG_KEYS = {
     parse: (v) => str(v, "an image URI like 123456789012.dkr.ecr.us-east-1.amazonaws.com/chat-toolbox:1.2.3", IMAGE),
   }),
   imageTag: key<string | undefined>({
-    doc: "Tag of the images the stack builds (ECR tags are immutable: use a new one per build, e.g. the commit). Default: git-<commit>, plus -dirty-<time> for a changed tree.",
+    doc: "Tag of the images the stack builds (ECR tags are immutable: use a new one per build, e.g. the commit). Default: per service, ctx-<hash> of its Dockerfile and the context files it copies (minus .dockerignore), so only a change the image sees gives a new tag.",
     type: "Docker tag",
     default: undefined,
     parse: (v) => str(v, "a Docker tag: letters, digits, '_', '.', '-', at most 128, e.g. 1.4.2 or git-3f2c1a9", /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
@@ -216,6 +231,16 @@ export const CONFIG_KEYS = {
     parse: (v) =>
       str(v, "a DB snapshot identifier like rds:chat-10k-dau-db-2026-01-01-05-00 or an ARN like arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-<id>",
         /^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?[a-zA-Z][a-zA-Z0-9:-]{0,254}$/),
+  }),
+  drGeneration: key<number>({
+    doc: "DR stacks only: generation of the stack's durable physical names (database identifier and final snapshot, secrets, backup vaults), `<project>-<env>-g<generation>-<role>`. Bump it after retiring a drill (docs/DR.md) so a new `pulumi up` never meets the names the retired generation left behind.",
+    type: "whole number 1-999",
+    default: 1,
+    parse: (raw) => {
+      const v = fromJson(raw);
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 999) throw new ConfigValueError("expected a whole number from 1 to 999");
+      return v;
+    },
   }),
   pushGatewayUrl: key<string | undefined>({
     doc: "HTTPS endpoint the workers post signed push notifications to (PUSH_GATEWAY_URL); its HMAC key is the `<project>-<env>-push-gateway-secret` secret. Unset: push notifications are off, only offline digests are queued (the program warns outside dev).",
@@ -261,6 +286,8 @@ export type StackConfig = Omit<KeyValues, "sizing"> & {
   stack: string;
   /** `aws:region`. */
   region: string;
+  /** The `aws:` settings a DR-region provider carries too (profile, assumed role, account guard, default tags...). */
+  awsSettings: import("./aws-provider").CarriedAwsSettings;
   /** The tier's sizing with the `sizing` overrides applied. */
   sizing: TierSizing;
 };

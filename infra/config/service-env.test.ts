@@ -7,12 +7,16 @@ import assert from "node:assert/strict";
 import { StackConfigError, validateStackConfig } from "./load";
 import { SERVICE_ENV_ALLOWED, SERVICE_ENV_SERVICES, STACK_SET_ENV } from "./service-env";
 import { TIER_NAMES } from "./tiers";
-import { one, synthesize } from "../synth";
+import { loadStackFile, one, synthesize } from "../synth";
+import { stackNames } from "../plan/sources";
 import type { SynthResult } from "../synth";
 
 const base = {
   "aws:region": "us-east-1",
   "realtime-chat:tier": "1k-dau",
+  // production tiers require TLS and an alarm subscription
+  "realtime-chat:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000001",
+  "realtime-chat:alarmEmail": "oncall@example.com",
   "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b"],
 };
 
@@ -111,7 +115,23 @@ describe("serviceEnv in the task definitions", () => {
     assert.deepEqual([...names].sort(), Object.keys(STACK_SET_ENV).filter((n) => n !== "DB_PASSWORD").sort());
   });
 
-  it("every stack file is valid with the key absent", () => {
+  it("every tier is valid with the key absent", () => {
     for (const tier of TIER_NAMES) assert.deepEqual(validateStackConfig({ ...base, "realtime-chat:tier": tier, "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"] }, tier).serviceEnv, {});
+  });
+
+  it("every stack file, read from disk, is valid and sets serviceEnv only with allowed variables", () => {
+    const stacks = stackNames();
+    assert.ok(TIER_NAMES.every((t) => stacks.includes(t)) && stacks.includes("10k-dau-dr"), `stack files: ${stacks.join(", ")}`);
+    for (const stack of stacks) {
+      const { config } = loadStackFile(stack);
+      const serviceEnv = validateStackConfig(config, stack).serviceEnv;
+      for (const [svc, vars] of Object.entries(serviceEnv)) {
+        for (const name of Object.keys(vars ?? {})) {
+          assert.ok((SERVICE_ENV_ALLOWED as Record<string, readonly string[]>)[svc]?.includes(name), `${stack}: ${svc}.${name} is not an allowed variable`);
+        }
+      }
+      const { ["realtime-chat:serviceEnv"]: _absent, ...without } = config;
+      assert.deepEqual(validateStackConfig(without, stack).serviceEnv, {}, `${stack} without serviceEnv`);
+    }
   });
 });

@@ -26,9 +26,9 @@ export interface NetworkSizing {
 }
 
 export interface WafSizing {
-  /** Requests per IP per evaluation window across the whole site before blocking. */
+  /** Requests per IP per evaluation window across the whole site before blocking; at least `socketIoRateLimit` (it counts the same requests). */
   generalRateLimit: number;
-  /** Requests per IP per evaluation window to `/socket.io/` (handshakes and long-polling) before blocking. */
+  /** Requests per IP per evaluation window to `/socket.io/` before blocking; sized for a reconnect storm after a deploy (users behind one NAT x 14.4, `RECONNECT_STORM` in tiers.ts). */
   socketIoRateLimit: number;
   /** Rate-based rule window, seconds (60, 120, 300 or 600). */
   evaluationWindowSeconds: number;
@@ -36,12 +36,48 @@ export interface WafSizing {
   logRetentionDays: number;
 }
 
+/**
+ * Sizing of the per-IP `/socket.io/` rate limit for a reconnect storm after a deploy: every user behind one
+ * NAT address (an office, a campus, a carrier-grade NAT slice) reconnects at once when the realtime tasks roll.
+ *
+ * - One reconnect costs 4 requests to `/socket.io/`: the polling handshake (GET), the CONNECT packet (POST),
+ *   the first poll (GET) and the WebSocket upgrade (GET).
+ * - A rolling deploy can move a socket up to 3 times in one 5-minute window: off the first old task, off an
+ *   old task it landed on that drains next, and once more if the client's own backoff retry fails.
+ * - Users who stay on long-polling (a proxy that blocks WebSockets; 10 % assumed) poll about twice per ping
+ *   interval (a GET that the server answers at the ping, and the POST of the pong): 2 x 300 s / 25 s = 24
+ *   requests per window even when idle.
+ *
+ * limit = users x (3 x 4) + users x 10 % x 24 = users x 14.4. With `usersBehindOneNat` = 250 (dev, 1k-dau),
+ * 500 (10k-dau) and 1,000 (100k-dau): 3,600, 7,200 and 14,400 per 5 minutes. A single client reaching that
+ * alone is a flood. The site-wide limit counts the same requests, so it sits above the Socket.IO one by the
+ * tier's api allowance (`generalRateLimit` = Socket.IO limit + api requests per IP).
+ */
+export const RECONNECT_STORM = {
+  requestsPerReconnect: 4,
+  reconnectsPerDeploy: 3,
+  pollingShare: 0.1,
+  pollingRequestsPerWindow: 24,
+} as const;
+
+/** `/socket.io/` requests per IP per 5-minute window that `users` behind one address make in a reconnect storm. */
+export function socketIoStormLimit(users: number): number {
+  const r = RECONNECT_STORM;
+  return Math.ceil(users * (r.reconnectsPerDeploy * r.requestsPerReconnect + r.pollingShare * r.pollingRequestsPerWindow));
+}
+
+/** WAF sizing: the Socket.IO limit from the storm model, the site-wide one above it by `apiRequests`. */
+function waf(usersBehindOneNat: number, apiRequests: number, logRetentionDays: number): WafSizing {
+  const socketIoRateLimit = socketIoStormLimit(usersBehindOneNat);
+  return { generalRateLimit: socketIoRateLimit + apiRequests, socketIoRateLimit, evaluationWindowSeconds: 300, logRetentionDays };
+}
+
 export interface AlbSizing {
   /** Idle timeout; must exceed the Socket.IO ping interval + timeout so idle sockets are not cut. */
   idleTimeoutSeconds: number;
   /** Deregistration delay of the api target group. */
   apiDeregistrationDelaySeconds: number;
-  /** Deregistration delay of the realtime target group: time given to sockets to drain on deploy/scale-in. */
+  /** Deregistration delay of the realtime target group, 30 to 60 s: ECS sends SIGTERM only after it and the ALB cuts the sockets left when it ends, so one long-poll is enough. */
   realtimeDeregistrationDelaySeconds: number;
   /** Lifetime of the realtime stickiness cookie (long-polling must hit the same task). */
   stickinessSeconds: number;
@@ -254,7 +290,9 @@ const alb = (accessLogRetentionDays: number, deletionProtection = true): AlbSizi
   // Socket.IO: ping every 25 s, give up after 20 s more -> 45 s of silence is normal; allow well over it
   idleTimeoutSeconds: 120,
   apiDeregistrationDelaySeconds: 30,
-  realtimeDeregistrationDelaySeconds: 120,
+  // ECS sends SIGTERM only after the delay, and the ALB cuts the sockets left when it ends: keep it short,
+  // one long-poll (25 s ping interval) plus a margin (infra/compute.ts, REALTIME_DEREGISTRATION_DELAY_RANGE)
+  realtimeDeregistrationDelaySeconds: 30,
   stickinessSeconds: 86_400,
   accessLogRetentionDays,
   deletionProtection,
@@ -264,7 +302,7 @@ export const TIERS: Record<TierName, TierSizing> = {
   dev: {
     dau: 100,
     network: { minZones: 2, natGateways: "single", interfaceEndpoints: [], flowLogRetentionDays: 7 },
-    waf: { generalRateLimit: 2000, socketIoRateLimit: 600, evaluationWindowSeconds: 300, logRetentionDays: 7 },
+    waf: waf(250, 2000, 7),
     alb: alb(7, false),
     services: servicesFor(
       100,
@@ -298,7 +336,7 @@ export const TIERS: Record<TierName, TierSizing> = {
   "1k-dau": {
     dau: 1_000,
     network: { minZones: 2, natGateways: "perZone", interfaceEndpoints: BASE_ENDPOINTS, flowLogRetentionDays: 30 },
-    waf: { generalRateLimit: 2000, socketIoRateLimit: 600, evaluationWindowSeconds: 300, logRetentionDays: 30 },
+    waf: waf(250, 2000, 30),
     alb: alb(30),
     services: servicesFor(
       1_000,
@@ -332,7 +370,7 @@ export const TIERS: Record<TierName, TierSizing> = {
   "10k-dau": {
     dau: 10_000,
     network: { minZones: 3, natGateways: "perZone", interfaceEndpoints: ALL_ENDPOINTS, flowLogRetentionDays: 90 },
-    waf: { generalRateLimit: 3000, socketIoRateLimit: 1000, evaluationWindowSeconds: 300, logRetentionDays: 90 },
+    waf: waf(500, 3000, 90),
     alb: alb(90),
     services: servicesFor(
       10_000,
@@ -366,7 +404,7 @@ export const TIERS: Record<TierName, TierSizing> = {
   "100k-dau": {
     dau: 100_000,
     network: { minZones: 3, natGateways: "perZone", interfaceEndpoints: ALL_ENDPOINTS, flowLogRetentionDays: 365 },
-    waf: { generalRateLimit: 5000, socketIoRateLimit: 1500, evaluationWindowSeconds: 300, logRetentionDays: 365 },
+    waf: waf(1000, 5000, 365),
     alb: alb(365),
     services: servicesFor(
       100_000,

@@ -1,11 +1,11 @@
 /**
  * The plan command as a reviewer runs it (`node --import tsx infra/plan/cli.ts ...`, a fresh process each):
  * bad arguments give one line and exit 2 before anything is synthesized; --json, --markdown with --diff of
- * a saved plan (a replaced database is flagged), and --diff of a git ref.
+ * a saved plan (a replaced database is flagged), and --diff of a git ref (exact change counts against a known commit).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exitStatus } from "./cli";
@@ -108,10 +108,35 @@ describe("plan CLI: output", () => {
     assert.deepEqual([eips.used, eips.defaultQuota, eips.exceeded], [10, 5, true]);
   });
 
-  it("--diff <git ref> synthesizes the same stack at that ref", async () => {
-    const r = await plan(["--stack", "dev", "--diff", "HEAD"]);
+  it("--diff <git ref> plans the stack as it is at that ref: exact changes against a commit that differs by one setting", async () => {
+    // A commit of this checkout as it is (tracked and untracked files, through a private index, so the
+    // branch, the index and the work tree are untouched) in which Pulumi.dev.yaml also sets alarmEmail.
+    // At that ref the stack has one more resource (the alarm e-mail subscription), so the diff from it to
+    // this checkout removes exactly that one and changes nothing else. A diff that ignored the ref (or read
+    // this checkout twice) would report no change; one taken the wrong way round would report an addition.
+    const commit = commitOfCheckoutWith("Pulumi.dev.yaml", (yaml) => `${yaml.trimEnd()}\n  realtime-chat:alarmEmail: oncall@example.com\n`);
+    const r = await plan(["--stack", "dev", "--diff", commit]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Stack dev \(realtime-chat, us-east-1, tier dev, 100 DAU\)/);
-    assert.match(r.stdout, /\nChanges from HEAD \([0-9a-f]{8}\) to stack dev \(this checkout\): \d+ to add, \d+ to remove, \d+ to change/);
+    assert.match(r.stdout, new RegExp(`\\nChanges from ${commit} \\(${commit.slice(0, 8)}\\) to stack dev \\(this checkout\\): 0 to add, 1 to remove, 0 to change\\b`));
+    assert.match(r.stdout, /alarms-email/);
   });
 });
+
+/** Commits the work tree with one file rewritten, without moving any ref; returns the commit id. */
+function commitOfCheckoutWith(file: string, edit: (text: string) => string): string {
+  const index = join(tmp, "index");
+  const git = (args: string[], input?: string) => {
+    const out = spawnSync("git", args, { cwd: ROOT, encoding: "utf8", input, env: { ...process.env, GIT_INDEX_FILE: index } });
+    if (out.status !== 0) throw new Error(`git ${args.join(" ")}: ${out.stderr}`);
+    return out.stdout.trim();
+  };
+  git(["add", "-A", "."]);
+  const blob = git(["hash-object", "-w", "--stdin"], edit(readFileSync(join(ROOT, file), "utf8")));
+  git(["update-index", "--cacheinfo", `100644,${blob},${file}`]);
+  const tree = git(["write-tree"]);
+  return spawnSync("git", ["commit-tree", tree, "-m", "plan test: the checkout with one setting changed"], {
+    cwd: ROOT, encoding: "utf8",
+    env: { ...process.env, GIT_AUTHOR_NAME: "plan test", GIT_AUTHOR_EMAIL: "plan@test", GIT_COMMITTER_NAME: "plan test", GIT_COMMITTER_EMAIL: "plan@test" },
+  }).stdout.trim();
+}

@@ -310,6 +310,9 @@ export const FREE_TYPES = new Set([
   "aws:elasticache/subnetGroup:SubnetGroup", "aws:elasticache/parameterGroup:ParameterGroup", "aws:elasticache/userGroup:UserGroup",
   "aws:secretsmanager/secretVersion:SecretVersion", "aws:secretsmanager/secretPolicy:SecretPolicy",
   "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", "aws:sqs/redrivePolicy:RedrivePolicy", "aws:sqs/queuePolicy:QueuePolicy",
+  // ACM public certificates cost nothing; Route 53 records are free (the hosted zone is the operator's, and alias
+  // queries to a load balancer are not charged)
+  "aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation", "aws:route53/record:Record",
   // SNS: alarm notifications stay inside the free tier (first million publishes, 1,000 e-mails)
   "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription", "aws:sns/topicPolicy:TopicPolicy",
   "aws:backup/vault:Vault", "aws:backup/vaultLockConfiguration:VaultLockConfiguration", "aws:backup/selection:Selection",

@@ -66,6 +66,11 @@ export interface PlanDocument {
   warnings: string[];
   /** Config keys the stack file leaves to an operator, filled with example values for this plan (see STACK_EXAMPLES). */
   examplesUsed?: Record<string, unknown>;
+  /**
+   * The zones the network spans, with the zone ID each has in the offline mock account that answered the
+   * program's zone lookup (infra/synth/mocks.ts MOCK_ACCOUNT_ZONES): not the target account's IDs.
+   */
+  zones?: { names: string[]; zoneIds: string[]; from: "mock account" };
 }
 
 /** Input names whose values are secrets wherever they appear. */
@@ -187,7 +192,16 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
       ),
     ],
     examplesUsed: result.examplesUsed ?? {},
+    ...planZones(result),
   };
+}
+
+/** The Vpc's zones and their mock-account IDs (nothing for a result without a zone lookup, e.g. an older ref's). */
+function planZones(result: SynthResult): Pick<PlanDocument, "zones"> {
+  const vpc = result.resources.find((r) => r.type === AWSX_VPC);
+  const names = Array.isArray(vpc?.inputs.availabilityZoneNames) ? (vpc!.inputs.availabilityZoneNames as string[]) : undefined;
+  if (!names || !result.mockAccountZones) return {};
+  return { zones: { names, zoneIds: names.map((n) => result.mockAccountZones![n] ?? "?"), from: "mock account" } };
 }
 
 /** Checks that a parsed JSON file is a plan document; throws a one-line error otherwise. */

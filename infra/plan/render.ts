@@ -112,11 +112,17 @@ function changeLines(c: ResourceChange, limit = 12): string[] {
   return out;
 }
 
+/** Which zones, and where their IDs came from: offline, the synth mock's account answered the zone lookup. */
+export const zonesLine = (z: NonNullable<PlanDocument["zones"]>) =>
+  `Zones: ${z.names.map((n, i) => `${n} (${z.zoneIds[i]})`).join(", ")}. Zone IDs from the offline mock account (infra/synth/mocks.ts), ` +
+  "not yours: names map to other IDs in each account; `pulumi preview`/`up` checks the names against the target account's IDs before creating anything (docs/COMPUTE.md).";
+
 const header = (doc: PlanDocument) =>
   `Stack ${doc.stack} (${doc.project}, ${doc.region}, tier ${doc.tier}, ${doc.dau.toLocaleString("en-US")} DAU): ${customCount(doc)} resources`;
 
 export function renderText(doc: PlanDocument, diff?: PlanDiff): string {
   const out: string[] = [header(doc), ""];
+  if (doc.zones) out.push(zonesLine(doc.zones), "");
   out.push(...tree(doc), "");
   out.push("Resources by type:");
   for (const [t, n] of countsByType(doc)) out.push(`  ${String(n).padStart(3)}  ${t}`);
@@ -191,9 +197,10 @@ export function renderMarkdown(doc: PlanDocument, diff?: PlanDiff): string {
     "",
   );
   const examples = Object.entries(doc.examplesUsed ?? {});
-  if (examples.length) {
+  if (examples.length || doc.zones) {
     out.push("> [!NOTE]");
     for (const [k, v] of examples) out.push(`> \`${k}\` is set by an operator before deploying; this plan used the example value \`${String(v)}\`.`);
+    if (doc.zones) out.push(`> ${mdEscape(zonesLine(doc.zones))}`);
     out.push("");
   }
   if (diff) {

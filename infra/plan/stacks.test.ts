@@ -12,6 +12,7 @@ import { accountSetReports } from "./quotas";
 import { costTable, END, shippedPlans, START, withTable } from "./readme";
 import { renderMarkdown, renderText } from "./render";
 import { ROOT, stackNames, withoutStackTraces } from "./sources";
+import { STACK_EXAMPLES } from "../synth";
 
 withoutStackTraces(); // one synthesis per stack file: as fast as the plan command
 
@@ -23,19 +24,40 @@ describe("plans of the shipped stacks", () => {
 
   it("covers every stack file", () => expect(docs.map((d) => d.stack)).toStrictEqual(stackNames()));
 
-  it("a plan that used an example config value says so; other plans do not", () => {
+  it("a plan that used an example config value says so, key by key; dev uses none", () => {
     for (const d of docs) {
       const said = d.warnings.filter((w) => w.includes("this plan used the example value"));
-      if (d.stack.endsWith("-dr")) {
-        assert.equal(said.length, 1, d.warnings.join("\n"));
-        assert.ok(said[0]!.startsWith(`realtime-chat:restoreSnapshotId is not in Pulumi.${d.stack}.yaml (an operator sets it before deploying); this plan used the example value "arn:aws:rds:us-west-2:`), said[0]);
-        assert.ok(renderText(d).includes(said[0]!), "the text plan prints it");
-        assert.match(renderMarkdown(d), /> `realtime-chat:restoreSnapshotId` is set by an operator before deploying; this plan used the example value `arn:aws:rds:us-west-2:/);
-      } else {
+      const want = Object.keys(STACK_EXAMPLES[d.stack] ?? {});
+      assert.deepEqual(said.map((w) => w.split(" ")[0]), want, d.stack);
+      for (const line of said) {
+        assert.match(line, new RegExp(`^realtime-chat:\\w+ is not in Pulumi\\.${d.stack.replace(/\./g, "\\.")}\\.yaml \\(an operator sets it before deploying\\); this plan used the example value `));
+        assert.ok(renderText(d).includes(line), "the text plan prints it");
+      }
+      if (d.stack === "dev") {
         assert.deepEqual(said, [], d.stack);
         assert.ok(!renderMarkdown(d).includes("example value"), d.stack);
+      } else {
+        // production stacks need TLS and an alarm subscription from the operator (README, "Deploying")
+        for (const key of ["domainName", "hostedZoneId", "alarmEmail"]) {
+          assert.match(renderMarkdown(d), new RegExp(`> \`realtime-chat:${key}\` is set by an operator before deploying; this plan used the example value`));
+        }
+      }
+      if (d.stack.endsWith("-dr")) {
+        assert.match(renderMarkdown(d), /> `realtime-chat:restoreSnapshotId` is set by an operator before deploying; this plan used the example value `arn:aws:rds:us-west-2:/);
       }
     }
+  });
+
+  it("says which zones the stack spans and that their IDs come from the offline mock account", () => {
+    for (const d of docs) {
+      expect(d.zones?.from).toBe("mock account");
+      expect(d.zones!.names.length).toBeGreaterThanOrEqual(2);
+      expect(d.zones!.zoneIds.every((id) => /^[a-z]+\d-az\d$/.test(id))).toBe(true);
+      const line = `Zones: ${d.zones!.names.map((n, i) => `${n} (${d.zones!.zoneIds[i]})`).join(", ")}. Zone IDs from the offline mock account`;
+      expect(renderText(d)).toContain(line);
+      expect(renderMarkdown(d)).toContain(`> ${line}`);
+    }
+    expect(docs.find((d) => d.stack === "dev")!.zones).toStrictEqual({ names: ["us-east-1a", "us-east-1b"], zoneIds: ["use1-az1", "use1-az2"], from: "mock account" });
   });
 
   it("every stack passes every mandatory rule", () => {

@@ -43,7 +43,7 @@ const goodDb = {
 };
 const goodRedis = {
   atRestEncryptionEnabled: true, transitEncryptionEnabled: true, authToken: "[secret]",
-  automaticFailoverEnabled: true, multiAzEnabled: true, snapshotRetentionLimit: 7,
+  automaticFailoverEnabled: true, multiAzEnabled: true, snapshotRetentionLimit: 7, finalSnapshotIdentifier: "chat-prod-redis-final",
 };
 const policyDoc = (action: string | string[]) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "S", Effect: "Allow", Action: action, Resource: "*" }] });
 const containers = (env: Array<{ name: string; value: string }>) => JSON.stringify([{ name: "api", environment: env }]);
@@ -74,6 +74,7 @@ const RESOURCE_CASES: Array<[string, PolicyResource, PolicyResource, string]> = 
   ["log-retention", res(T.logGroup, "lg", { retentionInDays: 30 }), res(T.logGroup, "lg", {}), "retentionInDays"],
   ["production-data-protection", res(T.rds, "db", goodDb), res(T.rds, "db", { ...goodDb, deletionProtection: false, multiAz: false }), "deletionProtection must be true"],
   ["production-data-protection", res(T.redis, "r", goodRedis), res(T.redis, "r", { ...goodRedis, snapshotRetentionLimit: 0 }), "snapshotRetentionLimit"],
+  ["production-data-protection", res(T.redis, "r", goodRedis), res(T.redis, "r", { ...goodRedis, finalSnapshotIdentifier: undefined }), "keep a final snapshot (finalSnapshotIdentifier)"],
   ["production-data-protection", res(T.lb, "lb", { enableDeletionProtection: true }), res(T.lb, "lb", {}), "enableDeletionProtection"],
   ["no-wildcard-data-actions", res(T.rolePolicy, "p", { policy: policyDoc(["sqs:SendMessage", "logs:*"]) }), res(T.rolePolicy, "p", { policy: policyDoc("sqs:*") }), 'action "sqs:*" is a wildcard'],
   ["no-wildcard-data-actions", res(T.rolePolicy, "p", { policy: policyDoc("rds-db:connect") }), res(T.rolePolicy, "p", { policy: policyDoc("*") }), 'action "*"'],
@@ -186,9 +187,10 @@ describe("evaluate: severity per tier", () => {
     const v = evaluate(bad, { tier: "dev" });
     assert.deepEqual(v.map((x) => [x.policy, x.severity]), [["log-retention", "advisory"]]);
   });
-  it("advisory-only rules never block", () => {
-    const v = evaluate([res(T.listener, "l", { protocol: "HTTP", defaultActions: [{ type: "forward" }] })], { tier: "100k-dau" });
-    assert.deepEqual(v.map((x) => x.severity), ["advisory"]);
+  it("a plain-HTTP listener blocks outside dev (TLS is required there) and only advises on dev", () => {
+    const plain = [res(T.listener, "l", { protocol: "HTTP", defaultActions: [{ type: "forward" }] })];
+    assert.deepEqual(evaluate(plain, { tier: "100k-dau" }).map((x) => [x.policy, x.severity]), [["alb-https", "mandatory"]]);
+    assert.deepEqual(evaluate(plain, { tier: "dev" }).map((x) => [x.policy, x.severity]), [["alb-https", "advisory"]]);
   });
 });
 

@@ -10,8 +10,7 @@
  *   `check(resources, ctx)` returns `{ resource, message }` pairs.
  * Severity: advisory for the dev tier, mandatory for every other tier (`severityFor`). Rules marked
  * `productionOnly` (deletion protection, Multi-AZ, final snapshots, backups) are not checked for dev;
- * rules marked `advisoryOnly` never block (an ALB without a certificate is a supported configuration that
- * the program already warns about).
+ * rules marked `advisoryOnly` never block.
  *
  * Values not known yet (a preview, computed attributes) are `undefined` or the harness's `<unknown>`
  * marker; rules never report a violation on a value they cannot see.
@@ -258,7 +257,7 @@ const logRetention: ResourceRule = {
 
 const productionDatabase: ResourceRule = {
   name: "production-data-protection",
-  description: "Production databases and caches: deletion protection, final snapshot, backups, Multi-AZ.",
+  description: "Production databases and caches: deletion protection, final snapshots (database and Redis), backups, Multi-AZ.",
   productionOnly: true,
   types: [T.rds, T.redis, T.lb],
   check({ type, inputs: i }) {
@@ -271,6 +270,7 @@ const productionDatabase: ResourceRule = {
     } else if (type === T.redis) {
       if (i.automaticFailoverEnabled !== true || i.multiAzEnabled !== true) out.push("automaticFailoverEnabled and multiAzEnabled must be true");
       if (!(typeof i.snapshotRetentionLimit === "number" && i.snapshotRetentionLimit >= 1)) out.push("snapshotRetentionLimit must be at least 1 day");
+      if (typeof i.finalSnapshotIdentifier !== "string" || i.finalSnapshotIdentifier === "") out.push("keep a final snapshot (finalSnapshotIdentifier)");
     } else if (i.internal !== true && i.enableDeletionProtection !== true) {
       out.push("enableDeletionProtection must be true on the public load balancer");
     }
@@ -344,13 +344,12 @@ const noPlainSecrets: ResourceRule = {
 
 const albHttps: ResourceRule = {
   name: "alb-https",
-  description: "Public listeners serve HTTPS; plain HTTP only redirects (advisory: a stack without a certificate serves HTTP).",
-  advisoryOnly: true,
+  description: "Public listeners serve HTTPS; plain HTTP only redirects (mandatory outside dev, where the program refuses to run without TLS).",
   types: [T.listener],
   check({ inputs: i }) {
     if (i.protocol !== "HTTP") return [];
     const actions = asArray<any>(i.defaultActions);
-    return actions.length > 0 && actions.every((a) => a?.type === "redirect") ? [] : ["HTTP listener forwards traffic; add a certificate (certificateArn) so port 80 only redirects to 443"];
+    return actions.length > 0 && actions.every((a) => a?.type === "redirect") ? [] : ["HTTP listener forwards traffic; set domainName + hostedZoneId (or certificateArn) so port 80 only redirects to 443"];
   },
 };
 

@@ -9,15 +9,20 @@
  *
  * Result (`SynthResult`): `{ stack, project, region, resources, outputs, secretOutputs, warnings }`;
  * each resource is `{ type, name, urn, parent, custom, inputs, options: { protect, retainOnDelete,
- * ignoreChanges, provider, dependsOn } }` in registration order. Values unknown during a preview are the
+ * ignoreChanges, provider, dependsOn, deleteBeforeReplace, customTimeouts } }` in registration order. Values unknown during a preview are the
  * string `UNKNOWN`. Pulumi's runtime state is per process: run one synthesis at a time per process
  * (`synthesize` serializes calls) and use `synthesizeInChild` to get JSON from a separate process.
  *
- * Stacks that need an operator's input before they can deploy (the DR stack's recovery point) leave that key
- * out of their stack file, so the real program refuses to run until it is set. The harness fills such keys
+ * Stacks that need an operator's input before they can deploy (the DR stack's recovery point; every production
+ * stack's TLS keys and alarm subscription) leave those keys out of their stack file, so the real program
+ * refuses to run until they are set. The harness fills such keys
  * from `STACK_EXAMPLES` (only when the stack file lacks them; `configOverrides` still win, and
  * `{ examples: false }` turns the table off) and lists what it filled in `examplesUsed`; the plan tool
  * prints that list, so nobody mistakes an example value for the deployed one.
+ *
+ * The program's one lookup, the account's zones, is answered by the mock account (`MOCK_ACCOUNT_ZONES` in
+ * ./mocks.ts, or `{ accountZones: { "us-east-1a": "use1-az1", ... } }`); the result's `mockAccountZones` says
+ * which map was used.
  *
  * Helpers: `promiseOf(output)` resolves an Output (undefined when unknown), `byType`/`find`/`one` query a
  * result, `loadStackFile(stack)` reads a stack file's flattened config.
@@ -28,8 +33,11 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { loadStackConfig } from "../config/load";
-import { buildPlatform } from "../platform";
-import { computedState, invoke } from "./mocks";
+import { buildStack } from "../platform";
+import { computedState, invoke, mockAccountZones } from "./mocks";
+import type { MockContext } from "./mocks";
+
+const GET_AVAILABILITY_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..");
 export const UNKNOWN = "<unknown>";
@@ -47,7 +55,20 @@ export interface SynthResource {
     ignoreChanges: string[];
     provider: string | undefined;
     dependsOn: string[];
+    /** Delete the old resource before creating its replacement (fixed physical names). */
+    deleteBeforeReplace: boolean;
+    /** `customTimeouts` given (Go duration strings such as "90m"); empty when none. */
+    customTimeouts: { create?: string; update?: string; delete?: string };
   };
+}
+
+function timeoutsOf(t: { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined): SynthResource["options"]["customTimeouts"] {
+  if (!t) return {};
+  const out: SynthResource["options"]["customTimeouts"] = {};
+  if (t.getCreate()) out.create = t.getCreate();
+  if (t.getUpdate()) out.update = t.getUpdate();
+  if (t.getDelete()) out.delete = t.getDelete();
+  return out;
 }
 
 export interface SynthResult {
@@ -63,24 +84,53 @@ export interface SynthResult {
   warnings: string[];
   /** Config keys the harness filled from `STACK_EXAMPLES` (not in the stack file), with the values used. */
   examplesUsed: Record<string, unknown>;
+  /**
+   * The mock account's zone map (name -> zone ID) the program's `getAvailabilityZones` lookup was answered
+   * with; absent when the program made no such lookup. Not the target account's: a real account maps names
+   * to other IDs.
+   */
+  mockAccountZones?: Record<string, string>;
 }
 
 /**
  * Example values for config keys an operator must set before deploying a stack; used by tests and the plan
  * tool only. Realistic in shape (the validators accept them) but not real: the account id is AWS's
- * documentation account and the backup job id is made up.
+ * documentation account, the backup job id and the hosted zone ids are made up, and the names use the
+ * reserved `example.com` domain. Production tiers require TLS (`domainName` + `hostedZoneId`, or
+ * `certificateArn`) and a critical-alarm subscription (`alarmEmail` or `alarmHttpsEndpoint`); their stack
+ * files leave those to the operator (README, "Deploying").
  */
+const PRODUCTION_EXAMPLES = (site: string) => ({
+  "realtime-chat:domainName": `${site}.example.com`,
+  "realtime-chat:hostedZoneId": "Z0EXAMPLE0HOSTEDZONE1",
+  "realtime-chat:alarmEmail": "oncall@example.com",
+});
 export const STACK_EXAMPLES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  "1k-dau": PRODUCTION_EXAMPLES("chat-1k"),
   "1k-dau-dr": {
     "realtime-chat:restoreSnapshotId": "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-8a1d4c2e-7f3b-4e9a-b6c5-2d0e9f8a7b13",
+    ...PRODUCTION_EXAMPLES("chat-1k"),
   },
+  "10k-dau": PRODUCTION_EXAMPLES("chat-10k"),
+  "100k-dau": PRODUCTION_EXAMPLES("chat"),
   "10k-dau-dr": {
     "realtime-chat:restoreSnapshotId": "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-3f9c2a6e-5b1d-4c7a-9e2f-0d8b7a6c5e41",
+    ...PRODUCTION_EXAMPLES("chat-10k"),
   },
   "100k-dau-dr": {
     "realtime-chat:restoreSnapshotId": "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-c47e1b9d-2a6f-4d38-8e5b-91f0a3c6d2e7",
+    ...PRODUCTION_EXAMPLES("chat"),
   },
 };
+
+/**
+ * The stack file's flattened config with the `STACK_EXAMPLES` values it lacks filled in (what the harness
+ * synthesizes): for tests that validate a shipped stack's config without synthesizing it.
+ */
+export function stackConfigWithExamples(stack: string, rootDir = REPO_ROOT): Record<string, unknown> {
+  const { config } = loadStackFile(stack, rootDir);
+  return { ...(STACK_EXAMPLES[stack] ?? {}), ...config };
+}
 
 export interface SynthOptions {
   /** Run as a preview: computed attributes are unknown. */
@@ -93,6 +143,8 @@ export interface SynthOptions {
   rootDir?: string;
   /** Fill keys the stack file lacks from `STACK_EXAMPLES` (default true). */
   examples?: boolean;
+  /** The mock account's available zones (name -> zone ID) in the stack's region; default `MOCK_ACCOUNT_ZONES`. */
+  accountZones?: Record<string, string>;
 }
 
 /** Resolves an Output (or plain value); `undefined` when the value is unknown (preview). */
@@ -184,7 +236,8 @@ async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<
   }
   const region = typeof config["aws:region"] === "string" ? (config["aws:region"] as string) : "us-east-1";
   const preview = opts.preview ?? false;
-  const ctx = { region };
+  const ctx: MockContext = { region, zones: opts.accountZones };
+  let zonesAnswered: Record<string, string> | undefined;
 
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, toConfigString(v)])));
   await pulumi.runtime.setMocks(
@@ -193,7 +246,11 @@ async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<
       // `pulumi preview` for new resources. Resources created inside `apply` then go missing (tested).
       newResource: (args) =>
         preview ? { id: undefined, state: { ...args.inputs } } : computedState(args.type, args.name, args.inputs, ctx),
-      call: (args) => invoke(args.token, args.inputs, ctx),
+      call: (args) => {
+        const answer = invoke(args.token, args.inputs, ctx);
+        if (args.token === GET_AVAILABILITY_ZONES) zonesAnswered = mockAccountZones(ctx);
+        return answer;
+      },
     },
     project,
     stack,
@@ -219,6 +276,8 @@ async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<
         ignoreChanges: req.getIgnorechangesList(),
         provider: req.getProvider() || undefined,
         dependsOn: req.getDependenciesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace() ?? false,
+        customTimeouts: timeoutsOf(req.getCustomtimeouts()),
       },
     });
     pending++;
@@ -245,7 +304,7 @@ async function synthesizeUnderMocks(stack: string, opts: SynthOptions): Promise<
       if (pulumi.Output.isInstance(v) && (await pulumi.isSecret(v as pulumi.Output<unknown>))) secretOutputs.push(k);
     }
     await settle(() => pending);
-    return { stack, project, region, preview, resources, outputs, secretOutputs, warnings, examplesUsed };
+    return { stack, project, region, preview, resources, outputs, secretOutputs, warnings, examplesUsed, ...(zonesAnswered ? { mockAccountZones: zonesAnswered } : {}) };
   } finally {
     log.warn = warn;
   }
@@ -261,11 +320,11 @@ async function settle(pending: () => number): Promise<void> {
 }
 
 async function defaultProgram(): Promise<Record<string, unknown>> {
-  return buildPlatform(loadStackConfig()) as unknown as Record<string, unknown>;
+  return (await buildStack(loadStackConfig())) as unknown as Record<string, unknown>;
 }
 
 /** Synthesizes in a fresh Node process (`infra/synth/cli.ts`) and returns the parsed result. */
-export function synthesizeInChild(stack: string, opts: Omit<SynthOptions, "program"> = {}): Promise<SynthResult> {
+export function synthesizeInChild(stack: string, opts: Omit<SynthOptions, "program" | "accountZones"> = {}): Promise<SynthResult> {
   const args: string[] = [];
   if (opts.preview) args.push("--preview");
   if (opts.configOverrides) args.push("--config", JSON.stringify(opts.configOverrides));

@@ -7,11 +7,38 @@
  * so a new hidden lookup cannot slip in unnoticed.
  */
 import { createHash } from "node:crypto";
+import { zoneIdPrefix } from "../config/load";
 
 export const MOCK_ACCOUNT = "123456789012";
 
 export interface MockContext {
   region: string;
+  /** The mock account's available zones in `region` (name -> zone ID); default `MOCK_ACCOUNT_ZONES[region]`. */
+  zones?: Record<string, string>;
+}
+
+/**
+ * The mock account's zone name -> zone ID map per region (what `getAvailabilityZones` answers). Realistic in
+ * shape, not any real account's: each account maps names to IDs in its own way, so a stack's zones are
+ * checked against the real map only by a real `pulumi preview`/`up`. us-east-1 has six zones (use1-az1..az6);
+ * here `use1-az3`, where RDS Proxy does not run, is us-east-1e, which no stack file lists.
+ */
+export const MOCK_ACCOUNT_ZONES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  "us-east-1": { "us-east-1a": "use1-az1", "us-east-1b": "use1-az2", "us-east-1c": "use1-az4", "us-east-1d": "use1-az6", "us-east-1e": "use1-az3", "us-east-1f": "use1-az5" },
+  "us-east-2": { "us-east-2a": "use2-az1", "us-east-2b": "use2-az2", "us-east-2c": "use2-az3" },
+  "us-west-1": { "us-west-1a": "usw1-az1", "us-west-1c": "usw1-az3" },
+  "us-west-2": { "us-west-2a": "usw2-az2", "us-west-2b": "usw2-az1", "us-west-2c": "usw2-az3", "us-west-2d": "usw2-az4" },
+  "eu-west-1": { "eu-west-1a": "euw1-az3", "eu-west-1b": "euw1-az1", "eu-west-1c": "euw1-az2" },
+  "eu-central-1": { "eu-central-1a": "euc1-az2", "eu-central-1b": "euc1-az3", "eu-central-1c": "euc1-az1" },
+};
+
+/** The mock account's zones in a region: the table's row, or else three zones a, b, c with IDs az1..az3. */
+export function mockAccountZones(ctx: MockContext): Record<string, string> {
+  if (ctx.zones) return ctx.zones;
+  const row = MOCK_ACCOUNT_ZONES[ctx.region];
+  if (row) return { ...row };
+  const prefix = zoneIdPrefix(ctx.region);
+  return Object.fromEntries(["a", "b", "c"].map((l, i) => [`${ctx.region}${l}`, `${prefix}-az${i + 1}`]));
 }
 
 type State = Record<string, unknown>;
@@ -112,6 +139,16 @@ export const COMPUTED: Record<string, Compute> = {
   "aws:sns/topic:Topic": (n, i, c, s) => ({ arn: arn(c, "sns", (i.name as string | undefined) ?? `${n}-${s}`) }),
   "aws:backup/vault:Vault": (n, i, c, s) => ({ arn: arn(c, "backup", `backup-vault:${i.name ?? n}`) }),
   "aws:backup/plan:Plan": (n, i, c, s) => ({ arn: arn(c, "backup", `backup-plan:${s}`) }),
+  // ACM derives the validation CNAME from the name; the mock returns one record of that shape
+  "aws:acm/certificate:Certificate": (n, i, c, s) => ({
+    arn: arn(c, "acm", `certificate/${s}-0000-4000-8000-000000000000`),
+    domainValidationOptions: [{
+      domainName: i.domainName, resourceRecordName: `_${s}.${i.domainName}.`, resourceRecordType: "CNAME",
+      resourceRecordValue: `_${s}.acm-validations.aws.`,
+    }],
+  }),
+  "aws:acm/certificateValidation:CertificateValidation": (n, i) => ({ certificateArn: i.certificateArn }),
+  "aws:route53/record:Record": (n, i) => ({ fqdn: String(i.name ?? n).replace(/\.$/, "") }),
   "aws:cloudwatch/metricAlarm:MetricAlarm": (n, i, c, s) => ({ arn: arn(c, "cloudwatch", `alarm:${i.name ?? n}`) }),
 };
 
@@ -141,6 +178,17 @@ export const SUPPORTED_INVOKES: Record<string, (inputs: State, ctx: MockContext)
   "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`, userId: "MOCK" }),
   "aws:index/getRegion:getRegion": (_i, c) => ({ name: c.region, region: c.region, id: c.region }),
   "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
+  // The program asks once for the available zones (infra/platform.ts); names and zoneIds in the same order.
+  "aws:index/getAvailabilityZones:getAvailabilityZones": (i, c) => {
+    if (i.allAvailabilityZones || (i.state !== undefined && i.state !== "available")) {
+      throw new Error(`synth mocks: getAvailabilityZones answers only available zones (allAvailabilityZones false, state "available"); got ${JSON.stringify(i)}`);
+    }
+    const zones = Object.entries(mockAccountZones(c));
+    return {
+      id: c.region, region: c.region, state: "available", allAvailabilityZones: false,
+      names: zones.map(([n]) => n), zoneIds: zones.map(([, id]) => id), groupNames: zones.map(() => c.region),
+    };
+  },
   "aws:ecr/getAuthorizationToken:getAuthorizationToken": (_i, c) => ({
     id: c.region, authorizationToken: "QVdTOm1vY2stdG9rZW4=", userName: "AWS", password: "mock-token",
     proxyEndpoint: `https://${MOCK_ACCOUNT}.dkr.ecr.${c.region}.amazonaws.com`, expiresAt: "2099-01-01T00:00:00Z",
@@ -156,5 +204,9 @@ export function invoke(token: string, inputs: State, ctx: MockContext): State {
     // the SDK rebuilds invoke errors from a gRPC-style `details` field
     throw Object.assign(new Error(message), { details: message });
   }
-  return handler(inputs, ctx);
+  try {
+    return handler(inputs, ctx);
+  } catch (err) {
+    throw Object.assign(err as Error, { details: (err as Error).message });
+  }
 }

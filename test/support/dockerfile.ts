@@ -239,6 +239,9 @@ export async function replayDockerfile(dockerfile: string, opts: ReplayOptions):
         case "CMD":
           result.cmd = execForm(ins.args);
           break;
+        case "VOLUME":
+          // no file operation: the path becomes a volume when the container runs (ECS copies its content)
+          break;
         case "ARG":
         case "LABEL":
         case "ENTRYPOINT":

@@ -1,7 +1,8 @@
 /**
  * Accounts and sessions.
  *
- * A login creates a `sessions` row and a refresh token (32 random bytes, stored as its SHA-256). Refreshing
+ * A login creates a `sessions` row and a refresh token (32 random bytes, stored as its SHA-256); a refresh token
+ * works until its own expiry or its session's, whichever comes first. Refreshing
  * marks the presented token used and issues its successor in one transaction; presenting a used token again
  * means a copy leaked, so the whole session is revoked (reuse detection). Logout revokes the session; an
  * admin revokes all of a user's sessions. Revoking a session also writes the Redis keys the api and realtime
@@ -114,7 +115,7 @@ export class Accounts {
     if (!/^[A-Za-z0-9_-]{43}$/.test(refreshToken)) throw invalidRefresh();
     const outcome = await withTransaction(this.o.pool, async (db) => {
       const { rows } = await db.query(
-        `SELECT t.used_at, t.expires_at < now() AS expired, s.id AS session_id, s.revoked_at, u.*
+        `SELECT t.used_at, (t.expires_at < now() OR s.expires_at < now()) AS expired, s.id AS session_id, s.revoked_at, u.*
            FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
           WHERE t.token_hash = $1 FOR UPDATE OF t, s`,
         [sha256(refreshToken)],

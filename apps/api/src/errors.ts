@@ -22,12 +22,14 @@ export const tooMany = (code: string, message: string, retryAfterSeconds: number
  * Token checks need Redis (revocation), so requests fail closed while it is away.
  */
 function isUnavailable(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
-  const code = (e as { code?: string }).code ?? "";
+  // Duck-typed, not `instanceof Error`: socket errors (ECONNREFUSED...) are built by Node's own modules, whose
+  // Error may be another realm's (a VM context, a test runner), and they must map the same way everywhere.
+  if (typeof e !== "object" || e === null) return false;
+  const { name, code, message } = e as { name?: unknown; code?: unknown; message?: unknown };
   return (
-    e.name === "MaxRetriesPerRequestError" ||
-    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|57P01|57P02|57P03|53300)$/.test(code) ||
-    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Command timed out/.test(e.message)
+    name === "MaxRetriesPerRequestError" ||
+    (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|57P01|57P02|57P03|53300)$/.test(code)) ||
+    (typeof message === "string" && /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Command timed out/.test(message))
   );
 }
 

@@ -2,7 +2,8 @@
  * Process entry of the realtime service. Configuration problems exit with code 2 and a message naming each
  * bad variable. On SIGTERM/SIGINT the service stops accepting (readiness fails, handshakes are refused),
  * disconnects its clients so they reconnect to another task, closes its pools and exits within
- * SHUTDOWN_GRACE_MS (the stacks keep it below the target group's deregistration delay).
+ * SHUTDOWN_GRACE_MS (the stacks keep it below the container's stop timeout; ECS sends SIGTERM after the
+ * load balancer's deregistration delay).
  */
 import { ConfigError, gracefulShutdown } from "@chat/shared";
 import { startRealtime } from "./app";

@@ -167,6 +167,12 @@ test("membership changes reach open sockets: a room joined after connecting deli
     const delivery = new Delivery({ store, emitter: createEmitter(redis), presence: new Presence(redis) });
     const a = await user(0);
     const b = await user(1);
+    // A positive signal instead of a wait: the broadcast had been written to every socket in the room when `a`
+    // received it, so a marker sent to b's own user room afterwards arrives after it would have.
+    const markerReaches = async (c: Client, id: string) => {
+      createEmitter(redis).to(`user:${userIds[1]}`).emit("marker", id);
+      await c.next("marker", (x) => x === id);
+    };
     const room = await store.createRoom(userIds[0], "joined later");
     delivery.membershipChanged(userIds[0], room.id, true);
     await store.joinRoom(userIds[1], room.id);
@@ -185,7 +191,7 @@ test("membership changes reach open sockets: a room joined after connecting deli
     const second = await send(a, { roomId: room.id, body: "after leaving", clientMsgId: "mc-2" });
     assert.equal(second.ok, true);
     await a.next("message:new", (m) => m.id === second.message.id);
-    await sleep(100);
+    await markerReaches(b, "after-second");
     assert.equal(b.of("message:new").filter((m) => m.id === second.message.id).length, 0, "no delivery after leaving");
 
     // The old clientMsgId re-sent after leaving: refused, and the socket is not put back in the room.
@@ -195,7 +201,7 @@ test("membership changes reach open sockets: a room joined after connecting deli
     await inRoom(b, `room:${room.id}`, false);
     const third = await send(a, { roomId: room.id, body: "still private", clientMsgId: "mc-3" });
     await a.next("message:new", (m) => m.id === third.message.id);
-    await sleep(100);
+    await markerReaches(b, "after-third");
     assert.equal(b.of("message:new").filter((m) => m.id === third.message.id).length, 0);
   } finally {
     await closeRedis(redis);
@@ -214,17 +220,38 @@ test("bad events get a clear error: invalid payloads, unknown events, rooms the 
   assert.equal(badId.error.code, "invalid_event");
   assert.match(badId.error.message, /clientMsgId/);
 
-  const notMember = await send(a, { roomId: randomUUID(), body: "x", clientMsgId: "nm-1" });
-  assert.equal(notMember.ok, false);
-  assert.match(notMember.error.message, /does not exist|not a member/);
+  const unknownRoom = await send(a, { roomId: randomUUID(), body: "x", clientMsgId: "nm-1" });
+  assert.equal(unknownRoom.ok, false);
+  assert.match(unknownRoom.error.message, /does not exist|not a member/);
+
+  // A room that exists, with a member online, that this user is not in: every event about it is refused,
+  // and nothing reaches the member (checked with a message the member does receive, sent after).
+  const other = await f.seed(1);
+  const insider = await connected(url, await f.token(other.userIds[0]));
+  open.push(insider);
+  const outsiderPost = await send(a, { roomId: other.roomId, body: "intrusion", clientMsgId: "nm-2" });
+  assert.equal(outsiderPost.ok, false);
+  assert.match(outsiderPost.error.code, /^(forbidden|not_found|not_member)$/);
+  assert.ok(!JSON.stringify(outsiderPost).includes(other.userIds[0]), "the refusal names no member");
+  a.socket.emit("typing", { roomId: other.roomId, isTyping: true });
+  assert.equal((await a.next("error", (e) => e.code === "not_member" && e.message.includes(other.roomId))).code, "not_member");
+  const outsiderRead = await new Promise<any>((resolve) => a.socket.emit("read", { roomId: other.roomId, messageId: "1" }, resolve));
+  assert.deepEqual([outsiderRead.ok, outsiderRead.error.code], [false, "not_member"]);
+  const own = await send(insider, { roomId: other.roomId, body: "members only", clientMsgId: "in-1" });
+  assert.equal(own.ok, true);
+  await insider.next("message:new", (m) => m.id === own.message.id);
+  assert.deepEqual(insider.of("message:new").map((m) => m.body), ["members only"], "the outsider's post never reached the member");
+  assert.deepEqual(insider.of("typing"), [], "nor the outsider's typing");
+  assert.deepEqual(insider.of("read"), [], "nor the outsider's read marker");
 
   a.socket.emit("shout", { hello: 1 });
   const unknown = await a.next("error", (e) => e.code === "invalid_event");
   assert.match(unknown.message, /unknown event "shout"/);
 
   const notMembers = rt.server.metrics.rejectionTotals().not_member ?? 0;
-  a.socket.emit("typing", { roomId: randomUUID(), isTyping: true });
-  assert.equal((await a.next("error", (e) => e.code === "not_member")).code, "not_member");
+  const stranger = randomUUID();
+  a.socket.emit("typing", { roomId: stranger, isTyping: true });
+  assert.equal((await a.next("error", (e) => e.code === "not_member" && e.message.includes(stranger))).code, "not_member");
   assert.equal(rt.server.metrics.rejectionTotals().not_member, notMembers + 1, "not_member counted");
   await closeAll();
 });

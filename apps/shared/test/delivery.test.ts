@@ -70,8 +70,11 @@ test("a persisted message reaches a socket in its room through Redis; offline me
     assert.deepEqual(queued, [carol], "only the offline member other than the author");
     const [payload] = await inRoom.next("message:new");
     assert.deepEqual(payload, message);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(elsewhere.events.filter((e) => e.event === "message:new").length, 0, "other rooms hear nothing");
+    // A marker published to the other room AFTER the message travels the same Redis channel: once it has
+    // arrived, the message would have arrived before it had it been sent there.
+    createEmitter(redis).to("room:other").emit("marker", { after: message.id });
+    await elsewhere.next("marker");
+    assert.deepEqual(elsewhere.events.map((e) => e.event).filter((e) => e !== "joined"), ["marker"], "other rooms hear nothing");
     assert.deepEqual(await drain(push), [carol]);
     assert.deepEqual(await drain(offline), [carol]);
 
@@ -104,10 +107,27 @@ test("without a push queue (no push gateway) offline members still get offline d
 
 test("without a producer or queue URLs delivery only broadcasts", async () => {
   const store = new ChatStore(pool);
-  const d = new Delivery({ store, emitter: createEmitter(redis), presence: new Presence(redis) });
-  const { rows } = await pool.query("SELECT id, room_id FROM messages LIMIT 1");
-  const m = (await store.history((await pool.query("SELECT created_by FROM rooms WHERE id = $1", [rows[0].room_id])).rows[0].created_by, rows[0].room_id)).messages[0];
-  assert.deepEqual(await d.deliver(m), []);
+  const [fay, gus] = [await user("fay"), await user("gus")];
+  const room = await store.createRoom(fay, "broadcast-only");
+  await store.joinRoom(gus, room.id); // gus is offline: with a producer he would get jobs
+  const inRoom = await socketRoom(server.url, [`room:${room.id}`]);
+  try {
+    const cases = [
+      ["no producer", new Delivery({ store, emitter: createEmitter(redis), presence: new Presence(redis), pushQueueUrl: "http://unused/push", offlineQueueUrl: "http://unused/offline" })],
+      ["no queue URLs", new Delivery({ store, emitter: createEmitter(redis), presence: new Presence(redis), producer: new JobProducer(sqs.client) })],
+    ] as const;
+    for (const [what, d] of cases) {
+      const { message } = await store.postMessage({ userId: fay, roomId: room.id, body: what, clientMsgId: what.replace(/ /g, "-") });
+      assert.deepEqual(await d.deliver(message), [], `${what}: no jobs queued`);
+      // The broadcast itself is observed: the socket in the room receives this message.
+      for (let i = 0; i < 300 && !inRoom.events.some((e) => e.event === "message:new" && (e.args[0] as { id: string }).id === message.id); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(inRoom.events.some((e) => e.event === "message:new" && (e.args[0] as { id: string }).id === message.id), `${what}: broadcast to the room`);
+    }
+  } finally {
+    await inRoom.close();
+  }
 });
 
 test("a publish that fails while Redis is unreachable is reported, never an unhandled rejection", async () => {

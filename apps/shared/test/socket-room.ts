@@ -64,3 +64,23 @@ export async function socketRoom(redisUrl: string, rooms: string[]): Promise<Soc
     },
   };
 }
+
+/**
+ * Whether a broadcast to `room` reaches the client, decided by a positive signal instead of a wait: a probe
+ * goes to `room`, then a marker to `markerRoom` (a room the client is known to be in), both through
+ * `emitter`. One emitter publishes in order on one Redis connection and the adapter applies what it receives
+ * in order, so once the marker has arrived the probe has arrived too, or it never will. Anything the same
+ * emitter published before (a membership move of the api, say) has been applied as well.
+ */
+export async function reaches(socket: SocketRoom, emitter: { to(room: string): { emit(event: string, ...args: unknown[]): unknown } }, room: string, markerRoom: string): Promise<boolean> {
+  const id = `${Date.now()}-${Math.random()}`;
+  emitter.to(room).emit("probe", id);
+  emitter.to(markerRoom).emit("probe-marker", id);
+  const seen = (event: string) => socket.events.some((e) => e.event === event && e.args[0] === id);
+  const deadline = Date.now() + 5000;
+  while (!seen("probe-marker")) {
+    if (Date.now() > deadline) throw new Error(`the marker sent to ${markerRoom} after the probe never arrived: is the client in ${markerRoom}?`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return seen("probe");
+}

@@ -116,13 +116,20 @@ test("stop waits for a receive under way and releases what it returns instead of
   const late = message(9);
   let receives = 0;
   const sent: string[] = [];
+  // Positive signals instead of delays: the test learns when the receive is under way, and the receive
+  // answers only once stop() has been called.
+  let receiving!: () => void;
+  const underWay = new Promise<void>((r) => (receiving = r));
+  let answer!: () => void;
+  const stopCalled = new Promise<void>((r) => (answer = r));
   const client = {
     async send(command: { constructor: { name: string }; input: Record<string, unknown> }) {
       const name = command.constructor.name.replace(/Command$/, "");
       sent.push(name);
       if (name === "ReceiveMessage") {
         receives++;
-        await new Promise((r) => setTimeout(r, 150));
+        receiving();
+        await stopCalled;
         return { Messages: [late] };
       }
       return {};
@@ -131,8 +138,10 @@ test("stop waits for a receive under way and releases what it returns instead of
   const handled: string[] = [];
   const { c } = consumer(client, async (m) => void handled.push(m.MessageId ?? ""));
   c.start();
-  await new Promise((r) => setTimeout(r, 20));
-  await c.stop(2000);
+  await underWay;
+  const stopped = c.stop(2000);
+  answer();
+  await stopped;
   assert.equal(receives, 1);
   assert.deepEqual(handled, [], "nothing new starts once stopping");
   assert.deepEqual(sent, ["ReceiveMessage", "ChangeMessageVisibilityBatch"], "the late message is handed back");

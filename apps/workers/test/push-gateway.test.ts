@@ -34,7 +34,8 @@ test("a delivery is signed: the gateway can verify it, and a tampered body or wr
   assert.equal(verifySignature("another-secret-that-is-long-enough-000", req.headers, req.body), false);
   const ts = Number(req.headers["x-chat-timestamp"]);
   assert.equal(verifySignature(GATEWAY_SECRET, req.headers, req.body, { now: ts + 3600 }), false, "stale timestamps are refused");
-  assert.equal(signBody("k", 1, "b"), signBody("k", 1, "b"));
+  // Known answer: HMAC-SHA256("k", "1.b") in hex (as `printf 1.b | openssl dgst -sha256 -hmac k` prints it).
+  assert.equal(signBody("k", 1, "b"), "v1=2946e37a45bb02a0bf1bf1a7d9219543801fedd301f9f485aebd72c928639bea");
 });
 
 test("5xx and 429 are retried with backoff, then succeed", async () => {

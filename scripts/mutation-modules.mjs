@@ -1,0 +1,48 @@
+// The modules under mutation testing and the test files that guard each one. `npm run test:mutation` runs
+// them one module at a time (scripts/mutation.mjs); a run mutates only the listed source (ranges are
+// `file:startLine-endLine`) and runs only the listed tests, so each module takes minutes, not an hour.
+export const MODULES = {
+  "shared-auth": {
+    mutate: ["apps/shared/src/auth.ts"],
+    tests: ["apps/shared/test/auth.test.ts", "apps/shared/test/tokens.test.ts"],
+  },
+  "shared-chat": {
+    mutate: ["apps/shared/src/chat.ts"],
+    tests: ["apps/shared/test/chat-store.test.ts", "apps/shared/test/delivery.test.ts", "apps/api/test/authorization.test.ts"],
+  },
+  "shared-jobs": {
+    mutate: ["apps/shared/src/jobs.ts"],
+    tests: ["apps/shared/test/jobs.test.ts", "apps/shared/test/job-producer.test.ts"],
+  },
+  "api-authorization-errors": {
+    mutate: ["apps/api/src/authenticate.ts", "apps/api/src/errors.ts"],
+    // errors.test.ts (a Redis restart, a broken schema: ~8 s a run) is left to `npm test`: errors.ts has
+    // static mutants (run by every test of the module), so each slow file costs its time once per mutant.
+    // authorization.test.ts guards the store's membership checks (module shared-chat), not these two files.
+    tests: ["apps/api/test/error-mapping.test.ts", "apps/api/test/authenticate.test.ts"],
+  },
+  "realtime-limits-membership": {
+    // server.ts: admit() (token, connection limits, the rooms joined at connect) and the membership checks
+    // of typing/read. Line ranges: keep them in step with the file.
+    mutate: ["apps/realtime/src/limits.ts", "apps/realtime/src/server.ts:228-275", "apps/realtime/src/server.ts:356-380"],
+    tests: ["apps/realtime/test/limits.test.ts", "apps/realtime/test/server.test.ts"],
+  },
+  "workers-consumer": {
+    mutate: ["apps/workers/src/consumer.ts"],
+    tests: ["apps/workers/test/consumer.test.ts"],
+  },
+  "alarm-specs": {
+    mutate: ["infra/components/alarm-specs.ts"],
+    // The pure spec test. The component test (alarms.test.ts, ~4 s a run) and the stacks' wiring
+    // (infra/alarm-wiring.test.ts, ~20 s) synthesize programs: too slow to run once per mutant.
+    tests: ["infra/components/alarm-specs.test.ts"],
+  },
+  "preflight": {
+    mutate: ["infra/components/preflight.ts"],
+    tests: ["infra/components/preflight.test.ts"],
+  },
+  "policy-rules": {
+    mutate: ["infra/policy/rules.ts"],
+    tests: ["infra/policy/rules.test.ts", "infra/policy/rules-exact.test.ts"],
+  },
+};
