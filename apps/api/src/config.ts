@@ -2,7 +2,7 @@
  * The api's configuration: the common service variables (docs/CONTRACTS.md) plus the api's own limits.
  * Every problem is reported at start-up in one error naming the variable and the fix.
  */
-import { loadServiceConfig, type Env, type ServiceConfig } from "@chat/shared";
+import { loadServiceConfig, readSendLimit, DEFAULT_SEND_LIMIT, type Env, type SendLimit, type ServiceConfig } from "@chat/shared";
 
 export interface ApiSettings {
   /** Access-token lifetime (ACCESS_TOKEN_TTL_S). Also the TTL of session revocation keys. */
@@ -28,6 +28,8 @@ export interface ApiSettings {
   trustProxyHops: number;
   /** Seconds a shutdown may take before the process exits anyway (SHUTDOWN_GRACE_MS). */
   shutdownGraceMs: number;
+  /** Messages per user per window over REST, GraphQL and every socket (SEND_LIMIT_MAX, SEND_LIMIT_WINDOW_S). */
+  sendLimit: SendLimit;
 }
 
 export type ApiConfig = ServiceConfig & ApiSettings;
@@ -45,6 +47,7 @@ export const DEFAULT_SETTINGS: ApiSettings = {
   bodyLimitBytes: 64 * 1024,
   trustProxyHops: 1,
   shutdownGraceMs: 25_000,
+  sendLimit: DEFAULT_SEND_LIMIT,
 };
 
 export function readApiSettings(env: Env): ApiSettings {
@@ -62,6 +65,7 @@ export function readApiSettings(env: Env): ApiSettings {
     bodyLimitBytes: env.int("BODY_LIMIT_BYTES", { default: d.bodyLimitBytes, min: 1024, max: 10 * 1024 * 1024 }),
     trustProxyHops: env.int("TRUST_PROXY_HOPS", { default: d.trustProxyHops, min: 0, max: 5 }),
     shutdownGraceMs: env.int("SHUTDOWN_GRACE_MS", { default: d.shutdownGraceMs, min: 1000, max: 120_000 }),
+    sendLimit: readSendLimit(env),
   };
 }
 
