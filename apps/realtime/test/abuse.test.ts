@@ -48,7 +48,7 @@ test("a store that answers message:send with another room's row: the socket is n
   const store = new ChatStore(f.pool);
   const foreign = (await store.postMessage({ userId: victimId, roomId: theirs.roomId, body: "private", clientMsgId: "theirs-1" })).message;
   let lie = true;
-  const { rt, url } = await start({}, {
+  const { rt, url } = await start({ LOG_LEVEL: "silent" }, {
     wrapDeps: (deps) => ({
       ...deps,
       postMessage: async (input) => {
@@ -85,7 +85,8 @@ test("a flood of bare polling handshakes from one address is capped per IP with 
     TRUST_PROXY_HOPS: "1",
     MAX_CONNECTIONS_PER_IP: "2",
     MAX_SESSIONS_PER_IP: "4",
-    CONNECT_TIMEOUT_MS: "500",
+    // Long enough for the whole flood to land while its first sessions are still open.
+    CONNECT_TIMEOUT_MS: "3000",
     // Pings far apart: only the connect timeout can close the idle sessions here.
     PING_INTERVAL_MS: "25000",
     PING_TIMEOUT_MS: "20000",
