@@ -196,7 +196,7 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
     })
     : undefined;
   const connections = new Connections("data-access");
-  if (proxy) connections.allowTcp("db-proxy-to-db", { from: proxy.securityGroupId, to: database.securityGroupId, port: database.port, description: "db proxy -> postgres" });
+  if (proxy) connections.allowTcp("db-proxy-to-db", { from: proxy.securityGroupId, to: database.securityGroupId, port: database.port, description: "db proxy to postgres" });
   else pulumi.log.warn(
     `${naming.prefix}: RDS Proxy is off; services log in with the master password, which RDS rotates every 7 days: ` +
     "redeploy the services after a rotation, or turn the proxy on (sizing.database.proxyEnabled: true).");
@@ -210,9 +210,9 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
     const pg = proxy
       ? { to: proxy.securityGroupId, what: "db proxy" }
       : { to: database.securityGroupId, what: "postgres" };
-    connections.allowTcp(`${service}-to-${proxy ? "db-proxy" : "db"}`, { from: sgId, to: pg.to, port: 5432, description: `${service} -> ${pg.what}` });
+    connections.allowTcp(`${service}-to-${proxy ? "db-proxy" : "db"}`, { from: sgId, to: pg.to, port: 5432, description: `${service} to ${pg.what}` });
     if (REDIS_USERS.includes(service)) {
-      connections.allowTcp(`${service}-to-redis`, { from: sgId, to: redis.securityGroupId, port: redis.port, description: `${service} -> redis` });
+      connections.allowTcp(`${service}-to-redis`, { from: sgId, to: redis.securityGroupId, port: redis.port, description: `${service} to redis` });
     }
   };
 

@@ -272,6 +272,12 @@ for (const stack of TIER_NAMES) {
           if (r.inputs.cidrIpv4 !== undefined) assert.equal(r.inputs.fromPort, 443, `${r.name}: only HTTPS leaves by CIDR`);
           else assert.ok([5432, 6379].includes(r.inputs.fromPort) && r.inputs.referencedSecurityGroupId, `${r.name}: data ports to a group only`);
         }
+        // descriptions in words EC2 accepts (letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*, at most 255)
+        assert.equal(one(run(), T.sg, `${svc}-sg`).inputs.description,
+          svc === "workers" ? "workers tasks: no inbound traffic" : `${svc} tasks: port ${PORTS[svc]} from the load balancer only`);
+        assert.deepEqual(ingress.map((r) => r.inputs.description), svc === "workers" ? [] : ["Traffic and health checks from the load balancer"]);
+        assert.equal(one(run(), T.egress, `${svc}-out-https`).inputs.description, "HTTPS to AWS APIs (through endpoints or NAT) and the push gateway");
+        for (const r of [...ingress, ...egress]) assert.match(r.inputs.description, /^[a-zA-Z0-9. _\-:/()#,@[\]+=&;{}!$*]{1,255}$/, r.name);
       }
     });
 

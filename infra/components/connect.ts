@@ -1,5 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { CONSTRAINTS } from "./aws-constraints";
+import type { TextConstraint } from "./aws-constraints";
+import { checkText } from "./preflight";
 
 export interface TcpAccess {
   /** Security group of the client (gets the egress rule). */
@@ -8,7 +11,7 @@ export interface TcpAccess {
   to: pulumi.Input<string>;
   /** The one port opened. */
   port: number;
-  /** Says who talks to whom, e.g. "api -> db proxy". */
+  /** Says who talks to whom, e.g. "api to db proxy"; EC2 accepts only letters, digits, spaces and `._-:/()#,@[]+=&;{}!$*` (so no `->`), at most 255 characters. */
   description: string;
 }
 
@@ -30,6 +33,8 @@ export class Connections extends pulumi.ComponentResource {
     if (!Number.isInteger(access.port) || access.port < 1 || access.port > 65535) {
       throw new Error(`Connections.allowTcp ${name}: port ${JSON.stringify(access.port)} must be a whole number from 1 to 65535`);
     }
+    const bad = checkText(access.description, CONSTRAINTS["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]!.description as TextConstraint);
+    if (bad) throw new Error(`Connections.allowTcp ${name}: ${bad}${access.description.includes("->") ? ` (write "${access.description.replace(/\s*->\s*/g, " to ")}" instead of "${access.description}")` : ""}`);
     if (this.names.has(name)) throw new Error(`Connections.allowTcp: ${name} is already defined; each connection needs its own name`);
     this.names.add(name);
     const rule = { referencedSecurityGroupId: access.from, ipProtocol: "tcp", fromPort: access.port, toPort: access.port, description: access.description };

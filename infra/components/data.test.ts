@@ -455,6 +455,31 @@ for (const tier of TIER_NAMES) {
       }
     });
 
+    it("describes every group and rule in words EC2 accepts (no `->`; letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*, at most 255)", () => {
+      const described = (type: string) => Object.fromEntries(byType(r(), type).map((x) => [x.name, x.inputs.description]));
+      const connections = {
+        "db-proxy-to-db": "db proxy to postgres",
+        "api-to-db-proxy": "api to db proxy",
+        "realtime-to-db-proxy": "realtime to db proxy",
+        "workers-to-db-proxy": "workers to db proxy",
+        "api-to-redis": "api to redis",
+        "realtime-to-redis": "realtime to redis",
+      };
+      const expected = (side: "in" | "out") => Object.fromEntries(Object.entries(connections).map(([k, v]) => [`${k}-${side}`, v]));
+      assert.deepEqual(described(T.ingress), expected("in"));
+      assert.deepEqual(described(T.egress), {
+        ...expected("out"),
+        "db-proxy-secretsmanager-out": s.network.interfaceEndpoints.includes("secretsmanager")
+          ? "db proxy to Secrets Manager interface endpoint"
+          : "db proxy to Secrets Manager through the NAT gateway (no interface endpoint in this VPC)",
+      });
+      const groups = described(T.sg);
+      assert.deepEqual(Object.keys(groups).sort(), ["db-proxy-sg", "db-sg", "redis-sg"]);
+      for (const [name, text] of Object.entries({ ...groups, ...described(T.ingress), ...described(T.egress) })) {
+        assert.match(String(text), /^[a-zA-Z0-9. _\-:/()#,@[\]+=&;{}!$*]{1,255}$/, `${name}: ${text}`);
+      }
+    });
+
     it("exports no secret value", () => {
       const generated = generatedSecrets(r());
       assert.equal(generated.length, 3);
@@ -471,14 +496,20 @@ function ingressTarget(r: SynthResult, name: string): string {
 }
 
 describe("Connections", () => {
-  it("refuses a port outside 1-65535 and a name used twice", async () => {
+  it("refuses a port outside 1-65535, a description EC2 refuses and a name used twice", async () => {
     const r = await synthesize("dev", {
       program: () => {
         const c = new Connections("test-access");
-        assert.throws(() => c.allowTcp("x", { from: "sg-a", to: "sg-b", port: 0, description: "a -> b" }),
+        assert.throws(() => c.allowTcp("x", { from: "sg-a", to: "sg-b", port: 0, description: "a to b" }),
           { message: "Connections.allowTcp x: port 0 must be a whole number from 1 to 65535" });
-        c.allowTcp("a-to-b", { from: "sg-a", to: "sg-b", port: 5432, description: "a -> b" });
-        assert.throws(() => c.allowTcp("a-to-b", { from: "sg-a", to: "sg-c", port: 6379, description: "a -> c" }), /a-to-b is already defined/);
+        assert.throws(() => c.allowTcp("y", { from: "sg-a", to: "sg-b", port: 5432, description: "a -> b" }), {
+          message: 'Connections.allowTcp y: description "a -> b" contains ">"; AWS accepts only letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* (write "a to b" instead of "a -> b")',
+        });
+        assert.throws(() => c.allowTcp("z", { from: "sg-a", to: "sg-b", port: 5432, description: "x".repeat(256) }), {
+          message: "Connections.allowTcp z: description is 256 characters; AWS accepts at most 255",
+        });
+        c.allowTcp("a-to-b", { from: "sg-a", to: "sg-b", port: 5432, description: "a to b" });
+        assert.throws(() => c.allowTcp("a-to-b", { from: "sg-a", to: "sg-c", port: 6379, description: "a to c" }), /a-to-b is already defined/);
         return {};
       },
     });

@@ -145,8 +145,8 @@ export class DbProxy extends pulumi.ComponentResource {
   private allowSecretsManager(name: string, sgId: pulumi.Input<string>, route: DbProxyArgs["secretsManagerRoute"]): void {
     const https = { ipProtocol: "tcp", fromPort: 443, toPort: 443 };
     new aws.vpc.SecurityGroupEgressRule(`${name}-secretsmanager-out`, route === "nat"
-      ? { ...https, securityGroupId: sgId, cidrIpv4: "0.0.0.0/0", description: "db proxy -> Secrets Manager through the NAT gateway (no interface endpoint in this VPC)" }
-      : { ...https, securityGroupId: sgId, referencedSecurityGroupId: route.endpointSecurityGroupId, description: "db proxy -> Secrets Manager interface endpoint" },
+      ? { ...https, securityGroupId: sgId, cidrIpv4: "0.0.0.0/0", description: "db proxy to Secrets Manager through the NAT gateway (no interface endpoint in this VPC)" }
+      : { ...https, securityGroupId: sgId, referencedSecurityGroupId: route.endpointSecurityGroupId, description: "db proxy to Secrets Manager interface endpoint" },
     { parent: this });
   }
 

@@ -127,6 +127,10 @@ for (const stack of TIER_NAMES) {
         const egress = byType(run, T.egress).filter((r) => r.inputs.securityGroupId === sgId);
         assert.deepEqual(egress.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4]),
           [["tcp", 3000, 3000, cfg().vpcCidr], ["tcp", 3001, 3001, cfg().vpcCidr]]);
+        // descriptions in words EC2 accepts (letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*, at most 255)
+        assert.equal(sg.inputs.description, "Load balancer: HTTP/HTTPS from the internet, service ports inside the VPC");
+        assert.deepEqual(ingress.map((r) => r.inputs.description), ports.map((p) => (p === 443 ? "HTTPS from the internet" : "HTTP from the internet")));
+        assert.deepEqual(egress.map((r) => r.inputs.description), ["To api tasks (traffic and health checks)", "To realtime tasks (traffic and health checks)"]);
       }
     });
 

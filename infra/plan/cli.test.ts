@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { exitStatus } from "./cli";
 import { ROOT } from "./sources";
 
 function plan(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -39,6 +40,8 @@ describe("plan CLI: bad arguments", () => {
     ["unreadable plan file", ["--stack", "dev", "--diff", join(tmp, "not-json.json")], /^plan: --diff .*not-json\.json: not JSON; write a plan file with/],
     ["JSON that is not a plan", ["--stack", "dev", "--diff", join(tmp, "not-a-plan.json")], /^plan: --diff .*not-a-plan\.json is not a plan JSON document \(missing stack, resources, cost, policy\)/],
     ["bad assumption", ["--stack", "dev", "--assume", "speed=fast"], /^plan: --assume speed: unknown assumption/],
+    ["unknown stack in --quotas-for", ["--quotas-for", "dev,nope"], /^plan: --quotas-for: unknown stack nope: no Pulumi\.nope\.yaml; stacks: .*dev/],
+    ["empty --quotas-for", ["--stack", "dev", "--quotas-for", ","], /^plan: --quotas-for: no stack named; give a comma-separated list such as /],
   ];
   for (const [title, args, expected] of cases) {
     it(title, async () => {
@@ -49,6 +52,17 @@ describe("plan CLI: bad arguments", () => {
       assert.equal(r.stdout, "");
     });
   }
+});
+
+describe("plan CLI: exit status", () => {
+  const doc = (errors: number, mandatory: number) => ({ preflight: { errors, findings: [], rules: { types: 0, fieldRules: 0, combinationRules: 0 } }, policy: { violations: [], mandatory, advisory: 0, rules: [] } });
+  it("4 on any preflight finding, with or without --fail-on-mandatory; 3 for mandatory policy only when asked; else 0", () => {
+    expect(exitStatus(doc(1, 0), false)).toStrictEqual({ code: 4, message: "preflight: 1 value(s) AWS would refuse; see the Preflight section" });
+    expect(exitStatus(doc(2, 1), true).code).toBe(4);
+    expect(exitStatus(doc(0, 1), true)).toStrictEqual({ code: 3, message: "policy: 1 mandatory violation(s)" });
+    expect(exitStatus(doc(0, 1), false)).toStrictEqual({ code: 0 });
+    expect(exitStatus(doc(0, 0), true)).toStrictEqual({ code: 0 });
+  });
 });
 
 describe("plan CLI: output", () => {
@@ -79,6 +93,19 @@ describe("plan CLI: output", () => {
     assert.match(md.stdout, /\*\*Removes stateful `aws:sqs\/queue:Queue::legacy`\*\*/);
     assert.match(md.stdout, /identifier: .*-old -> .* \(forces replacement\)/);
     assert.match(md.stdout, /cost \+\$10\.00\/month/);
+  });
+
+  it("--quotas-for counts a set of stacks in one account: the four us-east-1 stacks need 10 Elastic IPs", async () => {
+    const r = await plan(["--quotas-for", "dev,1k-dau,10k-dau,100k-dau", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.stack, "dev", "without --stack, the first stack of the set is planned");
+    assert.equal(doc.preflight.errors, 0);
+    assert.equal(doc.quotas.accountSet.length, 1);
+    const set = doc.quotas.accountSet[0];
+    assert.deepEqual([set.region, set.stacks], ["us-east-1", ["dev", "1k-dau", "10k-dau", "100k-dau"]]);
+    const eips = set.rows.find((x: any) => x.id === "elastic-ips");
+    assert.deepEqual([eips.used, eips.defaultQuota, eips.exceeded], [10, 5, true]);
   });
 
   it("--diff <git ref> synthesizes the same stack at that ref", async () => {

@@ -13,6 +13,10 @@ import { DEFAULT_ASSUMPTIONS } from "./assumptions";
 import type { Assumptions } from "./assumptions";
 import { estimateCost } from "./cost";
 import type { CostEstimate } from "./cost";
+import { preflight, preflightRuleCount } from "../components/preflight";
+import type { PreflightFinding } from "../components/preflight";
+import { countQuotas, quotaReport } from "./quotas";
+import type { QuotaCounts, QuotaReport } from "./quotas";
 
 export const SECRET = "[secret]";
 /** What the harness passes for `secure:` config values. */
@@ -47,6 +51,18 @@ export interface PlanDocument {
     advisory: number;
     rules: { name: string; description: string; severity: string }[];
   };
+  /** AWS API constraints checked offline (infra/components/preflight.ts): every finding is an error. */
+  preflight: {
+    errors: number;
+    findings: PreflightFinding[];
+    rules: { types: number; fieldRules: number; combinationRules: number };
+  };
+  /**
+   * Quota-bound resources against AWS's default quotas (infra/plan/quotas.ts): this stack alone in its
+   * account and region, its raw counts (to add up with other stacks), and, with `--quotas-for`, a set of
+   * stacks deployed to one account (one report per region).
+   */
+  quotas: { stack: QuotaReport; counts: QuotaCounts; accountSet?: QuotaReport[] };
   warnings: string[];
   /** Config keys the stack file leaves to an operator, filled with example values for this plan (see STACK_EXAMPLES). */
   examplesUsed?: Record<string, unknown>;
@@ -124,6 +140,10 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
     { region: result.region, drRegion, dau, assumptions },
   );
 
+  const findings = preflight(result.resources);
+  const counts = countQuotas(enriched.map((e) => ({ type: e.r.type, name: e.r.name, custom: e.r.custom, inputs: e.r.inputs, id: e.id })));
+  const stackQuotas = quotaReport([result.stack], result.region, counts, { includeDefaultVpc: true });
+
   const outputs: Record<string, any> = {};
   for (const [k, v] of Object.entries(result.outputs)) outputs[k] = result.secretOutputs.includes(k) ? SECRET : redact(v, k);
 
@@ -143,6 +163,8 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
       advisory: violations.filter((v) => v.severity === "advisory").length,
       rules: ALL_RULES.map((r) => ({ name: r.name, description: r.description, severity: severityFor(r, tier) })),
     },
+    preflight: { errors: findings.length, findings: redact(findings), rules: preflightRuleCount() },
+    quotas: { stack: stackQuotas, counts },
     warnings: [
       ...result.warnings.map((w) => redact(w)),
       // results from a ref that predates the example table have no examplesUsed

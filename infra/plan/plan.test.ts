@@ -9,6 +9,8 @@ import { COST_RULES, estimateCost, FREE_TYPES } from "./cost";
 import type { CostResource } from "./cost";
 import { diffPlans, flatten } from "./diff";
 import { redact, SECRET } from "./model";
+import { preflightRuleCount } from "../components/preflight";
+import { countQuotas, quotaReport } from "./quotas";
 import type { PlanDocument, PlanResource } from "./model";
 import { PRICES } from "./prices";
 import { renderMarkdown, renderText } from "./render";
@@ -115,6 +117,8 @@ function doc(resources: PlanResource[], monthly: number, byType: Record<string, 
     format: 1, stack: "10k-dau", project: "realtime-chat", region: "us-east-1", tier: "10k-dau", dau: 10_000, resources, outputs: {},
     cost: { currency: "USD", monthlyUsd: monthly, items: [], byType, unpricedTypes: [], region: "us-east-1", drRegion: undefined, dau: 10_000, assumptions: DEFAULT_ASSUMPTIONS, sources: {} },
     policy: { violations: [], mandatory: 0, advisory: 0, rules: [] },
+    preflight: { errors: 0, findings: [], rules: preflightRuleCount() },
+    quotas: { stack: quotaReport(["10k-dau"], "us-east-1", countQuotas([]), { includeDefaultVpc: true }), counts: countQuotas([]) },
     warnings: [],
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { PlanDiff, ResourceChange } from "./diff";
 import type { PlanDocument, PlanResource } from "./model";
+import type { QuotaReport } from "./quotas";
 
 const short = (type: string) => type.split(":").pop() ?? type;
 const money = (x: number) => `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
@@ -126,9 +127,36 @@ export function renderText(doc: PlanDocument, diff?: PlanDiff): string {
   if (doc.cost.unpricedTypes.length) out.push(`  Not priced (add to infra/plan/cost.ts): ${doc.cost.unpricedTypes.join(", ")}`);
   out.push("", `Policy: ${doc.policy.mandatory} mandatory, ${doc.policy.advisory} advisory violation(s) over ${doc.policy.rules.length} rules`);
   for (const v of doc.policy.violations) out.push(`  [${v.severity}] ${v.policy}: ${v.resource}: ${v.message}`);
+  out.push("", ...preflightText(doc));
+  out.push("", ...quotaText(doc.quotas.stack, "this stack alone"));
+  for (const set of doc.quotas.accountSet ?? []) out.push("", ...quotaText(set, "deployed together to one account"));
   if (doc.warnings.length) out.push("", "Warnings:", ...doc.warnings.map((w) => `  ${w}`));
   if (diff) out.push("", ...renderDiffText(diff));
   return out.join("\n") + "\n";
+}
+
+function preflightText(doc: PlanDocument): string[] {
+  const p = doc.preflight;
+  const out = [`Preflight: ${p.errors} error(s) (AWS API constraints: ${p.rules.fieldRules} field rules over ${p.rules.types} resource types, ${p.rules.combinationRules} combination rules; infra/components/aws-constraints.ts)`];
+  for (const f of p.findings) out.push(`  ERROR ${f.resource} ${f.field}: ${f.message} [${f.source}]`);
+  return out;
+}
+
+/** Quota rows: used / default, the quota, where the largest count is; warnings after. */
+function quotaText(q: QuotaReport, what: string): string[] {
+  const out = [`Quotas: ${q.stacks.join(", ")} in ${q.region}, ${what}, against AWS's default quotas: ${q.warnings.length ? `${q.warnings.length} default(s) exceeded` : "within every default"}`];
+  for (const r of q.rows) out.push(`  ${`${r.used} / ${r.defaultQuota}`.padStart(11)}  ${r.label}${r.detail ? ` (${r.detail})` : ""}${r.exceeded ? "  EXCEEDS DEFAULT" : ""}`);
+  for (const w of q.warnings) out.push(`  WARNING ${w}`);
+  return out;
+}
+
+function quotaMarkdown(q: QuotaReport, what: string): string[] {
+  const out = [`<details><summary>Quotas, ${q.stacks.map((s) => `\`${s}\``).join(", ")} in ${q.region} ${what}: ${q.warnings.length ? `**${q.warnings.length} default(s) exceeded**` : "within AWS's defaults"}</summary>`, ""];
+  out.push("| Quota | Used | Default | Where |", "| --- | ---: | ---: | --- |");
+  for (const r of q.rows) out.push(`| ${r.exceeded ? "⚠️ " : ""}[${r.label}](${r.source}) | ${r.used} | ${r.defaultQuota} | ${mdEscape(r.detail)} |`);
+  if (q.warnings.length) out.push("", ...q.warnings.map((w) => `- ${mdEscape(w)}`));
+  out.push("", "</details>", "");
+  return out;
 }
 
 function renderDiffText(d: PlanDiff): string[] {
@@ -159,7 +187,7 @@ export function renderMarkdown(doc: PlanDocument, diff?: PlanDiff): string {
   out.push(`### Plan for \`${doc.stack}\` (tier ${doc.tier}, ${doc.region})`, "");
   out.push(
     `**${customCount(doc)} resources** · **${money(doc.cost.monthlyUsd)}/month** estimated · policy ${ok ? "passes" : `**fails: ${doc.policy.mandatory} mandatory**`}` +
-      ` (${doc.policy.advisory} advisory)`,
+      ` (${doc.policy.advisory} advisory) · preflight ${doc.preflight.errors === 0 ? "passes" : `**fails: ${doc.preflight.errors} error(s)**`}`,
     "",
   );
   const examples = Object.entries(doc.examplesUsed ?? {});
@@ -207,6 +235,14 @@ export function renderMarkdown(doc: PlanDocument, diff?: PlanDiff): string {
     for (const v of doc.policy.violations) out.push(`| ${v.severity} | \`${v.policy}\` | \`${v.resource}\` | ${mdEscape(v.message)} |`);
   } else out.push(`All ${doc.policy.rules.length} rules pass.`);
   out.push("", "</details>", "");
+  out.push(`<details><summary>Preflight: ${doc.preflight.errors} error(s)</summary>`, "");
+  if (doc.preflight.findings.length) {
+    out.push("| Resource | Field | Error | Source |", "| --- | --- | --- | --- |");
+    for (const f of doc.preflight.findings) out.push(`| \`${f.resource}\` | \`${f.field}\` | ${mdEscape(f.message)} | [AWS](${f.source}) |`);
+  } else out.push(`All ${doc.preflight.rules.fieldRules} field rules (${doc.preflight.rules.types} resource types) and ${doc.preflight.rules.combinationRules} combination rules pass.`);
+  out.push("", "</details>", "");
+  out.push(...quotaMarkdown(doc.quotas.stack, "alone"));
+  for (const set of doc.quotas.accountSet ?? []) out.push(...quotaMarkdown(set, "in one account"));
   out.push(`<details><summary>Resources (${customCount(doc)})</summary>`, "", "```", ...tree(doc), "```", "", "</details>", "");
   return out.join("\n");
 }

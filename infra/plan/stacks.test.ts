@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PlanDocument } from "./model";
+import { preflight } from "../components/preflight";
+import { accountSetReports } from "./quotas";
 import { costTable, END, shippedPlans, START, withTable } from "./readme";
 import { renderMarkdown, renderText } from "./render";
 import { ROOT, stackNames, withoutStackTraces } from "./sources";
@@ -41,6 +43,50 @@ describe("plans of the shipped stacks", () => {
       const mandatory = d.policy.violations.filter((v) => v.severity === "mandatory");
       assert.deepEqual(mandatory, [], `${d.stack}: ${mandatory.map((v) => `${v.policy} ${v.resource}: ${v.message}`).join("; ")}`);
     }
+  });
+
+  it("every stack passes the preflight: 0 values AWS would refuse", () => {
+    for (const d of docs) {
+      expect({ stack: d.stack, findings: d.preflight.findings.map((f) => `${f.resource} ${f.field}: ${f.message}`) }).toStrictEqual({ stack: d.stack, findings: [] });
+      expect(d.preflight.errors).toBe(0);
+      expect(d.preflight.rules.fieldRules).toBeGreaterThan(60);
+    }
+  });
+
+  it("the preflight reads the synthesized stacks: an SG rule description with `->` in a real plan is an error", () => {
+    const dev = docs.find((d) => d.stack === "dev")!;
+    const broken = dev.resources.map((r) => (r.name === "api-to-db-proxy-in" || r.name === "api-to-db-in" ? { ...r, inputs: { ...r.inputs, description: "api -> db proxy" } } : r));
+    expect(preflight(broken).map((f) => `${f.resource}: ${f.message}`)).toStrictEqual([
+      expect.stringMatching(/^aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule::api-to-db(-proxy)?-in: description "api -> db proxy" contains ">"/),
+    ]);
+  });
+
+  it("shows the preflight and the quotas in text, Markdown and JSON", () => {
+    for (const d of docs) {
+      expect(renderText(d)).toMatch(/\nPreflight: 0 error\(s\) \(AWS API constraints: \d+ field rules over \d+ resource types, \d+ combination rules/);
+      expect(renderText(d)).toMatch(new RegExp(`\\nQuotas: ${d.stack} in ${d.region}, this stack alone, against AWS's default quotas: within every default\\n +\\d+ / 5  VPCs per Region`));
+      expect(renderMarkdown(d)).toMatch(/preflight passes/);
+      expect(renderMarkdown(d)).toMatch(/<details><summary>Preflight: 0 error\(s\)<\/summary>/);
+      const json = JSON.parse(JSON.stringify(d));
+      expect(Object.keys(json.preflight).sort()).toStrictEqual(["errors", "findings", "rules"]);
+      expect(json.quotas.stack.rows.map((r: any) => r.id)).toContain("elastic-ips");
+    }
+  });
+
+  it("each stack alone is within AWS's default quotas; the four us-east-1 stacks in one account need 10 Elastic IPs (default 5)", () => {
+    for (const d of docs) expect([d.stack, d.quotas.stack.warnings]).toStrictEqual([d.stack, []]);
+    const reports = accountSetReports(docs.map((d) => ({ stack: d.stack, region: d.region, counts: d.quotas.counts })));
+    const east = reports.find((r) => r.region === "us-east-1")!;
+    expect(east.stacks.sort()).toStrictEqual(["100k-dau", "10k-dau", "1k-dau", "dev"]);
+    const eips = east.rows.find((r) => r.id === "elastic-ips")!;
+    expect([eips.used, eips.defaultQuota, eips.exceeded]).toStrictEqual([10, 5, true]);
+    const vpcs = east.rows.find((r) => r.id === "vpcs")!;
+    expect([vpcs.used, vpcs.defaultQuota]).toStrictEqual([5, 5]);
+    expect(east.warnings.map((w) => w.split(":")[0])).toStrictEqual(["Elastic IP addresses per Region"]);
+    // the README's account-layout table quotes these figures
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    expect(readme).toContain(`| Elastic IP addresses per Region (${eips.defaultQuota}) | 1 (dev), 3 (others) | **${eips.used}: exceeds the default** |`);
+    expect(readme).toContain(`| VPCs per Region, the default VPC included (${vpcs.defaultQuota}) | 2 | ${vpcs.used}: at the limit, no room for another |`);
   });
 
   it("every resource type is priced or known to be free", () => {
