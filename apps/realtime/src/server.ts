@@ -8,6 +8,11 @@
  * arrive from the api through the adapter (`socketsJoin` / `socketsLeave` on `user:<id>`). Every event
  * then passes the per-connection event/byte budget and payload cap; refusals are answered with an `error`
  * event `{ code, message }` (and a failed acknowledgement when the client asked for one).
+ *
+ * Below Socket.IO, Engine.IO sessions are counted per client IP from the first handshake request (403 with the
+ * reason in the body past MAX_SESSIONS_PER_IP) and closed when they have not connected the namespace within
+ * CONNECT_TIMEOUT_MS. A socket is disconnected when its access token expires unless `auth:refresh` brought a
+ * newer token of the same session; `message:send` draws on the per-user send budget shared with the api.
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { Server, type Socket } from "socket.io";

@@ -9,6 +9,13 @@
  *                                moves it to the DLQ after maxReceiveCount receives, without waiting.
  * - throws anything else     -> the message is left alone and comes back after its visibility timeout
  *                                (SQS's own retry); during shutdown it is released instead.
+ * - still running at jobTimeoutMs -> abandoned: its signal is aborted, the consumer stops waiting for it (the
+ *                                slot is reused), the message is released at once and `job failed` is logged
+ *                                at error level. The handler must let go of what it holds when its signal
+ *                                aborts (runOnce destroys its database client).
+ *
+ * `stalled` (readiness) is true while jobs are in flight, or keep timing out, and none has finished for longer
+ * than the job timeout.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -62,7 +69,7 @@ export interface ConsumerOptions {
   waitTimeSeconds: number;
   /** Visibility timeout asked for on receive and on every heartbeat. */
   visibilityTimeoutSeconds: number;
-  /** A job still running after this long is aborted through its signal and counted as failed. */
+  /** A job still running after this long is abandoned: aborted through its signal, released, counted as failed. */
   jobTimeoutMs: number;
   /** How often a running job's visibility is extended. @default half the visibility timeout */
   heartbeatIntervalMs?: number;
