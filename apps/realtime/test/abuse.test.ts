@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { ChatStore, TokenService, createLogger } from "@chat/shared";
 import { startRealtime, type RunningRealtime } from "../src/app";
 import { loadRealtimeSettings } from "../src/settings";
-import { fixture, connected, send, type Fixture, type Client } from "./helpers";
+import { fixture, client, connected, send, type Fixture, type Client } from "./helpers";
 import { freePort } from "../../../test/support/redis";
 import { buildServices } from "../../api/src/services";
 import { buildApp } from "../../api/src/app";
@@ -104,13 +104,22 @@ test("a flood of bare polling handshakes from one address is capped per IP with 
   for (const r of refusedAnswers) {
     expect(JSON.parse(r.body).message).toMatch(/^too_many_sessions_from_ip: too many open sessions from your address \(limit 4\)/);
   }
-  expect(rt.server.metrics.rejectionTotals().too_many_sessions_from_ip).toBe(26);
+
+  // socket.io-client (Node) at the flooded address sees the 403 in its connect_error (its Node XHR does not
+  // keep an error body; a browser's XHR, or any HTTP client, reads the reason above from it).
+  const { userIds: flooded } = await f.seed(1);
+  const late = client(url, await f.token(flooded[0]), { transports: ["polling"], extraHeaders: from("203.0.113.9") });
+  open.push(late);
+  const lateError = await late.next("connect_error");
+  expect(lateError.description).toBe(403);
+  expect(lateError.message).toBe("xhr poll error");
 
   // A valid user behind another address connects while the flood's sessions are still open.
   const { userIds } = await f.seed(1);
   expect(rt.server.sessionsFrom("203.0.113.9")).toBe(4);
   const valid = await user(url, userIds[0], { extraHeaders: from("203.0.113.10") });
   expect(valid.socket.connected).toBe(true);
+  expect(rt.server.metrics.rejectionTotals().too_many_sessions_from_ip).toBe(27);
 
   // Sessions that never connect the namespace are closed after CONNECT_TIMEOUT_MS, and the address may
   // open sessions again.
