@@ -137,18 +137,18 @@ test("a socket is disconnected when its access token expires, unless auth:refres
   const { userIds } = await f.seed(2);
   const tokensFor = (ttl: number) => new TokenService({ keys: f.keys, redis: f.kv, accessTtlSeconds: ttl });
   const session = randomUUID();
-  // The kept socket's token expires first; it refreshes right away. The other one is left to expire.
-  const kept = await user(url, userIds[0], {}, (await tokensFor(2).sign(userIds[0], session)).token);
+  // The kept socket's token expires first (2-3 s); it refreshes right away. The other one (3-4 s) is left to expire.
+  const kept = await user(url, userIds[0], {}, (await tokensFor(3).sign(userIds[0], session)).token);
   const expiring = await user(url, userIds[1], {}, (await tokensFor(4).sign(userIds[1], randomUUID())).token);
+  const refresh = (c: Client, token: unknown) => c.socket.timeout(5000).emitWithAck("auth:refresh", { token });
+  const fresh = await tokensFor(60).sign(userIds[0], session);
+  expect(await refresh(kept, fresh.token)).toEqual({ ok: true, expiresAt: fresh.expiresAt });
 
   // Refusals leave the current token in force: another user's token, another session's, garbage.
-  const refresh = (c: Client, token: unknown) => c.socket.timeout(5000).emitWithAck("auth:refresh", { token });
   expect(await refresh(kept, (await tokensFor(60).sign(userIds[1], session)).token)).toMatchObject({ ok: false, error: { code: "auth_failed", message: expect.stringMatching(/same user and session/) } });
   expect(await refresh(kept, (await tokensFor(60).sign(userIds[0], randomUUID())).token)).toMatchObject({ ok: false, error: { code: "auth_failed" } });
   expect(await refresh(kept, "not-a-token")).toMatchObject({ ok: false, error: { code: "auth_failed" } });
   expect(await refresh(kept, 42)).toMatchObject({ ok: false, error: { code: "invalid_event" } });
-  const fresh = await tokensFor(60).sign(userIds[0], session);
-  expect(await refresh(kept, fresh.token)).toEqual({ ok: true, expiresAt: fresh.expiresAt });
 
   const err = await expiring.next("error", (e) => e.code === "token_expired", 10_000);
   expect(err.message).toMatch(/access token expired/);
