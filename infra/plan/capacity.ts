@@ -2,7 +2,7 @@
  * The plan's capacity section: the tier's peak load under the capacity model (infra/config/capacity.ts) and each
  * sized resource's utilisation at that peak, so a reviewer sees why each size was chosen. Plain data.
  */
-import { CAPACITY, databaseVcpuAtPeak, deriveNetwork, estimateTraffic, REDIS_NODES, REDIS_RESERVED_MEMORY_SHARE, redisThreadAtPeak,
+import { CAPACITY, databaseVcpuAtPeak, deriveNetwork, estimateTraffic, REDIS_NODES, REQUIRED_ENDPOINTS, REDIS_RESERVED_MEMORY_SHARE, redisThreadAtPeak,
   storedGb, sustainedVcpus, TRAFFIC, withTraffic } from "../config/capacity";
 import type { CapacityModel, TrafficEstimate, TrafficModel } from "../config/capacity";
 import { postgresMaxConnections } from "../components/postgres-limits";
@@ -70,7 +70,7 @@ export function capacitySection(s: TierSizing, traffic: Partial<TrafficModel> = 
       ? "NAT gateway per zone: egress survives the loss of a zone"
       : "one NAT gateway: egress depends on its zone (no zone-redundancy promise on this tier)",
     ...net.endpoints.map((e) =>
-      `${e.service}: ${e.gbPerMonth} GB/month saves $${e.natSavingUsd} of NAT processing, costs $${e.endpointUsd} in ${s.network.minZones} zones -> ${s.network.interfaceEndpoints.includes(e.service) ? "endpoint" : "via NAT"}`),
+      `${e.service}: ${e.gbPerMonth} GB/month saves $${e.natSavingUsd} of NAT processing, costs $${e.endpointUsd} in ${s.network.minZones} zones -> ${s.network.interfaceEndpoints.includes(e.service) ? (REQUIRED_ENDPOINTS.includes(e.service) && e.natSavingUsd <= e.endpointUsd ? "endpoint (kept for least privilege)" : "endpoint") : "via NAT"}`),
   ];
   return {
     traffic: Object.fromEntries(Object.keys(TRAFFIC).map((k) => [k, model[k as keyof TrafficModel]])) as TrafficModel,
