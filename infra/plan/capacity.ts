@@ -32,6 +32,8 @@ export interface CapacitySection {
   rows: CapacityRow[];
   /** One line on the NAT strategy and one per interface endpoint candidate. */
   network: string[];
+  /** One line: the endpoints chosen and the candidates left on the NAT path. */
+  networkSummary: string;
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -72,7 +74,11 @@ export function capacitySection(s: TierSizing, traffic: Partial<TrafficModel> = 
     ...net.endpoints.map((e) =>
       `${e.service}: ${e.gbPerMonth} GB/month saves $${e.natSavingUsd} of NAT processing, costs $${e.endpointUsd} in ${s.network.minZones} zones -> ${s.network.interfaceEndpoints.includes(e.service) ? (REQUIRED_ENDPOINTS.includes(e.service) && e.natSavingUsd <= e.endpointUsd ? "endpoint (kept for least privilege)" : "endpoint") : "via NAT"}`),
   ];
+  const via = net.endpoints.filter((e) => !s.network.interfaceEndpoints.includes(e.service)).map((e) => e.service);
+  const networkSummary = `${network[0]}; interface endpoints: ${s.network.interfaceEndpoints.join(", ") || "none"}` +
+    (via.length ? `; via NAT (each saves less NAT processing than its hourly price): ${via.join(", ")}` : "");
   return {
+    networkSummary,
     traffic: Object.fromEntries(Object.keys(TRAFFIC).map((k) => [k, model[k as keyof TrafficModel]])) as TrafficModel,
     overridden: Object.keys(traffic),
     headroom: model.headroom,

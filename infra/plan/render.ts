@@ -165,11 +165,11 @@ function capacityMarkdown(c: CapacitySection): string[] {
   const p = c.peak;
   const max = Math.max(...c.rows.map((r) => r.utilisation));
   const out = [`<details><summary>Capacity at peak: ${fig(p.peakConnections)} connections, ${fig(p.messagesPerSecond)} messages/s; busiest resource at ${pct(max)}</summary>`, ""];
-  out.push(`Traffic model (\`infra/config/capacity.ts\`${c.overridden.length ? `; stack overrides ${c.overridden.map((k) => `\`${k}\``).join(", ")}` : ""}): ` +
-    `${Object.entries(c.traffic).map(([k, v]) => `${k} ${v}`).join(", ")}; headroom ${c.headroom}.`, "");
+  const overridden = c.overridden.map((k) => `\`${k}\` ${c.traffic[k as keyof typeof c.traffic]}`);
+  out.push(`Traffic model: \`infra/config/capacity.ts\`${overridden.length ? `, stack overrides ${overridden.join(", ")}` : ""}; headroom ${c.headroom}.`, "");
   out.push("| Resource | Size | Load at peak | Capacity | Utilisation |", "| --- | --- | ---: | ---: | ---: |");
   for (const r of c.rows) out.push(`| ${r.resource} | ${mdEscape(r.size)} | ${fig(r.load)} ${r.unit} | ${fig(r.capacity)} | ${pct(r.utilisation)} |`);
-  out.push("", ...c.network.map((n) => `- ${mdEscape(n)}`), "", "</details>", "");
+  out.push("", mdEscape(c.networkSummary), "", "</details>", "");
   return out;
 }
 
