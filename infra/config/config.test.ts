@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { subnetCidr, subnetLayout } from "../components/cidr";
 import { CAPACITY, estimateTraffic, realtimeConnectionsPerTask, taskCounts } from "./capacity";
-import { StackConfigError, validateStackConfig } from "./load";
+import { StackConfigError, validateStackConfig, zoneIdPrefix, zoneIdProblems } from "./load";
 import { CONFIG_KEYS } from "./schema";
 import { CONFIG_DOC_PATH, parseInterfaces, renderConfigDoc, sizingDoc } from "./docs";
 import { fitName, Naming, physicalName } from "./naming";
@@ -117,6 +117,30 @@ describe("validateStackConfig", () => {
       assert.match(err.message, /^Invalid configuration in Pulumi\.prod\.yaml \(3 problems\):\n  - /);
       return true;
     });
+  });
+});
+
+describe("availabilityZoneIds (names map to different zone IDs per account)", () => {
+  const ids = (list: string[]) => ({ ...base, "realtime-chat:availabilityZoneIds": list });
+  it("accepts the IDs of the listed zones", () => {
+    expect(problems(ids(["use1-az1", "use1-az2", "use1-az4"]))).toEqual([]);
+    expect(validateStackConfig(ids(["use1-az1", "use1-az2", "use1-az4"]), "t").availabilityZoneIds).toEqual(["use1-az1", "use1-az2", "use1-az4"]);
+  });
+  it.each([
+    [["use1-az1", "use1-az3", "use1-az4"],
+      'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az3","use1-az4"]: RDS Proxy is not supported in use1-az3 (availabilityZones us-east-1b in this account): list another zone of the region in availabilityZones and its ID here, or turn the proxy off (sizing.database.proxyEnabled: false)'],
+    [["use1-az1", "use1-az2"], 'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az2"]: lists 2 zone ID(s) for 3 zone name(s) in availabilityZones; give the ID of each name, in the same order'],
+    [["use1-az1", "use1-az2", "usw2-az1"], 'realtime-chat:availabilityZoneIds = ["use1-az1","use1-az2","usw2-az1"]: zone IDs usw2-az1 are not in aws:region us-east-1 (its IDs start with use1-)'],
+    [["us-east-1a", "use1-az2", "use1-az4"], 'realtime-chat:availabilityZoneIds = ["us-east-1a","use1-az2","use1-az4"]: expected a list of zone IDs like [use1-az1, use1-az2, use1-az4]'],
+  ])("%j is refused before anything is created", (list, message) => {
+    expect(problems(ids(list))).toEqual([message]);
+  });
+  it("use1-az3 only matters where an RDS Proxy runs", () => {
+    expect(zoneIdProblems("us-east-1", ["us-east-1a", "us-east-1b"], ["use1-az1", "use1-az3"], false)).toEqual([]);
+    expect(zoneIdProblems("us-east-1", ["us-east-1a", "us-east-1b"], ["use1-az1", "use1-az3"], true)).toHaveLength(1);
+  });
+  it.each([["us-east-1", "use1"], ["us-west-2", "usw2"], ["ap-northeast-1", "apne1"], ["eu-central-1", "euc1"], ["us-gov-west-1", "usgw1"]])("%s zone IDs start with %s", (region, prefix) => {
+    expect(zoneIdPrefix(region)).toBe(prefix);
   });
 });
 

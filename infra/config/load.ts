@@ -113,6 +113,8 @@ export function validateStackConfig(raw: Record<string, unknown>, stackName: str
     const foreign = zones.filter((z) => z.slice(0, -1) !== region);
     if (foreign.length) at(`${CONFIG_NAMESPACE}:availabilityZones`, zones, `zones ${foreign.join(", ")} are not in aws:region ${region}`);
   }
+  zoneIdProblems(region, zones, values.availabilityZoneIds as string[] | undefined, sizing?.database.proxyEnabled ?? false)
+    .forEach((why) => at(`${CONFIG_NAMESPACE}:availabilityZoneIds`, values.availabilityZoneIds, why));
   if (region && values.drRegion === region) {
     at(`${CONFIG_NAMESPACE}:drRegion`, values.drRegion, `must differ from aws:region (${region}); pick another region such as us-west-2`);
   }
@@ -236,4 +238,47 @@ function checkSizing(s: TierSizing, at: (k: string, v: unknown, m: string) => vo
 export function loadStackConfig(): StackConfig {
   const all = pulumi.runtime.allConfig();
   return validateStackConfig(all, pulumi.getStack());
+}
+
+/**
+ * Zone IDs where RDS Proxy cannot run: "US East (N. Virginia) Region does not support RDS Proxy in the use1-az3
+ * Availability Zone" (Amazon RDS User Guide, RDS Proxy limitations:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.html#rds-proxy.limitations).
+ */
+export const RDS_PROXY_UNSUPPORTED_ZONE_IDS = ["use1-az3"];
+
+const DIRECTION: Record<string, string> = {
+  east: "e", west: "w", north: "n", south: "s", central: "c", northeast: "ne", northwest: "nw", southeast: "se", southwest: "sw",
+};
+
+/**
+ * The region code zone IDs start with: geography, `g` for GovCloud, the direction's initials, the number
+ * (us-east-1 -> use1, us-west-2 -> usw2, ap-northeast-1 -> apne1, us-gov-west-1 -> usgw1).
+ */
+export function zoneIdPrefix(region: string): string {
+  const m = /^([a-z]{2})(-gov)?-([a-z]+)-(\d)$/.exec(region);
+  return m ? `${m[1]}${m[2] ? "g" : ""}${DIRECTION[m[3]!] ?? m[3]![0]}${m[4]}` : region;
+}
+
+/** What is wrong with `availabilityZoneIds` for these zone names (nothing when it is not set). */
+export function zoneIdProblems(region: string | undefined, zones: string[] | undefined, ids: string[] | undefined, proxyEnabled: boolean): string[] {
+  if (ids === undefined) return [];
+  const out: string[] = [];
+  if (zones && ids.length !== zones.length) {
+    out.push(`lists ${ids.length} zone ID(s) for ${zones.length} zone name(s) in availabilityZones; give the ID of each name, in the same order`);
+  }
+  if (region) {
+    const prefix = zoneIdPrefix(region);
+    const foreign = ids.filter((id) => !id.startsWith(`${prefix}-`));
+    if (foreign.length) out.push(`zone IDs ${foreign.join(", ")} are not in aws:region ${region} (its IDs start with ${prefix}-)`);
+  }
+  const noProxy = proxyEnabled ? ids.filter((id) => RDS_PROXY_UNSUPPORTED_ZONE_IDS.includes(id)) : [];
+  if (noProxy.length) {
+    const names = zones ? noProxy.map((id) => zones[ids.indexOf(id)]).filter(Boolean) : [];
+    out.push(
+      `RDS Proxy is not supported in ${noProxy.join(", ")}${names.length ? ` (availabilityZones ${names.join(", ")} in this account)` : ""}: ` +
+        "list another zone of the region in availabilityZones and its ID here, or turn the proxy off (sizing.database.proxyEnabled: false)",
+    );
+  }
+  return out;
 }

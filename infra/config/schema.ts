@@ -58,6 +58,8 @@ function str(value: unknown, allowed: string, pattern?: RegExp): string {
 const NAME_PART = /^[a-z][a-z0-9-]{0,15}$/;
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const ZONE = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
+/** Zone IDs: a region code and a zone number, such as use1-az3 (AWS EC2 User Guide, "Availability Zone IDs"). */
+const ZONE_ID = /^[a-z]{3,5}\d-az\d+$/;
 const IMAGE = /^[\w.\-/:@]+$/;
 
 export function parseCidr(value: unknown): string {
@@ -108,6 +110,21 @@ export const CONFIG_KEYS = {
         throw new ConfigValueError("expected a list of zone names like [us-east-1a, us-east-1b, us-east-1c]");
       }
       if (new Set(v).size !== v.length) throw new ConfigValueError("zones must not repeat");
+      return v as string[];
+    },
+  }),
+  availabilityZoneIds: key<string[] | undefined>({
+    doc:
+      "Zone IDs that the availabilityZones names have in the target account, in the same order (names map to different IDs per account: `aws ec2 describe-availability-zones --zone-names <names> --query 'AvailabilityZones[].ZoneId'`). " +
+      "Optional; when set, checked before anything is created: one per zone, in aws:region, none that RDS Proxy does not support (use1-az3) when the proxy is on.",
+    type: "list of zone IDs",
+    default: undefined,
+    parse: (raw) => {
+      const v = fromJson(raw);
+      if (!Array.isArray(v) || v.some((z) => typeof z !== "string" || !ZONE_ID.test(z))) {
+        throw new ConfigValueError("expected a list of zone IDs like [use1-az1, use1-az2, use1-az4]");
+      }
+      if (new Set(v).size !== v.length) throw new ConfigValueError("zone IDs must not repeat");
       return v as string[];
     },
   }),

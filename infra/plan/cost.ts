@@ -65,6 +65,43 @@ const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
 
 const byType = (ctx: CostContext, type: string) => ctx.resources.filter((r) => r.type === type);
 
+/** awsx's Vpc component: a remote component whose children (NATs, EIPs, endpoints) are not visible offline. */
+export const AWSX_VPC = "awsx:ec2:Vpc";
+
+/**
+ * What an `awsx.ec2.Vpc` will create that costs money, read from its inputs as awsx defines them: zones from
+ * `availabilityZoneNames` (or `numberOfAvailabilityZones`, awsx's default 3); NAT gateways from
+ * `natGateways.strategy` (`OnePerAz` by default: one per zone; `Single`: one; `None`: none), each with a new
+ * Elastic IP unless `natGateways.elasticIpAllocationIds` brings its own; interface endpoints from
+ * `vpcEndpointSpecs` of type `Interface`, each in one subnet per zone unless it lists `subnetIds`.
+ */
+export function awsxVpcCosts(inputs: Record<string, any>): { zones: number; strategy: string; natGateways: number; eips: number; interfaceEndpoints: { serviceName: string; zones: number }[] } {
+  const zones = Array.isArray(inputs.availabilityZoneNames) ? inputs.availabilityZoneNames.length : Number(inputs.numberOfAvailabilityZones ?? 3);
+  const strategy = String(inputs.natGateways?.strategy ?? "OnePerAz");
+  const natGateways = strategy === "None" ? 0 : strategy === "Single" ? 1 : zones;
+  const ownEips = Array.isArray(inputs.natGateways?.elasticIpAllocationIds) && inputs.natGateways.elasticIpAllocationIds.length > 0;
+  const specs: any[] = Array.isArray(inputs.vpcEndpointSpecs) ? inputs.vpcEndpointSpecs : [];
+  const interfaceEndpoints = specs
+    .filter((e) => e?.vpcEndpointType === "Interface")
+    .map((e) => ({ serviceName: String(e.serviceName), zones: Array.isArray(e.subnetIds) ? e.subnetIds.length : zones }));
+  return { zones, strategy, natGateways, eips: ownEips ? 0 : natGateways, interfaceEndpoints };
+}
+
+/** NAT gateways in the stack: plain ones plus those awsx Vpcs will create. */
+const natCount = (ctx: CostContext) =>
+  byType(ctx, "aws:ec2/natGateway:NatGateway").length + byType(ctx, AWSX_VPC).reduce((n, v) => n + awsxVpcCosts(v.inputs).natGateways, 0);
+
+/** Interface endpoints in the stack: plain ones plus those in awsx Vpcs' endpoint specs. */
+const interfaceEndpointCount = (ctx: CostContext) =>
+  byType(ctx, "aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Interface").length +
+  byType(ctx, AWSX_VPC).reduce((n, v) => n + awsxVpcCosts(v.inputs).interfaceEndpoints.length, 0);
+
+/** Processed GB per NAT gateway per month (traffic shared evenly). */
+const natGbEach = (ctx: CostContext) => (ctx.a.natGbBaselinePerMonth + ctx.dau * ctx.a.natGbPerDauPerMonth) / (natCount(ctx) || 1);
+
+/** Processed GB per interface endpoint per month (traffic shared evenly). */
+const endpointGbEach = (ctx: CostContext) => (ctx.dau * ctx.a.endpointGbPerDauPerMonth) / (interfaceEndpointCount(ctx) || 1);
+
 /** The task definition an ECS service runs (by family, from the mocked ARN or the input). */
 function taskDefinitionOf(service: CostResource, ctx: CostContext): CostResource | undefined {
   const defs = byType(ctx, "aws:ecs/taskDefinition:TaskDefinition");
@@ -116,9 +153,33 @@ export const COST_RULES: Record<string, CostRule> = {
       ...(ipv4 > 0 ? [{ monthlyUsd: ipv4, basis: `${zones} public IPv4 addresses (one per zone)` }] : []),
     ];
   },
+  // Priced from its inputs (see awsxVpcCosts): under the mock runtime and offline, awsx's children do not exist.
+  [AWSX_VPC]: (r, ctx) => {
+    const v = awsxVpcCosts(r.inputs);
+    const from = `from the awsx Vpc inputs: natGateways.strategy ${v.strategy} x ${v.zones} zone(s)`;
+    const lines: Line[] = [];
+    if (v.natGateways > 0) {
+      const gb = natGbEach(ctx) * v.natGateways;
+      lines.push(
+        { monthlyUsd: v.natGateways * ctx.use("natHour", ctx.prices.natHour) * HOURS_PER_MONTH, basis: `${v.natGateways} NAT gateway(s) ${from} x ${HOURS_PER_MONTH} h` },
+        { monthlyUsd: gb * ctx.use("natGb", ctx.prices.natGb), basis: `${num(gb)} GB processed (share of ${natCount(ctx)} NAT gateway(s))` },
+      );
+    }
+    if (v.eips > 0) {
+      lines.push({ monthlyUsd: v.eips * ctx.use("publicIpv4Hour", ctx.prices.publicIpv4Hour) * HOURS_PER_MONTH, basis: `${v.eips} Elastic IP(s) for the NAT gateways, ${from}` });
+    }
+    for (const e of v.interfaceEndpoints) {
+      const gb = endpointGbEach(ctx);
+      lines.push({
+        monthlyUsd: e.zones * ctx.use("interfaceEndpointAzHour", ctx.prices.interfaceEndpointAzHour) * HOURS_PER_MONTH + gb * ctx.use("interfaceEndpointGb", ctx.prices.interfaceEndpointGb),
+        basis: `interface endpoint ${e.serviceName} from the awsx Vpc inputs: ${e.zones} zone(s) x ${HOURS_PER_MONTH} h + ${num(gb)} GB`,
+      });
+    }
+    return lines;
+  },
   "aws:ec2/natGateway:NatGateway": (r, ctx) => {
-    const nats = byType(ctx, "aws:ec2/natGateway:NatGateway").length || 1;
-    const gb = (ctx.a.natGbBaselinePerMonth + ctx.dau * ctx.a.natGbPerDauPerMonth) / nats;
+    const nats = natCount(ctx) || 1;
+    const gb = natGbEach(ctx);
     return [
       { monthlyUsd: ctx.use("natHour", ctx.prices.natHour) * HOURS_PER_MONTH, basis: `${HOURS_PER_MONTH} h` },
       { monthlyUsd: gb * ctx.use("natGb", ctx.prices.natGb), basis: `${num(gb)} GB processed (share of ${nats} NAT gateway(s))` },
@@ -128,8 +189,7 @@ export const COST_RULES: Record<string, CostRule> = {
   "aws:ec2/vpcEndpoint:VpcEndpoint": (r, ctx) => {
     if (r.inputs.vpcEndpointType !== "Interface") return [];
     const zones = Array.isArray(r.inputs.subnetIds) ? r.inputs.subnetIds.length : 2;
-    const interfaces = byType(ctx, "aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Interface").length || 1;
-    const gb = (ctx.dau * ctx.a.endpointGbPerDauPerMonth) / interfaces;
+    const gb = endpointGbEach(ctx);
     return [{
       monthlyUsd: zones * ctx.use("interfaceEndpointAzHour", ctx.prices.interfaceEndpointAzHour) * HOURS_PER_MONTH + gb * ctx.use("interfaceEndpointGb", ctx.prices.interfaceEndpointGb),
       basis: `${zones} zone(s) x ${HOURS_PER_MONTH} h + ${num(gb)} GB`,
@@ -276,7 +336,8 @@ export function estimateCost(
   const items: CostItem[] = [];
   const unpriced = new Set<string>();
   for (const r of resources) {
-    if (!r.custom) continue;
+    // Components cost nothing themselves, except awsx's remote Vpc, whose children are invisible here.
+    if (!r.custom && r.type !== AWSX_VPC) continue;
     const rule = COST_RULES[r.type];
     if (!rule) {
       if (!FREE_TYPES.has(r.type) && !r.type.startsWith("pulumi:providers:")) unpriced.add(r.type);

@@ -11,7 +11,7 @@ import { evaluate, severityFor, ALL_RULES } from "../policy/rules";
 import type { PolicyResource, Violation } from "../policy/rules";
 import { DEFAULT_ASSUMPTIONS } from "./assumptions";
 import type { Assumptions } from "./assumptions";
-import { estimateCost } from "./cost";
+import { AWSX_VPC, estimateCost } from "./cost";
 import type { CostEstimate } from "./cost";
 import { preflight, preflightRuleCount } from "../components/preflight";
 import type { PreflightFinding } from "../components/preflight";
@@ -123,9 +123,16 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
 
   // ids and ARNs as the mocks compute them: the stack rules join resources on them
   const ctx = { region: result.region };
+  // awsx's Vpc is a remote component: its outputs (subnet ids) come from the mocks like a custom resource's.
+  const withState = (r: (typeof result.resources)[number]) => (r.custom || r.type === AWSX_VPC) && !result.preview;
   const enriched = result.resources.map((r) => {
-    const state = r.custom && !result.preview ? computedState(r.type, r.name, r.inputs, ctx) : undefined;
-    return { r, id: state?.id, arn: typeof state?.state.arn === "string" ? (state.state.arn as string) : undefined };
+    const state = withState(r) ? computedState(r.type, r.name, r.inputs, ctx) : undefined;
+    return {
+      r,
+      id: r.custom ? state?.id : undefined,
+      arn: typeof state?.state.arn === "string" ? (state.state.arn as string) : undefined,
+      outputs: r.type === AWSX_VPC ? state?.state : undefined,
+    };
   });
 
   const resources: PlanResource[] = result.resources.map((r) => ({
@@ -138,7 +145,9 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
     protect: r.options.protect,
   }));
 
-  const policyInput: PolicyResource[] = enriched.filter((e) => e.r.custom).map((e) => ({ type: e.r.type, name: e.r.name, inputs: e.r.inputs, id: e.id, arn: e.arn }));
+  const policyInput: PolicyResource[] = enriched
+    .filter((e) => e.r.custom || e.r.type === AWSX_VPC)
+    .map((e) => ({ type: e.r.type, name: e.r.name, inputs: e.r.inputs, id: e.id, arn: e.arn, outputs: e.outputs }));
   const violations = evaluate(policyInput, { tier });
   const cost = estimateCost(
     enriched.map((e) => ({ type: e.r.type, name: e.r.name, custom: e.r.custom, inputs: e.r.inputs, id: e.id, arn: e.arn })),

@@ -19,7 +19,7 @@ const COLUMNS: Array<[string, RegExp]> = [
   ["Compute (Fargate)", /^aws:ecs\//],
   ["Database + proxy", /^aws:rds\//],
   ["Redis", /^aws:elasticache\//],
-  ["Network (NAT, endpoints, IPs)", /^aws:ec2\//],
+  ["Network (NAT, endpoints, IPs)", /^(aws|awsx):ec2[:/]/],
   ["Edge (ALB, WAF)", /^aws:(lb|wafv2)\//],
   ["Monitoring + logs", /^aws:cloudwatch\//],
   ["Backup", /^aws:backup\//],

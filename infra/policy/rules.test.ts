@@ -13,6 +13,8 @@ import { packConfig, POLICIES, tierFromUrn } from "./pack/policies";
 const res = (type: string, name: string, inputs: Record<string, any>, extra: Partial<PolicyResource> = {}): PolicyResource => ({ type, name, inputs, ...extra });
 
 const T = {
+  rdsSubnets: "aws:rds/subnetGroup:SubnetGroup",
+  awsxVpc: "awsx:ec2:Vpc",
   rds: "aws:rds/instance:Instance",
   params: "aws:rds/parameterGroup:ParameterGroup",
   proxy: "aws:rds/proxy:Proxy",
@@ -46,6 +48,12 @@ const goodRedis = {
 const policyDoc = (action: string | string[]) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "S", Effect: "Allow", Action: action, Resource: "*" }] });
 const containers = (env: Array<{ name: string; value: string }>) => JSON.stringify([{ name: "api", environment: env }]);
 
+/** awsx Vpc inputs as infra/components/network.ts passes them (names as awsx defines them). */
+const vpcInputs = (strategy: string) => ({
+  availabilityZoneNames: ["us-east-1a", "us-east-1b", "us-east-1c"], natGateways: { strategy },
+  subnetSpecs: [{ type: "Public", name: "public" }, { type: "Private", name: "private" }],
+});
+
 /** [rule, passing resource, failing resource, expected message fragment] */
 const RESOURCE_CASES: Array<[string, PolicyResource, PolicyResource, string]> = [
   ["encryption-at-rest", res(T.rds, "db", goodDb), res(T.rds, "db", { ...goodDb, storageEncrypted: false }), "storageEncrypted must be true"],
@@ -74,6 +82,8 @@ const RESOURCE_CASES: Array<[string, PolicyResource, PolicyResource, string]> = 
   ["no-plain-secrets", res(T.taskDef, "td", { containerDefinitions: containers([{ name: "REDIS_URL", value: "rediss://cache:6379" }]) }),
     res(T.taskDef, "td", { containerDefinitions: containers([{ name: "REDIS_URL", value: "rediss://user:pw@cache:6379" }]) }), "URL with a password"],
   ["alb-https", res(T.listener, "l", { protocol: "HTTP", defaultActions: [{ type: "redirect" }] }), res(T.listener, "l", { protocol: "HTTP", defaultActions: [{ type: "forward" }] }), "HTTP listener forwards"],
+  ["vpc-layout", res(T.awsxVpc, "v", vpcInputs("OnePerAz")), res(T.awsxVpc, "v", vpcInputs("Single")), "natGateways.strategy is Single: tier 10k-dau needs zone redundancy"],
+  ["vpc-layout", res(T.awsxVpc, "v", vpcInputs("OnePerAz")), res(T.awsxVpc, "v", { ...vpcInputs("OnePerAz"), subnetSpecs: [{ type: "Public" }, { type: "Isolated", name: "data" }] }), 'subnetSpecs has no "Private" subnet'],
 ];
 
 describe("resource rules: a passing and a failing case each", () => {
@@ -121,6 +131,10 @@ const subnets = [
   res(T.subnet, "private-a", { tags: { Tier: "private" } }, { id: "subnet-priv" }),
   res(T.subnet, "public-a", { tags: { Tier: "public" } }, { id: "subnet-pub" }),
 ];
+const awsxVpc: PolicyResource = {
+  ...res(T.awsxVpc, "network-vpc", vpcInputs("OnePerAz")),
+  outputs: { publicSubnetIds: ["subnet-x-public-1", "subnet-x-public-2"], privateSubnetIds: ["subnet-x-private-1", "subnet-x-private-2"] },
+};
 const dbArn = "arn:aws:rds:us-east-1:1:db:chat";
 const queueUrl = "https://sqs.us-east-1.amazonaws.com/1/chat-push";
 const tlsOnly = (effect: string) =>
@@ -136,6 +150,9 @@ const STACK_CASES: Array<[string, PolicyResource[], PolicyResource[], string]> =
     [res(T.queue, "q", {}, { id: queueUrl }), res(T.queuePolicy, "qp", { queueUrl, policy: tlsOnly("Allow") })], "no queue policy denies requests without TLS"],
   ["data-and-tasks-in-private-subnets", [...subnets, res(T.service, "svc", { networkConfiguration: { subnets: ["subnet-priv"] } })],
     [...subnets, res(T.service, "svc", { networkConfiguration: { subnets: ["subnet-priv", "subnet-pub"] } })], "uses subnet public-a (Tier=public)"],
+  ["data-and-tasks-in-private-subnets",
+    [awsxVpc, res(T.service, "svc", { networkConfiguration: { subnets: ["subnet-x-private-1"] } })],
+    [awsxVpc, res(T.rdsSubnets, "dbsn", { subnetIds: ["subnet-x-private-1", "subnet-x-public-2"] })], "uses public subnet subnet-x-public-2 of awsx Vpc network-vpc"],
   ["database-in-backup-plan", [res(T.rds, "db", goodDb, { arn: dbArn }), res(T.selection, "sel", { resources: [dbArn] })],
     [res(T.rds, "db", goodDb, { arn: dbArn }), res(T.selection, "sel", { resources: ["arn:other"] })], "no AWS Backup selection"],
 ];

@@ -25,6 +25,11 @@ export interface PolicyResource {
   id?: string;
   /** ARN when known. */
   arn?: string;
+  /**
+   * Outputs when known and not among the inputs: the plan fills them for awsx's remote Vpc from the mocks
+   * (its subnet ids); the policy pack's `props` already carry a component's outputs.
+   */
+  outputs?: Record<string, any>;
 }
 
 export type Severity = "advisory" | "mandatory";
@@ -121,6 +126,7 @@ const T = {
   webAcl: "aws:wafv2/webAcl:WebAcl",
   webAclAssoc: "aws:wafv2/webAclAssociation:WebAclAssociation",
   subnet: "aws:ec2/subnet:Subnet",
+  awsxVpc: "awsx:ec2:Vpc",
   rdsSubnets: "aws:rds/subnetGroup:SubnetGroup",
   cacheSubnets: "aws:elasticache/subnetGroup:SubnetGroup",
   backupVault: "aws:backup/vault:Vault",
@@ -186,6 +192,32 @@ const privatePlacement: ResourceRule = {
   check({ type, inputs: i }) {
     if (type === T.service) return i.networkConfiguration?.assignPublicIp === true ? ["networkConfiguration.assignPublicIp must be false"] : [];
     return i.publiclyAccessible === true ? ["publiclyAccessible must be false"] : [];
+  },
+};
+
+/**
+ * awsx's Vpc builds its subnets, routes and NAT gateways in its own provider, so they are policed through its
+ * inputs (the names awsx defines): at least one Private subnet spec for tasks and data, no Isolated spec
+ * (nothing here runs without egress), and outside dev a NAT gateway per zone (`natGateways.strategy`
+ * `OnePerAz`), so one zone's outage does not cut every private subnet's egress.
+ */
+const awsxVpcLayout: ResourceRule = {
+  name: "vpc-layout",
+  description: "The awsx Vpc declares private subnets, and outside dev one NAT gateway per zone (natGateways.strategy OnePerAz).",
+  types: [T.awsxVpc],
+  check({ inputs: i }, ctx) {
+    const out: string[] = [];
+    const specs = asArray<any>(i.subnetSpecs);
+    if (i.subnetSpecs !== undefined && !unknown(i.subnetSpecs)) {
+      if (!specs.some((x) => x?.type === "Private")) out.push('subnetSpecs has no "Private" subnet: tasks, databases and caches need private subnets');
+      const isolated = specs.filter((x) => x?.type === "Isolated").map((x) => x?.name ?? "(unnamed)");
+      if (isolated.length) out.push(`subnetSpecs ${isolated.join(", ")} are "Isolated": nothing here runs without egress; use "Private"`);
+    }
+    const strategy = i.natGateways?.strategy ?? "OnePerAz";
+    if (!unknown(strategy) && !DEV_TIERS.has(ctx.tier) && strategy !== "OnePerAz") {
+      out.push(`natGateways.strategy is ${strategy}: tier ${ctx.tier} needs zone redundancy, use "OnePerAz" (sizing.network.natGateways "perZone")`);
+    }
+    return out;
   },
 };
 
@@ -333,6 +365,7 @@ export const RESOURCE_RULES: ResourceRule[] = [
   noWildcardDataActions,
   noPlainSecrets,
   albHttps,
+  awsxVpcLayout,
 ];
 
 // ---- stack rules ------------------------------------------------------------------------------------
@@ -425,14 +458,21 @@ const queuesTlsOnly: StackRule = {
 
 const dataInPrivateSubnets: StackRule = {
   name: "data-and-tasks-in-private-subnets",
-  description: "ECS services, RDS and ElastiCache subnet groups use only subnets tagged Tier=private.",
+  description: "ECS services, RDS and ElastiCache subnet groups use only subnets tagged Tier=private (and none of an awsx Vpc's public subnets).",
   check(resources) {
     const out: StackFinding[] = [];
     const subnets = new Map(resources.filter((r) => r.type === T.subnet && !unknown(r.id)).map((s) => [s.id!, s]));
+    // awsx Vpcs: their subnets are not resources here; their public subnet ids are outputs of the Vpc.
+    const awsxPublic = new Map<string, string>();
+    for (const v of resources.filter((r) => r.type === T.awsxVpc)) {
+      for (const id of asArray<unknown>(v.outputs?.publicSubnetIds ?? v.inputs.publicSubnetIds)) if (typeof id === "string" && !unknown(id)) awsxPublic.set(id, v.name);
+    }
     const check = (r: PolicyResource, ids: unknown[]) => {
       for (const id of ids) {
         const subnet = typeof id === "string" ? subnets.get(id) : undefined;
         if (subnet && subnet.inputs.tags?.Tier !== "private") out.push({ resource: key(r), message: `uses subnet ${subnet.name} (Tier=${subnet.inputs.tags?.Tier ?? "untagged"}); use the private subnets` });
+        const vpc = typeof id === "string" ? awsxPublic.get(id) : undefined;
+        if (vpc) out.push({ resource: key(r), message: `uses public subnet ${id} of awsx Vpc ${vpc}; use its privateSubnetIds` });
       }
     };
     for (const r of resources) {

