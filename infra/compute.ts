@@ -144,7 +144,11 @@ export function baseEnvironment(cfg: StackConfig, naming: Naming, service: Compu
       TRUST_PROXY_HOPS: "1",
     });
   }
-  if (service === "api") env.SHUTDOWN_GRACE_MS = String((API_STOP_TIMEOUT_SECONDS - WORKERS_GRACE_MARGIN_SECONDS) * 1000);
+  if (service === "api") {
+    env.SHUTDOWN_GRACE_MS = String((API_STOP_TIMEOUT_SECONDS - WORKERS_GRACE_MARGIN_SECONDS) * 1000);
+    // The api trusts no X-Forwarded-For entry by default; behind the ALB it believes the ALB's one hop.
+    env.TRUST_PROXY_HOPS = "1";
+  }
   if (service === "workers") {
     env.SHUTDOWN_GRACE_MS = String((s.services.workers.stopTimeoutSeconds - WORKERS_GRACE_MARGIN_SECONDS) * 1000);
   }

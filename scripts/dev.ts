@@ -334,6 +334,8 @@ async function main(): Promise<void> {
     DB_POOL_MAX: process.env.DB_POOL_MAX ?? "5",
     REDIS_URL: redisUrl,
     JWT_KEYS: jwtKeys,
+    // Loopback only unless told otherwise: no proxy is in front, so nothing but this machine should reach it.
+    LISTEN_HOST: process.env.LISTEN_HOST ?? "127.0.0.1",
     SQS_ENDPOINT: queues.endpoint,
     PUSH_QUEUE_URL: queues.pushQueueUrl,
     OFFLINE_QUEUE_URL: queues.offlineQueueUrl,

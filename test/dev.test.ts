@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./support/redis";
 import { choosePostgres, stopPostgresCluster } from "../scripts/local-servers";
@@ -51,6 +51,11 @@ test("npm run dev starts the services on embedded dependencies and stops everyth
     for (const [url, what] of probes) {
       const res = await fetch(url);
       assert.equal(res.status, 200, `${what}: ${url} -> ${res.status} ${await res.text()}`);
+    }
+    // Bound to loopback: the api is not reachable on the machine's other addresses (no proxy vouches for them).
+    for (const addr of Object.values(networkInterfaces()).flat()) {
+      if (!addr || addr.internal || addr.family !== "IPv4") continue;
+      await assert.rejects(fetch(`http://${addr.address}:${ports.api}/api/health`), `api answered on ${addr.address}`);
     }
     if (output.includes(`api       http://127.0.0.1:${ports.api}`)) await concurrentPostsKeepTheirOwnResults(ports.api);
 

@@ -322,6 +322,7 @@ for (const stack of TIER_NAMES) {
       assert.ok(grace > 0 && grace < tier.alb.realtimeDeregistrationDelaySeconds * 1000, "drain ends before the target group drops the sockets");
       assert.ok(grace < rt.stopTimeout * 1000, "drain ends before SIGKILL");
       assert.equal(env.TRUST_PROXY_HOPS, "1", "the ALB is the one proxy whose X-Forwarded-For entry is believed");
+      assert.equal(envOf(containerOf(run(), "api")).TRUST_PROXY_HOPS, "1", "the api defaults to 0 hops: the stack sets the ALB's hop");
     });
 
     it("gives workers a stop timeout that covers a whole job", () => {

@@ -31,6 +31,10 @@ export interface TestRedis {
   port: number;
   /** Kills the server (SIGKILL, like a crash) and starts it again on the same port, empty. */
   restart(downMs?: number): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered, as a hung Redis looks. */
+  freeze(): void;
+  /** Resumes a frozen server (SIGCONT). */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -85,7 +89,14 @@ export async function startRedis(): Promise<TestRedis> {
       await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },
+    freeze() {
+      child?.kill("SIGSTOP");
+    },
+    thaw() {
+      child?.kill("SIGCONT");
+    },
     async stop() {
+      child?.kill("SIGCONT"); // a stopped process would not act on SIGTERM
       await kill("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     },

@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Pool } from "pg";
-import { withTransaction, type TokenService } from "@chat/shared";
+import { withTransaction, textProblem, DISPLAY_NAME_MAX, type TokenService } from "@chat/shared";
 import { hashPassword, verifyPassword, DUMMY_HASH } from "./passwords";
 import { ApiError } from "./errors";
 import type { Lockout } from "./limits";
@@ -62,6 +62,8 @@ export class Accounts {
   async register(input: { username: string; password: string; displayName?: string }, meta: SessionMeta): Promise<AuthResult> {
     const username = input.username.toLowerCase();
     if (!USERNAME.test(username)) throw new ApiError(400, "bad_request", "username must be 3 to 32 characters of a-z, 0-9, _ . -");
+    const nameProblem = input.displayName === undefined ? null : textProblem("displayName", input.displayName, 1, DISPLAY_NAME_MAX);
+    if (nameProblem) throw new ApiError(400, "bad_request", nameProblem);
     const hash = await hashPassword(input.password);
     const { rows } = await this.o.pool.query(
       `INSERT INTO users (username, display_name, password_hash) VALUES ($1, $2, $3)
@@ -74,14 +76,15 @@ export class Accounts {
 
   async login(input: { username: string; password: string }, meta: SessionMeta): Promise<AuthResult> {
     const username = input.username.toLowerCase();
-    await this.o.lockout.check(username);
+    const ip = meta.ip ?? "unknown";
+    await this.o.lockout.check(username, ip);
     const { rows } = await this.o.pool.query("SELECT * FROM users WHERE username = $1", [username]);
     const ok = await verifyPassword(input.password, rows[0] ? String(rows[0].password_hash) : await DUMMY_HASH);
     if (!rows[0] || !ok) {
-      await this.o.lockout.failed(username);
+      await this.o.lockout.failed(username, ip);
       throw new ApiError(401, "invalid_credentials", "wrong username or password");
     }
-    await this.o.lockout.succeeded(username);
+    await this.o.lockout.succeeded(username, ip);
     return this.startSession(toUser(rows[0]), meta);
   }
 

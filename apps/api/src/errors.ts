@@ -27,7 +27,7 @@ function isUnavailable(e: unknown): boolean {
   return (
     e.name === "MaxRetriesPerRequestError" ||
     /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|57P01|57P02|57P03|53300)$/.test(code) ||
-    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable/.test(e.message)
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Command timed out/.test(e.message)
   );
 }
 
@@ -35,7 +35,8 @@ function isUnavailable(e: unknown): boolean {
 export function toHttpError(err: unknown): { status: number; code: string; message: string; headers: Record<string, string> } | null {
   if (err instanceof ApiError) return { status: err.statusCode, code: err.code, message: err.message, headers: err.headers };
   if (err instanceof AuthError) return { status: 401, code: err.code, message: err.message, headers: { "www-authenticate": 'Bearer error="invalid_token"' } };
-  if (err instanceof ChatError) return { status: err.statusCode, code: err.code, message: err.message, headers: {} };
+  // not_member answers exactly as not_found: an outsider cannot tell which ids exist.
+  if (err instanceof ChatError) return { status: err.statusCode, code: err.code === "not_member" ? "not_found" : err.code, message: err.message, headers: {} };
   const e = err as FastifyError;
   if (e && Array.isArray(e.validation) && e.validation.length > 0) {
     const v = e.validation[0] as { instancePath?: string; message?: string; params?: Record<string, unknown> };
@@ -54,6 +55,11 @@ export function toHttpError(err: unknown): { status: number; code: string; messa
   }
   if (e instanceof SyntaxError && (e as FastifyError).statusCode === 400) {
     return { status: 400, code: "bad_request", message: "the request body is not valid JSON", headers: {} };
+  }
+  // SQLSTATE class 22 (data exception: a value out of range, bad encoding, invalid text for a type): the input
+  // was at fault. Validation should catch these first; this keeps one that slips through out of the 5xx.
+  if (typeof (e as { code?: unknown })?.code === "string" && /^22[0-9A-Z]{3}$/.test((e as { code: string }).code) && typeof (e as { severity?: unknown }).severity === "string") {
+    return { status: 400, code: "bad_request", message: `a value in the request cannot be stored (SQLSTATE ${(e as { code: string }).code}): check numbers are in range and text is valid Unicode without NUL characters`, headers: {} };
   }
   if (isUnavailable(e)) {
     return { status: 503, code: "unavailable", message: "a backing service is unavailable: retry shortly", headers: { "retry-after": "1" } };

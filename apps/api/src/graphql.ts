@@ -8,13 +8,14 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import mercurius from "mercurius";
 import { GraphQLError } from "graphql";
-import type { Principal } from "@chat/shared";
+import { normaliseRoomId, textProblem, DISPLAY_NAME_MAX, ROOM_VISIBILITIES, type Principal, type RoomRole, type RoomVisibility } from "@chat/shared";
 import type { Services } from "./services";
 import { authenticate } from "./authenticate";
 import { toHttpError } from "./errors";
 import { authBody, sessionMeta } from "./routes/auth";
 import { postAndDeliver } from "./routes/chat";
 import { ApiError } from "./errors";
+import { costRule } from "./graphql-cost";
 
 const schema = /* GraphQL */ `
   type User { id: ID!, username: String!, displayName: String!, isAdmin: Boolean!, createdAt: String! }
@@ -22,7 +23,10 @@ const schema = /* GraphQL */ `
     user: User!, tokenType: String!, accessToken: String!, accessTokenExpiresAt: Int!,
     refreshToken: String!, refreshTokenExpiresAt: Int!
   }
-  type Room { id: ID!, name: String!, createdBy: ID!, createdAt: String!, role: String, unread: Int, lastReadMessageId: ID }
+  type Room {
+    id: ID!, name: String!, "public or private" visibility: String!, createdBy: ID!, createdAt: String!,
+    role: String, unread: Int, lastReadMessageId: ID
+  }
   type Member { userId: ID!, username: String!, displayName: String!, role: String!, joinedAt: String!, lastReadMessageId: ID! }
   type Message {
     id: ID!, roomId: ID!, authorId: ID!, body: String!, clientMsgId: String!, createdAt: String!,
@@ -37,7 +41,7 @@ const schema = /* GraphQL */ `
   type Query {
     me: User!
     rooms: [Room!]!
-    "One room the caller is a member of (403 forbidden otherwise, 404 not_found for an unknown room)."
+    "One room the caller is a member of (404 not_found otherwise, as for an unknown room)."
     room(roomId: ID!): Room!
     members(roomId: ID!): [Member!]!
     messages(roomId: ID!, before: ID, limit: Int): MessagePage!
@@ -51,8 +55,15 @@ const schema = /* GraphQL */ `
     login(username: String!, password: String!): AuthPayload!
     refresh(refreshToken: String!): AuthPayload!
     logout: Boolean!
-    createRoom(name: String!): Room!
+    "visibility: public (default; anyone may join) or private (by invitation of an owner or admin)"
+    createRoom(name: String!, visibility: String): Room!
     joinRoom(roomId: ID!): Boolean!
+    "Owners and admins: lets the user join (a private room, or a room they were removed from)."
+    inviteToRoom(roomId: ID!, userId: ID!): Boolean!
+    "The owner removes admins and members, an admin removes members; the user cannot rejoin without an invitation."
+    removeMember(roomId: ID!, userId: ID!): Boolean!
+    "The owner: role admin or member."
+    setMemberRole(roomId: ID!, userId: ID!, role: String!): Boolean!
     leaveRoom(roomId: ID!): Boolean!
     postMessage(roomId: ID!, body: String!, clientMsgId: String!): PostResult!
     editMessage(messageId: ID!, body: String!): Message!
@@ -77,9 +88,12 @@ function checkCredentials(a: { username: string; password: string }) {
 export async function registerGraphql(app: FastifyInstance, s: Services): Promise<void> {
   const authAttempt = (ctx: Ctx) => s.limiter.consume("auth", ctx.reply.request.ip, s.settings.rateLimitAuthMax, s.settings.rateLimitWindowSeconds);
   const user = (ctx: Ctx): Promise<Principal> => authenticate(s, ctx.reply.request);
-  type A = Record<string, string | undefined> & { limit?: number };
+  type Raw = Record<string, string | undefined> & { limit?: number };
+  type A = Raw;
+  // Room ids in one spelling (lower case), as the REST routes do: the socket rooms follow membership.
+  const norm = (a: Raw): A => (typeof a.roomId === "string" ? (Object.assign({}, a, { roomId: normaliseRoomId(a.roomId) }) as A) : a);
 
-  const resolvers = {
+  const plain = {
     Query: {
       me: async (_: unknown, __: A, ctx: Ctx) => {
         const u = await s.accounts.get((await user(ctx)).userId);
@@ -105,7 +119,8 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
         await authAttempt(ctx);
         const input = { username: a.username!, password: a.password!, displayName: a.displayName ?? undefined };
         checkCredentials(input);
-        if (input.displayName !== undefined && (input.displayName.length < 1 || input.displayName.length > 64)) throw bad("displayName must be 1 to 64 characters");
+        const nameProblem = input.displayName === undefined ? null : textProblem("displayName", input.displayName, 1, DISPLAY_NAME_MAX);
+        if (nameProblem) throw bad(nameProblem);
         return authBody(await s.accounts.register(input, sessionMeta(ctx.reply.request)));
       },
       login: async (_: unknown, a: A, ctx: Ctx) => {
@@ -122,7 +137,8 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
       },
       createRoom: async (_: unknown, a: A, ctx: Ctx) => {
         const userId = (await user(ctx)).userId;
-        const room = await s.store.createRoom(userId, a.name!);
+        if (a.visibility != null && !ROOM_VISIBILITIES.includes(a.visibility as RoomVisibility)) throw bad(`visibility must be one of ${ROOM_VISIBILITIES.join(", ")}`);
+        const room = await s.store.createRoom(userId, a.name!, (a.visibility ?? undefined) as RoomVisibility | undefined);
         s.delivery.membershipChanged(userId, room.id, true);
         return room;
       },
@@ -136,6 +152,20 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
         const userId = (await user(ctx)).userId;
         await s.store.leaveRoom(userId, a.roomId!);
         s.delivery.membershipChanged(userId, a.roomId!, false);
+        return true;
+      },
+      inviteToRoom: async (_: unknown, a: A, ctx: Ctx) => {
+        await s.store.invite((await user(ctx)).userId, a.roomId!, a.userId!);
+        return true;
+      },
+      removeMember: async (_: unknown, a: A, ctx: Ctx) => {
+        await s.store.removeMember((await user(ctx)).userId, a.roomId!, a.userId!);
+        s.delivery.membershipChanged(a.userId!, a.roomId!, false);
+        return true;
+      },
+      setMemberRole: async (_: unknown, a: A, ctx: Ctx) => {
+        if (a.role !== "admin" && a.role !== "member") throw bad("role must be admin or member");
+        await s.store.setRole((await user(ctx)).userId, a.roomId!, a.userId!, a.role as RoomRole);
         return true;
       },
       postMessage: async (_: unknown, a: A, ctx: Ctx) =>
@@ -165,9 +195,32 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
     },
   };
 
+  type Resolver = (root: unknown, a: Raw, ctx: Ctx) => unknown;
+  const normalised = (group: Record<string, Resolver>) =>
+    Object.fromEntries(Object.entries(group).map(([k, fn]) => [k, (root: unknown, a: Raw, ctx: Ctx) => fn(root, norm(a), ctx)]));
+  const resolvers = { Query: normalised(plain.Query), Mutation: normalised(plain.Mutation) };
+
+  const maxResponse = s.settings.graphqlMaxResponseBytes;
+  // The response size cap: the cost rule bounds the work; this bounds what one answer may carry.
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (request.routeOptions.url !== "/graphql" || typeof payload !== "string") return payload;
+    const bytes = Buffer.byteLength(payload);
+    if (bytes <= maxResponse) return payload;
+    request.log.warn({ bytes, limit: maxResponse }, "graphql response over the size limit");
+    void reply.status(400);
+    return JSON.stringify({
+      data: null,
+      errors: [{
+        message: `the response would be ${bytes} bytes; the limit is ${maxResponse} (GRAPHQL_MAX_RESPONSE_BYTES): ask for fewer fields, aliases or smaller limits`,
+        extensions: { code: "response_too_large", limit: "GRAPHQL_MAX_RESPONSE_BYTES" },
+      }],
+    });
+  });
+
   await app.register(mercurius, {
     schema,
     resolvers,
+    validationRules: [costRule({ maxCost: s.settings.graphqlMaxCost, maxRootFields: s.settings.graphqlMaxRootFields })],
     path: "/graphql",
     graphiql: false,
     queryDepth: 6,
@@ -180,7 +233,9 @@ export async function registerGraphql(app: FastifyInstance, s: Services): Promis
           // Syntax and validation errors from GraphQL itself: their messages are about the query.
           status ??= 400;
           const nested = (original as { errors?: GraphQLError[] } | undefined)?.errors;
-          return nested ? nested.map((n) => ({ message: n.message, extensions: { code: "bad_request" } })) : [{ message: e.message, locations: e.locations, path: e.path, extensions: { code: "bad_request" } }];
+          // Our own validation rules (the cost limits) carry their code and the limit's name.
+          const ext = (n: GraphQLError) => ({ ...n.extensions, code: (n.extensions?.code as string | undefined) ?? "bad_request" });
+          return nested ? nested.map((n) => ({ message: n.message, extensions: ext(n) })) : [{ message: e.message, locations: e.locations, path: e.path, extensions: ext(e) }];
         }
         const mapped = toHttpError(original);
         if (mapped) {

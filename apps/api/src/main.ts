@@ -7,7 +7,7 @@ import {
   metricsNamespace, gracefulShutdown,
 } from "@chat/shared";
 import { loadApiConfig } from "./config";
-import { buildServices } from "./services";
+import { apiRedisOptions, buildServices } from "./services";
 import { buildApp } from "./app";
 
 async function main(): Promise<void> {
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ service: config.serviceName, level: config.logLevel });
   const pool = createPool(config.db, config.serviceName);
-  const redis = createRedis(config.redis);
+  const redis = createRedis(config.redis, apiRedisOptions(config));
   const metrics = new Metrics({ namespace: metricsNamespace(config.project, config.env), serviceName: config.serviceName });
   metrics.trackEventLoopLag();
   const sqs = config.pushQueueUrl || config.offlineQueueUrl ? createSqsClient({ region: config.awsRegion, endpoint: config.sqsEndpoint }) : undefined;
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       { name: "sqs", run: () => sqs?.destroy() },
     ],
   });
-  const address = await app.listen({ host: "0.0.0.0", port: config.port });
+  const address = await app.listen({ host: config.listenHost, port: config.port });
   logger.info({ address, serviceName: config.serviceName }, "api listening");
 }
 

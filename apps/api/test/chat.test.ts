@@ -45,10 +45,10 @@ test("rooms: create, list, join, members, get, leave", async () => {
   assert.deepEqual((await call(carol, "GET", "/api/rooms")).json().rooms.map((r: { name: string }) => r.name), ["general"]);
   assert.equal((await call(carol, "GET", `/api/rooms/${roomId}`)).json().room.name, "general");
   const outsider = await call(dave, "GET", `/api/rooms/${roomId}/members`);
-  assert.deepEqual([outsider.statusCode, outsider.json().error.code], [403, "forbidden"]);
+  assert.deepEqual([outsider.statusCode, outsider.json().error.code], [404, "not_found"], "a non-member is answered as for an unknown room");
   await call(dave, "POST", `/api/rooms/${roomId}/join`);
   assert.equal((await call(dave, "POST", `/api/rooms/${roomId}/leave`)).statusCode, 200);
-  assert.equal((await call(dave, "GET", `/api/rooms/${roomId}`)).statusCode, 403);
+  assert.equal((await call(dave, "GET", `/api/rooms/${roomId}`)).statusCode, 404);
 });
 
 test("a posted message is persisted, reaches a socket in the room through Redis and queues push jobs for offline members", async () => {

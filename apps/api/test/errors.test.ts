@@ -30,7 +30,7 @@ test("bad input gets a clear 4xx naming the problem", async () => {
     ["/api/rooms/00000000-0000-0000-0000-000000000000/messages", { body: "hi", clientMsgId: "a" }, 404, /does not exist/],
     ["/api/rooms/not-a-room/messages", { body: "hi", clientMsgId: "a" }, 404, /room ids are UUIDs/],
     [`/api/rooms/${roomId}/read`, { messageId: "abc" }, 400, /messageId must match pattern/],
-    [`/api/rooms/${roomId}/read`, { messageId: "999" }, 404, /is not in room/],
+    [`/api/rooms/${roomId}/read`, { messageId: "999" }, 404, /does not exist or is not in a room you are a member of/],
     ["/api/auth/register", { username: "x", password: "short" }, 400, /username must NOT have fewer than 3/],
     ["/api/auth/register", { username: "valid_name", password: "short" }, 400, /password must NOT have fewer than 8/],
   ];

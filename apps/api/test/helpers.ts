@@ -6,7 +6,7 @@ import { createPool, createRedis, closeRedis, createLogger, migrate, JobProducer
 import { createTestDatabase } from "../../../test/support/postgres";
 import { startRedis, type TestRedis } from "../../../test/support/redis";
 import { startSqs, type TestSqs } from "../../../test/support/sqs";
-import { buildServices, type Services } from "../src/services";
+import { apiRedisOptions, buildServices, type Services } from "../src/services";
 import { buildApp } from "../src/app";
 import { DEFAULT_SETTINGS, type ApiSettings } from "../src/config";
 
@@ -16,6 +16,8 @@ export const K2 = { kid: "k2", secret: "2".repeat(32) };
 export interface TestApi {
   app: FastifyInstance;
   s: Services;
+  /** The test database (for a second service on the same data). */
+  dbUrl: string;
   pool: Pool;
   redis: Redis;
   redisServer: TestRedis;
@@ -36,11 +38,15 @@ export interface StartOptions {
 }
 
 export async function startApi(name: string, o: StartOptions = {}): Promise<TestApi> {
-  const pool = createPool({ kind: "url", url: await createTestDatabase(name), poolMax: 5 });
+  const dbUrl = await createTestDatabase(name);
+  const pool = createPool({ kind: "url", url: dbUrl, poolMax: 5 });
   if (o.migrate !== false) await migrate(pool);
   const redisServer = await startRedis();
-  const redis = createRedis({ kind: "url", url: redisServer.url });
-  await redis.ping(); // connected before the first readiness probe, as after a real start-up
+  const settings: ApiSettings = { ...DEFAULT_SETTINGS, trustProxyHops: 0, ...o.settings };
+  // The api's own Redis options (command timeout, no offline queue), so tests see what production does.
+  const redis = createRedis({ kind: "url", url: redisServer.url }, apiRedisOptions(settings));
+  // Connected before the first request, as after a real start-up.
+  if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
   let sqs: TestSqs | undefined;
   let pushQueueUrl: string | undefined;
   let offlineQueueUrl: string | undefined;
@@ -60,14 +66,14 @@ export async function startApi(name: string, o: StartOptions = {}): Promise<Test
   const s = buildServices({
     pool, redis, logger, metrics,
     keys: o.keys ?? { current: K1 },
-    settings: { ...DEFAULT_SETTINGS, trustProxyHops: 0, ...o.settings },
+    settings,
     producer: sqs ? new JobProducer(sqs.client) : undefined,
     pushQueueUrl, offlineQueueUrl, now: o.now,
   });
   const app = await buildApp(s);
   await app.ready();
   return {
-    app, s, pool, redis, redisServer, sqs, pushQueueUrl, offlineQueueUrl, metricLines, logLines,
+    app, s, dbUrl, pool, redis, redisServer, sqs, pushQueueUrl, offlineQueueUrl, metricLines, logLines,
     async close() {
       await app.close();
       metrics.close();

@@ -61,7 +61,7 @@ export async function startRealtime(opts: StartOptions = {}): Promise<RunningRea
   const subClient: Redis = pubClient.duplicate();
   subClient.on("error", () => undefined);
   const emitter = createEmitter(pubClient, (err) => log.warn({ error: err.message }, "redis publish failed"));
-  const tokens = new TokenService({ keys: service.jwtKeys, redis: pubClient, emitter });
+  const tokens = new TokenService({ keys: service.jwtKeys, redis: pubClient, pool, emitter });
   const presence = new Presence(pubClient, Math.max(30, Math.ceil((settings.presenceRefreshMs * 3) / 1000)));
   let sqs: SQSClient | undefined;
   if (service.pushQueueUrl || service.offlineQueueUrl) {

@@ -11,7 +11,7 @@ import {
 import type { Emitter } from "@socket.io/redis-emitter";
 import { ClientError, type RealtimeDeps } from "./ports";
 
-const CHAT_CODES: Record<string, string> = { bad_request: "invalid_event", forbidden: "not_member", not_found: "not_found", conflict: "conflict" };
+const CHAT_CODES: Record<string, string> = { bad_request: "invalid_event", forbidden: "not_member", not_member: "not_member", not_found: "not_found", conflict: "conflict" };
 
 /** Store errors carry a client-readable message: pass them on as ClientError; anything else stays internal. */
 function clientFacing(err: unknown): unknown {

@@ -17,6 +17,7 @@ import { ConnectionLimiter, EventBudget, clientIp, payloadBytes, type Rejection,
 import { bufferedBytes } from "./slow-consumer";
 import { RealtimeMetrics } from "./metrics";
 import type { Metrics } from "@chat/shared/src/metrics";
+import { codePoints, MESSAGE_BODY_MAX } from "@chat/shared/src/chat";
 import { ClientError, type ChatMessage, type Principal, type RealtimeDeps } from "./ports";
 import type { RealtimeSettings } from "./settings";
 
@@ -52,7 +53,7 @@ type ChatSocket = Socket<Record<string, (...args: any[]) => void>, Record<string
 const CLIENT_EVENTS = new Set(["message:send", "typing", "read"]);
 /** Client errors counted in `Rejections` (anything else a handler throws is a server fault). */
 const REFUSAL_CODES = ["invalid_event", "not_member", "not_found"] as const;
-const MAX_BODY_CHARS = 4000;
+const MAX_BODY_CHARS = MESSAGE_BODY_MAX;
 const MAX_ID_CHARS = 128;
 /** How far before a lost Redis subscription the replay starts, to cover publishes in flight. */
 const REPLAY_MARGIN_MS = 2000;
@@ -81,7 +82,8 @@ function validateSend(p: unknown): { roomId: string; body: string; clientMsgId: 
   if (typeof p !== "object" || p === null) throw new ClientError("invalid_event", "message:send expects an object { roomId, body, clientMsgId }");
   if (!isId(o.roomId)) throw new ClientError("invalid_event", "message:send: roomId must be a non-empty string");
   if (typeof o.body !== "string" || o.body.trim() === "") throw new ClientError("invalid_event", "message:send: body must be a non-empty string");
-  if (o.body.length > MAX_BODY_CHARS) throw new ClientError("invalid_event", `message:send: body is ${o.body.length} characters; the limit is ${MAX_BODY_CHARS}`);
+  const chars = codePoints(o.body);
+  if (chars > MAX_BODY_CHARS) throw new ClientError("invalid_event", `message:send: body is ${chars} characters (Unicode code points); the limit is ${MAX_BODY_CHARS}`);
   if (!isId(o.clientMsgId)) throw new ClientError("invalid_event", `message:send: clientMsgId must be a string of 1-${MAX_ID_CHARS} characters (a client-generated unique id, reused on retry)`);
   return { roomId: o.roomId, body: o.body, clientMsgId: o.clientMsgId };
 }

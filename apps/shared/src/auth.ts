@@ -5,17 +5,23 @@
  * "new key becomes current, old current becomes previous"; after one access-token lifetime `previous` can be
  * dropped. No downtime: tasks on either key set accept each other's tokens.
  *
- * Revocation (docs/CONTRACTS.md): `auth:revoked-session:<sid>` (TTL = access-token lifetime) refuses one
- * session's tokens; `auth:revoked-before:<userId>` (epoch seconds) refuses the user's tokens issued before it.
- * Revokers also disconnect `session:<sid>` / `user:<uid>` sockets through the Socket.IO emitter.
+ * Revocation (docs/CONTRACTS.md): PostgreSQL is the source of truth (`sessions.revoked_at`,
+ * `users.tokens_revoked_before`); Redis caches it. `auth:revoked-session:<sid>` (TTL = access-token lifetime)
+ * refuses one session's tokens; `auth:revoked-before:<userId>` (epoch seconds) refuses the user's tokens issued
+ * before it; `auth:session-ok:<sid>` (short TTL) records that the database was asked and found the session
+ * live. With none of the three keys (a Redis restart, failover or flush) the database is asked again, so a lost
+ * cache never brings a revoked session back. Revokers write the database first, then the keys, and disconnect
+ * `session:<sid>` / `user:<uid>` sockets through the Socket.IO emitter.
  */
 import { SignJWT, jwtVerify, decodeProtectedHeader, errors as joseErrors } from "jose";
 import type { Redis } from "ioredis";
+import type { Pool } from "pg";
 import type { Emitter } from "@socket.io/redis-emitter";
 import type { JwtKeys } from "./config";
 
 export const revokedSessionKey = (sessionId: string) => `auth:revoked-session:${sessionId}`;
 export const revokedBeforeKey = (userId: string) => `auth:revoked-before:${userId}`;
+export const sessionOkKey = (sessionId: string) => `auth:session-ok:${sessionId}`;
 
 export type AuthErrorCode = "token_missing" | "token_invalid" | "token_expired" | "token_revoked";
 
@@ -45,9 +51,17 @@ export interface TokenServiceOptions {
   emitter?: Emitter;
   /** Clock, epoch ms (tests). */
   now?: () => number;
+  /**
+   * The database holding sessions and users: revocation is read from it when Redis has no answer cached, and
+   * written to it by revokeSession/revokeUser. Without it Redis alone decides (tests of the token format).
+   */
+  pool?: Pick<Pool, "query">;
+  /** How long a "session live" answer from the database is cached in Redis. @default 30 */
+  liveCacheSeconds?: number;
 }
 
 const UUIDISH = /^[A-Za-z0-9-]{1,64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class TokenService {
   readonly accessTtlSeconds: number;
@@ -114,21 +128,56 @@ export class TokenService {
     return p;
   }
 
-  /** For each principal, whether its session or its user was revoked after the token was issued. */
+  /**
+   * For each principal, whether its session or its user was revoked after the token was issued: from the Redis
+   * cache, and from the database for sessions the cache knows nothing about (one query for all of them).
+   */
   async revokedAmong(principals: Pick<Principal, "userId" | "sessionId" | "issuedAt">[]): Promise<boolean[]> {
     if (principals.length === 0) return [];
-    const keys = principals.flatMap((p) => [revokedSessionKey(p.sessionId), revokedBeforeKey(p.userId)]);
+    const keys = principals.flatMap((p) => [revokedSessionKey(p.sessionId), revokedBeforeKey(p.userId), sessionOkKey(p.sessionId)]);
     const values = await this.opts.redis.mget(...keys);
-    return principals.map((p, i) => {
-      if (values[2 * i] !== null) return true;
-      const before = values[2 * i + 1];
+    const result = principals.map((p, i) => {
+      if (values[3 * i] !== null) return true;
+      const before = values[3 * i + 1];
       return before !== null && p.issuedAt < Number(before);
     });
+    const pool = this.opts.pool;
+    if (!pool) return result;
+    const unknown = principals.map((p, i) => i).filter((i) => !result[i] && values[3 * i + 2] === null && UUID.test(principals[i].sessionId) && UUID.test(principals[i].userId));
+    if (unknown.length === 0) return result;
+    const { rows } = await pool.query<{ i: number; session_revoked: boolean | null; revoked_before: string | null }>(
+      `SELECT q.i,
+              (SELECT s.revoked_at IS NOT NULL FROM sessions s WHERE s.id = q.sid) AS session_revoked,
+              (SELECT floor(extract(epoch FROM u.tokens_revoked_before))::bigint FROM users u WHERE u.id = q.uid) AS revoked_before
+         FROM unnest($1::int[], $2::uuid[], $3::uuid[]) AS q(i, sid, uid)`,
+      [unknown, unknown.map((i) => principals[i].sessionId), unknown.map((i) => principals[i].userId)],
+    );
+    const cache = this.opts.redis.multi();
+    for (const r of rows) {
+      const p = principals[r.i];
+      const before = r.revoked_before === null ? null : Number(r.revoked_before);
+      if (before !== null) cache.set(revokedBeforeKey(p.userId), String(before), "EX", this.accessTtlSeconds + 60);
+      if (r.session_revoked) {
+        result[r.i] = true;
+        cache.set(revokedSessionKey(p.sessionId), "1", "EX", this.accessTtlSeconds);
+      } else if (before !== null && p.issuedAt < before) {
+        result[r.i] = true;
+      } else {
+        // A session with no row was never issued by this system's login: only our keys sign tokens, so it is
+        // not a revocation (token format tests sign such tokens); a revoked row always has one.
+        cache.set(sessionOkKey(p.sessionId), "1", "EX", this.opts.liveCacheSeconds ?? 30);
+      }
+    }
+    await cache.exec();
+    return result;
   }
 
   /** Refuses the session's access tokens from now on and disconnects its sockets. */
   async revokeSession(sessionId: string): Promise<void> {
-    await this.opts.redis.set(revokedSessionKey(sessionId), "1", "EX", this.accessTtlSeconds);
+    if (this.opts.pool && UUID.test(sessionId)) {
+      await this.opts.pool.query("UPDATE sessions SET revoked_at = now(), revoke_reason = COALESCE(revoke_reason, 'revoked') WHERE id = $1 AND revoked_at IS NULL", [sessionId]);
+    }
+    await this.opts.redis.multi().set(revokedSessionKey(sessionId), "1", "EX", this.accessTtlSeconds).del(sessionOkKey(sessionId)).exec();
     this.opts.emitter?.in(`session:${sessionId}`).disconnectSockets(true);
   }
 
@@ -138,10 +187,16 @@ export class TokenService {
    */
   async revokeUser(userId: string, sessionIds: string[] = []): Promise<void> {
     const at = Math.floor(this.now() / 1000);
+    if (this.opts.pool && UUID.test(userId)) {
+      await this.opts.pool.query(
+        "UPDATE users SET tokens_revoked_before = GREATEST(COALESCE(tokens_revoked_before, to_timestamp(0)), to_timestamp($2)) WHERE id = $1",
+        [userId, at],
+      );
+    }
     const pipeline = this.opts.redis.multi();
     // Kept a little longer than any token it can refuse; a later revocation only moves it forward.
     pipeline.set(revokedBeforeKey(userId), String(at), "EX", this.accessTtlSeconds + 60);
-    for (const sid of sessionIds) pipeline.set(revokedSessionKey(sid), "1", "EX", this.accessTtlSeconds);
+    for (const sid of sessionIds) pipeline.set(revokedSessionKey(sid), "1", "EX", this.accessTtlSeconds).del(sessionOkKey(sid));
     await pipeline.exec();
     this.opts.emitter?.in(`user:${userId}`).disconnectSockets(true);
   }

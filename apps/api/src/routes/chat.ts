@@ -1,10 +1,10 @@
 /** Rooms, membership, messages, read markers and unread counts. */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Message } from "@chat/shared";
+import { normaliseRoomId, type Message, type RoomRole, type RoomVisibility } from "@chat/shared";
 import type { Services } from "../services";
 import { authenticate } from "../authenticate";
 import { ApiError } from "../errors";
-import { obj, uuidParam, messageBody, clientMsgId, messageId, roomName } from "./schemas";
+import { obj, uuidParam, messageBody, clientMsgId, messageId, roomName, roomVisibility, userIdField } from "./schemas";
 
 /**
  * Posts idempotently and delivers. A retried post (same clientMsgId) delivers again: broadcasts carry the
@@ -29,6 +29,12 @@ export async function chatRoutes(app: FastifyInstance, s: Services): Promise<voi
   app.addHook("onRequest", async (request: FastifyRequest) => {
     await authenticate(s, request);
   });
+  // Room ids are UUIDs in any case; one spelling (lower case) for the database and the socket rooms, so a
+  // membership change given in upper case still moves the sockets of room:<id>.
+  app.addHook("preHandler", async (request: FastifyRequest) => {
+    const params = request.params as { roomId?: unknown } | undefined;
+    if (params && typeof params.roomId === "string") params.roomId = normaliseRoomId(params.roomId);
+  });
   const uid = (r: FastifyRequest) => r.principal!.userId;
   const room = { params: uuidParam("roomId") };
   const msg = { params: uuidParam("messageId") };
@@ -36,8 +42,8 @@ export async function chatRoutes(app: FastifyInstance, s: Services): Promise<voi
   app.get("/rooms", async (request) => ({ rooms: await s.store.listRooms(uid(request)) }));
 
   // Membership changes also move the user's open sockets in or out of the room on every realtime task.
-  app.post<{ Body: { name: string } }>("/rooms", { schema: { body: obj({ name: roomName }) } }, async (request, reply) => {
-    const room = await s.store.createRoom(uid(request), request.body.name);
+  app.post<{ Body: { name: string; visibility?: RoomVisibility } }>("/rooms", { schema: { body: obj({ name: roomName, visibility: roomVisibility }, ["name"]) } }, async (request, reply) => {
+    const room = await s.store.createRoom(uid(request), request.body.name, request.body.visibility);
     s.delivery.membershipChanged(uid(request), room.id, true);
     return reply.status(201).send({ room });
   });
@@ -62,6 +68,32 @@ export async function chatRoutes(app: FastifyInstance, s: Services): Promise<voi
   app.get<{ Params: { roomId: string } }>("/rooms/:roomId/members", { schema: room }, async (request) => ({
     members: await s.store.members(uid(request), request.params.roomId),
   }));
+
+  // Owners and admins invite (the only way into a private room, or back into a room after a removal).
+  app.post<{ Params: { roomId: string }; Body: { userId: string } }>(
+    "/rooms/:roomId/invitations",
+    { schema: { ...room, body: obj({ userId: userIdField }) } },
+    async (request, reply) => {
+      await s.store.invite(uid(request), request.params.roomId, request.body.userId);
+      return reply.status(201).send({ roomId: request.params.roomId, userId: request.body.userId, invited: true });
+    },
+  );
+
+  const member = { params: { type: "object", required: ["roomId", "userId"], properties: { roomId: userIdField, userId: userIdField } } };
+  app.delete<{ Params: { roomId: string; userId: string } }>("/rooms/:roomId/members/:userId", { schema: member }, async (request) => {
+    await s.store.removeMember(uid(request), request.params.roomId, request.params.userId);
+    s.delivery.membershipChanged(request.params.userId, request.params.roomId, false);
+    return { roomId: request.params.roomId, userId: request.params.userId, removed: true };
+  });
+
+  app.put<{ Params: { roomId: string; userId: string }; Body: { role: RoomRole } }>(
+    "/rooms/:roomId/members/:userId/role",
+    { schema: { ...member, body: obj({ role: { type: "string", enum: ["admin", "member"] } }) } },
+    async (request) => {
+      await s.store.setRole(uid(request), request.params.roomId, request.params.userId, request.body.role);
+      return { roomId: request.params.roomId, userId: request.params.userId, role: request.body.role };
+    },
+  );
 
   app.get<{ Params: { roomId: string }; Querystring: { before?: string; limit?: string } }>(
     "/rooms/:roomId/messages",
