@@ -101,6 +101,9 @@ describe("traffic overrides", () => {
     "aws:region": "us-east-1",
     "realtime-chat:tier": "10k-dau",
     "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+    // production tiers require TLS and a critical-alarm subscription
+    "realtime-chat:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000001",
+    "realtime-chat:alarmEmail": "oncall@example.com",
     ...(traffic === undefined ? {} : { "realtime-chat:traffic": traffic }),
   });
 
