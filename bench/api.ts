@@ -81,6 +81,8 @@ async function main(): Promise<void> {
       JWT_KEYS: JSON.stringify({ current: { kid: "bench", secret: "b".repeat(32) } }),
       RATE_LIMIT_IP_MAX: "1000000000",
       RATE_LIMIT_USER_MAX: "1000000000",
+      SEND_LIMIT_MAX: "100000",
+      SEND_LIMIT_WINDOW_S: "1",
       DB_POOL_MAX: "20",
     },
   });

@@ -342,6 +342,8 @@ async function main(): Promise<void> {
           MAX_CONNECTIONS_PER_TASK: "10000",
           MAX_CONNECTIONS_PER_IP: "10000",
           MAX_MESSAGES_PER_10S: "1000000",
+          SEND_LIMIT_MAX: "100000",
+          SEND_LIMIT_WINDOW_S: "1",
           MAX_BYTES_PER_10S: "1000000000",
           METRICS_INTERVAL_MS: "60000",
         },

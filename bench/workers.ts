@@ -4,11 +4,18 @@
  * receive from local SQS (local-aws-sqs), idempotency record + effect in a real PostgreSQL transaction, push
  * delivery to a local HTTP sink (signed request), batched deletes.
  *
+ * Beside each queue's run, the emulator's floor: a bare loop that receives batches of 10 (the workers' largest
+ * receive) with the same wait time and deletes each batch with DeleteMessageBatch, doing no work, against the
+ * same local-aws-sqs server and an identical fresh queue of the same jobs. `ours / floor` is the share of the
+ * queue's own throughput the workers reach; on a loaded machine both move, their ratio much less.
+ *
  * Settings (environment): BENCH_JOBS (default 2000 per queue), WORKER_CONCURRENCY (default 10 per queue),
  * BENCH_GATEWAY_DELAY_MS (sink answer delay, default 0), BENCH_QUEUES ("push,offline" by default).
  * Uses the test PostgreSQL cluster (test/support/postgres; TEST_PG_URL to point elsewhere).
  */
 import { randomUUID } from "node:crypto";
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { cpus } from "node:os";
 import { createLogger } from "../apps/shared/src/log";
 import { Metrics, percentile } from "../apps/shared/src/metrics";
@@ -22,6 +29,27 @@ function intSetting(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${raw}: use a whole number >= 0`);
   return n;
+}
+
+/** The emulator's floor: receive (batch of 10) and delete until `jobs` messages are gone; returns jobs per second. */
+export async function bareReceiveDelete(client: SQSClient, queueUrl: string, jobs: number, waitTimeSeconds: number): Promise<number> {
+  const started = Date.now();
+  let deleted = 0;
+  while (deleted < jobs) {
+    const res = await client.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitTimeSeconds }));
+    const messages = res.Messages ?? [];
+    if (messages.length === 0) {
+      if (Date.now() - started > 300_000) throw new Error(`floor: only ${deleted} of ${jobs} messages received after 300 s`);
+      continue;
+    }
+    const del = await client.send(new DeleteMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+    }));
+    if (del.Failed?.length) throw new Error(`floor: ${del.Failed.length} deletes failed: ${del.Failed[0]!.Message}`);
+    deleted += messages.length;
+  }
+  return jobs / ((Date.now() - started) / 1000);
 }
 
 async function main(): Promise<void> {
@@ -75,6 +103,10 @@ async function main(): Promise<void> {
       }
       const elapsedMs = Date.now() - started;
       await workers.stop();
+      // the floor on an identical fresh queue, right after our run, same server and wait time
+      const floorQueue = await createQueuePair(sqs.client, `bench-floor-${id}`, 5, 30);
+      await sendJobs(sqs.client, floorQueue.url, list);
+      const floorPerSecond = await bareReceiveDelete(sqs.client, floorQueue.url, jobs, config.waitTimeS);
       for (const l of lines) {
         const doc = JSON.parse(l) as { JobDurationMs?: number[] };
         if (doc.JobDurationMs) durations.push(...doc.JobDurationMs);
@@ -86,6 +118,8 @@ async function main(): Promise<void> {
         gatewayDelayMs,
         seconds: +(elapsedMs / 1000).toFixed(2),
         jobsPerSecond: Math.round(jobs / (elapsedMs / 1000)),
+        floorJobsPerSecond: Math.round(floorPerSecond),
+        oursOverFloor: +(jobs / (elapsedMs / 1000) / floorPerSecond).toFixed(2),
         jobP50Ms: percentile(durations, 50),
         jobP99Ms: percentile(durations, 99),
       });

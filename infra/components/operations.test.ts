@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { validateStackConfig } from "../config/load";
-import { byType, loadStackFile, one, REPO_ROOT, synthesize } from "../synth";
+import { byType, one, REPO_ROOT, stackConfigWithExamples, synthesize } from "../synth";
 import type { SynthResult } from "../synth";
 import { shortId } from "../synth/mocks";
 import { ALB_LOG_COLUMNS, ALB_LOG_REGEX, albLogQueriesProblems } from "./alb-log-queries";
@@ -112,7 +112,7 @@ describe("Athena over the ALB access logs (10k-dau)", () => {
     assert.equal(t.storageDescriptor.location, location);
     expect(t.parameters).toEqual({
       EXTERNAL: "TRUE", "projection.enabled": "true", "projection.day.type": "date", "projection.day.format": "yyyy/MM/dd",
-      "projection.day.range": `NOW-${validateStackConfig(loadStackFile("10k-dau").config, "10k-dau").sizing.alb.accessLogRetentionDays}DAYS,NOW`,
+      "projection.day.range": `NOW-${validateStackConfig(stackConfigWithExamples("10k-dau"), "10k-dau").sizing.alb.accessLogRetentionDays}DAYS,NOW`,
       "projection.day.interval": "1", "projection.day.interval.unit": "DAYS", "storage.location.template": `${location}\${day}`,
     });
     assert.deepEqual(t.partitionKeys.map((k: { name: string; type: string }) => [k.name, k.type]), [["day", "string"]]);
@@ -203,7 +203,7 @@ describe("DR pilot light", () => {
   });
 
   it("config: zones are required, in drRegion, at least two; the range stays apart from vpcCidr (exact messages)", () => {
-    const base = validateStackConfig(loadStackFile("10k-dau").config, "10k-dau");
+    const base = validateStackConfig(stackConfigWithExamples("10k-dau"), "10k-dau");
     assert.deepEqual(drPilotLightProblems(base), []);
     assert.deepEqual(drPilotLightProblems({ ...base, drAvailabilityZones: undefined }), [
       "realtime-chat:drAvailabilityZones is missing: the tier copies backups to drRegion us-west-2, where the stack keeps a pilot-light VPC for restores; " +

@@ -10,6 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, ConfigValueError, fromJson } from "./schema";
 import type { ConfigKeyName, SizingOverrides, StackConfig } from "./schema";
 import { SOCKET_IO_SILENCE_SECONDS, TIERS, tierSizing } from "./tiers";
+import { withTraffic } from "./capacity";
+import type { TrafficModel } from "./capacity";
 import type { TierName, TierSizing } from "./tiers";
 import { serviceEnvProblems } from "./service-env";
 import { carriedAwsSettings } from "./aws-provider";
@@ -90,7 +92,14 @@ export function validateStackConfig(raw: Record<string, unknown>, stackName: str
   const tier = values.tier as TierName | undefined;
   let sizing: TierSizing | undefined;
   if (tier !== undefined && TIERS[tier]) {
-    sizing = tierSizing(tier);
+    const traffic = values.traffic as Partial<TrafficModel> | undefined;
+    // the tier re-derived from the stack's traffic assumptions; a model that no class carries is a problem
+    try {
+      sizing = tierSizing(tier, traffic && Object.keys(traffic).length ? withTraffic(traffic) : undefined);
+    } catch (err) {
+      at(`${CONFIG_NAMESPACE}:traffic`, traffic, (err as Error).message);
+      sizing = tierSizing(tier);
+    }
     if (values.sizing !== undefined) mergeOverrides(sizing, values.sizing as SizingOverrides, `${CONFIG_NAMESPACE}:sizing`, at);
     checkSizing(sizing, at);
     checkSafeguards(tier, sizing, file, at);

@@ -8,6 +8,8 @@
  */
 import type { TierName, TierSizing } from "./tiers";
 import { TIER_NAMES } from "./tiers";
+import { TRAFFIC, TRAFFIC_LIMITS } from "./capacity";
+import type { TrafficModel } from "./capacity";
 import { parseServiceEnv } from "./service-env";
 import type { ServiceEnv } from "./service-env";
 
@@ -256,6 +258,28 @@ export const CONFIG_KEYS = {
       const v = parseServiceEnv(fromJson(raw));
       if (typeof v === "string") throw new ConfigValueError(v);
       return v;
+    },
+  }),
+  traffic: key<Partial<TrafficModel>>({
+    doc: `Traffic assumptions of the capacity model the tier is re-derived from (infra/config/capacity.ts, each with its source), e.g. {peakConcurrencyShare: 0.5}. Keys and defaults: ${Object.entries(TRAFFIC).map(([k, v]) => `${k} ${v}`).join(", ")}. Sizes derived from them change (task counts, database class and storage, Redis node); \`sizing\` overrides apply on top.`,
+    type: "object",
+    default: {},
+    parse: (raw) => {
+      const v = fromJson(raw);
+      if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        throw new ConfigValueError(`expected an object of traffic assumptions, e.g. {peakConcurrencyShare: 0.5}; keys: ${Object.keys(TRAFFIC).join(", ")}`);
+      }
+      const out: Partial<TrafficModel> = {};
+      const bad: string[] = [];
+      for (const [k, x] of Object.entries(v)) {
+        const limits = TRAFFIC_LIMITS[k as keyof TrafficModel];
+        const n = fromJson(x);
+        if (!limits) bad.push(`${k}: unknown assumption (keys: ${Object.keys(TRAFFIC).join(", ")})`);
+        else if (typeof n !== "number" || !Number.isFinite(n) || n < limits.min || n > limits.max) bad.push(`${k} = ${JSON.stringify(x)}: expected a number from ${limits.min} to ${limits.max}`);
+        else out[k as keyof TrafficModel] = n;
+      }
+      if (bad.length) throw new ConfigValueError(bad.join("; "));
+      return out;
     },
   }),
   sizing: key<SizingOverrides>({

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { StackConfigError, validateStackConfig } from "./load";
 import { SERVICE_ENV_ALLOWED, SERVICE_ENV_SERVICES, STACK_SET_ENV } from "./service-env";
 import { TIER_NAMES } from "./tiers";
-import { loadStackFile, one, synthesize } from "../synth";
+import { one, stackConfigWithExamples, synthesize } from "../synth";
 import { stackNames } from "../plan/sources";
 import type { SynthResult } from "../synth";
 
@@ -123,7 +123,7 @@ describe("serviceEnv in the task definitions", () => {
     const stacks = stackNames();
     assert.ok(TIER_NAMES.every((t) => stacks.includes(t)) && stacks.includes("10k-dau-dr"), `stack files: ${stacks.join(", ")}`);
     for (const stack of stacks) {
-      const { config } = loadStackFile(stack);
+      const config = stackConfigWithExamples(stack); // the file, plus the labelled examples of keys operators must set
       const serviceEnv = validateStackConfig(config, stack).serviceEnv;
       for (const [svc, vars] of Object.entries(serviceEnv)) {
         for (const name of Object.keys(vars ?? {})) {

@@ -1,13 +1,17 @@
 /**
  * DAU tiers as plain data. Everything the stacks size lives here, one section per layer; components read
- * their section and never branch on the tier name. Task counts come from the capacity model in
- * `capacity.ts`; the rest (instance classes, retention, thresholds) is chosen per tier below.
+ * their section and never branch on the tier name. Every size (task counts, the database class, storage and
+ * proxy, the Redis node type and replicas, the NAT strategy and interface endpoints) comes from the capacity
+ * model in `capacity.ts`; what is chosen per tier below is the promise (zone-redundant or not), the task sizes,
+ * retention and thresholds. A stack's `traffic` config key re-derives its tier with other traffic assumptions.
  *
  * Rule, enforced by `tiers.test.ts`: a bigger tier never gets less of anything.
  * To add a setting: add the field (with a TSDoc line: it becomes its meaning in docs/CONFIG.md) to the section
  * interface and a value to every tier, then run `npm run docs:config`.
  */
-import { CAPACITY, estimateTraffic, realtimeConnectionsPerTask, SOCKET_IO, taskCounts } from "./capacity";
+import { CAPACITY, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, realtimeConnectionsPerTask, SOCKET_IO, taskCounts } from "./capacity";
+import type { AvailabilityPromise, CapacityModel } from "./capacity";
+import { HOURS_PER_MONTH, PRICES } from "../plan/prices";
 
 export const TIER_NAMES = ["dev", "1k-dau", "10k-dau", "100k-dau"] as const;
 export type TierName = (typeof TIER_NAMES)[number];
@@ -249,33 +253,62 @@ interface TaskSize {
   memory: number;
 }
 
-/** Derives the three services' counts from the DAU and task sizes through the capacity model. */
-function servicesFor(
-  dau: number,
-  sizes: { api: TaskSize; realtime: TaskSize; workers: TaskSize },
-  floor: number,
-): ServicesSizing {
-  const traffic = estimateTraffic(dau);
+/**
+ * Fargate task sizes the model chooses from (cpu units, memory MiB: the smallest memory Fargate allows with the
+ * cpu). Larger tasks carry no more realtime connections (capped at CAPACITY.maxMeasuredConnectionsPerTask,
+ * reached at 0.5 vCPU) and the api/worker figures are per vCPU, so beyond 1 vCPU only the task count changes.
+ */
+export const TASK_SIZES: readonly TaskSize[] = [
+  { cpu: 256, memory: 512 },
+  { cpu: 512, memory: 1024 },
+  { cpu: 1024, memory: 2048 },
+];
+
+/** Monthly Fargate price of one task (us-east-1 list prices), to rank task sizes. */
+function taskMonthlyUsd(t: TaskSize): number {
+  const p = PRICES["us-east-1"]!;
+  return ((t.cpu / 1024) * p.fargateVcpuHour.usd + (t.memory / 1024) * p.fargateGbHour.usd) * HOURS_PER_MONTH;
+}
+
+/**
+ * The task size whose task count costs least at the floor; within 5% of the cheapest, the larger task (fewer,
+ * steadier tasks for the same money).
+ */
+function cheapestTasks<T extends { min: number }>(counts: (size: TaskSize) => T): TaskSize {
+  const priced = TASK_SIZES.map((size) => ({ size, usd: counts(size).min * taskMonthlyUsd(size) }));
+  const least = Math.min(...priced.map((o) => o.usd));
+  return priced.filter((o) => o.usd <= least * 1.05).sort((a, b) => b.size.cpu - a.size.cpu)[0]!.size;
+}
+
+/** Derives the three services' task sizes and counts from the DAU through the capacity model. */
+function servicesFor(dau: number, floor: number, model: CapacityModel): ServicesSizing {
+  const traffic = estimateTraffic(dau, model);
   const vcpu = (t: TaskSize) => t.cpu / 1024;
-  const maxConnectionsPerTask = realtimeConnectionsPerTask(sizes.realtime.cpu);
+  const apiCounts = (t: TaskSize) => taskCounts(traffic.apiRequestsPerSecond, model.apiRequestsPerSecondPerVcpu * vcpu(t), floor, model);
+  const rtCounts = (t: TaskSize) => taskCounts(traffic.peakConnections, realtimeConnectionsPerTask(t.cpu, model), floor, model);
+  const workerCounts = (t: TaskSize) => taskCounts(traffic.jobsPerSecond, model.workerJobsPerSecondPerVcpu * vcpu(t), floor, model);
+  const api = cheapestTasks(apiCounts);
+  const realtime = cheapestTasks(rtCounts);
+  const workers = cheapestTasks(workerCounts);
+  const maxConnectionsPerTask = realtimeConnectionsPerTask(realtime.cpu, model);
   return {
     api: {
-      ...sizes.api,
-      ...taskCounts(traffic.apiRequestsPerSecond, CAPACITY.apiRequestsPerSecondPerVcpu * vcpu(sizes.api), floor),
+      ...api,
+      ...apiCounts(api),
       cpuTarget: 60,
       // requests per target per minute at the same utilization the headroom leaves
-      requestsPerTargetTarget: Math.floor((CAPACITY.apiRequestsPerSecondPerVcpu * vcpu(sizes.api) * 60) / CAPACITY.headroom),
+      requestsPerTargetTarget: Math.floor((model.apiRequestsPerSecondPerVcpu * vcpu(api) * 60) / model.headroom),
     },
     realtime: {
-      ...sizes.realtime,
-      ...taskCounts(traffic.peakConnections, maxConnectionsPerTask, floor),
+      ...realtime,
+      ...rtCounts(realtime),
       cpuTarget: 60,
       maxConnectionsPerTask,
-      connectionsPerTaskTarget: Math.floor(maxConnectionsPerTask * CAPACITY.realtimeTargetUtilization),
+      connectionsPerTaskTarget: Math.floor(maxConnectionsPerTask * model.realtimeTargetUtilization),
     },
     workers: {
-      ...sizes.workers,
-      ...taskCounts(traffic.jobsPerSecond, CAPACITY.workerJobsPerSecondPerVcpu * vcpu(sizes.workers), floor),
+      ...workers,
+      ...workerCounts(workers),
       cpuTarget: 70,
       backlogPerTaskTarget: 100,
       stopTimeoutSeconds: 120,
@@ -283,8 +316,55 @@ function servicesFor(
   };
 }
 
-const BASE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"];
-const ALL_ENDPOINTS = [...BASE_ENDPOINTS, "sqs", "kms", "sts", "monitoring"];
+/** What a tier is sized from: its DAU, its promise and the settings chosen by hand (not sizes). */
+interface TierBasis {
+  dau: number;
+  /** Zone-redundant: Multi-AZ database, a Redis replica with automatic failover, NAT per zone, 2+ tasks per service. */
+  promise: AvailabilityPromise;
+  minZones: number;
+}
+
+const PROXY_MAX_CONNECTIONS_PERCENT = 95;
+
+/** The sizes the capacity model derives for a tier: services, database, Redis and network. */
+function derived(b: TierBasis, model: CapacityModel) {
+  const floor = b.promise.zoneRedundant ? 2 : 1;
+  const services = servicesFor(b.dau, floor, model);
+  const traffic = estimateTraffic(b.dau, model);
+  const tasksAtPeak = services.api.min + services.realtime.min + services.workers.min;
+  const db = deriveDatabase({ ...traffic, tasksAtPeak }, b.promise, PROXY_MAX_CONNECTIONS_PERCENT, model);
+  const redis = deriveRedis(traffic, b.promise, model);
+  const net = deriveNetwork(b.dau, b.minZones, b.promise, model);
+  return {
+    services,
+    network: { minZones: b.minZones, natGateways: net.natGateways, interfaceEndpoints: net.interfaceEndpoints },
+    database: {
+      instanceClass: db.instanceClass,
+      storageGb: db.storageGb,
+      maxStorageGb: db.maxStorageGb,
+      multiAz: db.multiAz,
+      // required on every tier: the images carry no RDS CA bundle, the proxy terminates TLS (load.ts)
+      proxyEnabled: true,
+      proxyMaxConnectionsPercent: PROXY_MAX_CONNECTIONS_PERCENT,
+    },
+    redis: { nodeType: redis.nodeType, replicas: redis.replicas, multiAz: redis.multiAz },
+  };
+}
+
+export const TIER_BASIS: Record<TierName, TierBasis> = {
+  dev: {
+    dau: 100, promise: { zoneRedundant: false }, minZones: 2,
+  },
+  "1k-dau": {
+    dau: 1_000, promise: { zoneRedundant: true }, minZones: 2,
+  },
+  "10k-dau": {
+    dau: 10_000, promise: { zoneRedundant: true }, minZones: 3,
+  },
+  "100k-dau": {
+    dau: 100_000, promise: { zoneRedundant: true }, minZones: 3,
+  },
+};
 
 const alb = (accessLogRetentionDays: number, deletionProtection = true): AlbSizing => ({
   // Socket.IO: ping every 25 s, give up after 20 s more -> 45 s of silence is normal; allow well over it
@@ -298,146 +378,71 @@ const alb = (accessLogRetentionDays: number, deletionProtection = true): AlbSizi
   deletionProtection,
 });
 
-export const TIERS: Record<TierName, TierSizing> = {
-  dev: {
-    dau: 100,
-    network: { minZones: 2, natGateways: "single", interfaceEndpoints: [], flowLogRetentionDays: 7 },
-    waf: waf(250, 2000, 7),
-    alb: alb(7, false),
-    services: servicesFor(
-      100,
-      { api: { cpu: 256, memory: 512 }, realtime: { cpu: 256, memory: 512 }, workers: { cpu: 256, memory: 512 } },
-      1,
-    ),
-    database: {
-      engineMajor: "16",
-      instanceClass: "db.t4g.micro",
-      storageGb: 20,
-      maxStorageGb: 50,
-      multiAz: false,
-      backupRetentionDays: 1,
-      proxyEnabled: true,
-      proxyMaxConnectionsPercent: 95,
-      proxyIdleClientTimeoutSeconds: 1800,
-      deletionProtection: false,
-    },
-    redis: { nodeType: "cache.t4g.micro", replicas: 0, multiAz: false, snapshotRetentionDays: 1 },
-    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 },
-    observability: { logRetentionDays: 7, alarms: KEY_METRIC_ALARMS },
-    backup: {
-      dailyRetentionDays: 7,
-      weeklyRetentionDays: 0,
-      monthlyRetentionDays: 0,
-      vaultLock: false,
-      crossRegionCopy: false,
-      crossRegionPitr: false,
-    },
-  },
-  "1k-dau": {
-    dau: 1_000,
-    network: { minZones: 2, natGateways: "perZone", interfaceEndpoints: BASE_ENDPOINTS, flowLogRetentionDays: 30 },
-    waf: waf(250, 2000, 30),
-    alb: alb(30),
-    services: servicesFor(
-      1_000,
-      { api: { cpu: 512, memory: 1024 }, realtime: { cpu: 512, memory: 1024 }, workers: { cpu: 256, memory: 512 } },
-      2,
-    ),
-    database: {
-      engineMajor: "16",
-      instanceClass: "db.t4g.small",
-      storageGb: 50,
-      maxStorageGb: 200,
-      multiAz: true,
-      backupRetentionDays: 7,
-      proxyEnabled: true,
-      proxyMaxConnectionsPercent: 95,
-      proxyIdleClientTimeoutSeconds: 1800,
-      deletionProtection: true,
-    },
-    redis: { nodeType: "cache.t4g.small", replicas: 1, multiAz: true, snapshotRetentionDays: 3 },
-    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 },
-    observability: { logRetentionDays: 30, alarms: KEY_METRIC_ALARMS },
-    backup: {
-      dailyRetentionDays: 14,
-      weeklyRetentionDays: 35,
-      monthlyRetentionDays: 90,
-      vaultLock: false,
-      crossRegionCopy: true,
-      crossRegionPitr: false,
-    },
-  },
-  "10k-dau": {
-    dau: 10_000,
-    network: { minZones: 3, natGateways: "perZone", interfaceEndpoints: ALL_ENDPOINTS, flowLogRetentionDays: 90 },
-    waf: waf(500, 3000, 90),
-    alb: alb(90),
-    services: servicesFor(
-      10_000,
-      { api: { cpu: 1024, memory: 2048 }, realtime: { cpu: 1024, memory: 2048 }, workers: { cpu: 512, memory: 1024 } },
-      2,
-    ),
-    database: {
-      engineMajor: "16",
-      instanceClass: "db.r6g.large",
-      storageGb: 100,
-      maxStorageGb: 1000,
-      multiAz: true,
-      backupRetentionDays: 14,
-      proxyEnabled: true,
-      proxyMaxConnectionsPercent: 95,
-      proxyIdleClientTimeoutSeconds: 1800,
-      deletionProtection: true,
-    },
-    redis: { nodeType: "cache.r7g.large", replicas: 1, multiAz: true, snapshotRetentionDays: 7 },
-    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 },
-    observability: { logRetentionDays: 90, alarms: KEY_METRIC_ALARMS },
-    backup: {
-      dailyRetentionDays: 35,
-      weeklyRetentionDays: 90,
-      monthlyRetentionDays: 365,
-      vaultLock: true,
-      crossRegionCopy: true,
-      crossRegionPitr: true,
-    },
-  },
-  "100k-dau": {
-    dau: 100_000,
-    network: { minZones: 3, natGateways: "perZone", interfaceEndpoints: ALL_ENDPOINTS, flowLogRetentionDays: 365 },
-    waf: waf(1000, 5000, 365),
-    alb: alb(365),
-    services: servicesFor(
-      100_000,
-      // Realtime stays at 1 vCPU: tasks are capped at the measured connections per process
-      // (CAPACITY.maxMeasuredConnectionsPerTask), which 1 vCPU already carries, so a bigger task buys nothing.
-      { api: { cpu: 1024, memory: 2048 }, realtime: { cpu: 1024, memory: 2048 }, workers: { cpu: 1024, memory: 2048 } },
-      3,
-    ),
-    database: {
-      engineMajor: "16",
-      instanceClass: "db.r6g.2xlarge",
-      storageGb: 500,
-      maxStorageGb: 4000,
-      multiAz: true,
-      backupRetentionDays: 35,
-      proxyEnabled: true,
-      proxyMaxConnectionsPercent: 95,
-      proxyIdleClientTimeoutSeconds: 1800,
-      deletionProtection: true,
-    },
-    redis: { nodeType: "cache.r7g.xlarge", replicas: 2, multiAz: true, snapshotRetentionDays: 14 },
-    queues: { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 },
-    observability: { logRetentionDays: 365, alarms: KEY_METRIC_ALARMS },
-    backup: {
-      dailyRetentionDays: 35,
-      weeklyRetentionDays: 90,
-      monthlyRetentionDays: 365,
-      vaultLock: true,
-      crossRegionCopy: true,
-      crossRegionPitr: true,
-    },
-  },
-};
+/** The tier table for a capacity model: hand-chosen settings around the sizes the model derives. */
+export function buildTier(tier: TierName, model: CapacityModel = CAPACITY): TierSizing {
+  const b = TIER_BASIS[tier];
+  const d = derived(b, model);
+  const queues: QueuesSizing = { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 };
+  const db = (backupRetentionDays: number, deletionProtection: boolean): DatabaseSizing => ({
+    engineMajor: "16", ...d.database, backupRetentionDays, proxyIdleClientTimeoutSeconds: 1800, deletionProtection,
+  });
+  switch (tier) {
+    case "dev":
+      return {
+        dau: b.dau,
+        network: { ...d.network, flowLogRetentionDays: 7 },
+        waf: waf(250, 2000, 7),
+        alb: alb(7, false),
+        services: d.services,
+        database: db(1, false),
+        redis: { ...d.redis, snapshotRetentionDays: 1 },
+        queues,
+        observability: { logRetentionDays: 7, alarms: KEY_METRIC_ALARMS },
+        backup: { dailyRetentionDays: 7, weeklyRetentionDays: 0, monthlyRetentionDays: 0, vaultLock: false, crossRegionCopy: false, crossRegionPitr: false },
+      };
+    case "1k-dau":
+      return {
+        dau: b.dau,
+        network: { ...d.network, flowLogRetentionDays: 30 },
+        waf: waf(250, 2000, 30),
+        alb: alb(30),
+        services: d.services,
+        database: db(7, true),
+        redis: { ...d.redis, snapshotRetentionDays: 3 },
+        queues,
+        observability: { logRetentionDays: 30, alarms: KEY_METRIC_ALARMS },
+        backup: { dailyRetentionDays: 14, weeklyRetentionDays: 35, monthlyRetentionDays: 90, vaultLock: false, crossRegionCopy: true, crossRegionPitr: false },
+      };
+    case "10k-dau":
+      return {
+        dau: b.dau,
+        network: { ...d.network, flowLogRetentionDays: 90 },
+        waf: waf(500, 3000, 90),
+        alb: alb(90),
+        services: d.services,
+        database: db(14, true),
+        redis: { ...d.redis, snapshotRetentionDays: 7 },
+        queues,
+        observability: { logRetentionDays: 90, alarms: KEY_METRIC_ALARMS },
+        backup: { dailyRetentionDays: 35, weeklyRetentionDays: 90, monthlyRetentionDays: 365, vaultLock: true, crossRegionCopy: true, crossRegionPitr: true },
+      };
+    case "100k-dau":
+      return {
+        dau: b.dau,
+        network: { ...d.network, flowLogRetentionDays: 365 },
+        waf: waf(1000, 5000, 365),
+        alb: alb(365),
+        services: d.services,
+        database: db(35, true),
+        redis: { ...d.redis, snapshotRetentionDays: 14 },
+        queues,
+        observability: { logRetentionDays: 365, alarms: KEY_METRIC_ALARMS },
+        backup: { dailyRetentionDays: 35, weeklyRetentionDays: 90, monthlyRetentionDays: 365, vaultLock: true, crossRegionCopy: true, crossRegionPitr: true },
+      };
+  }
+}
+
+export const TIERS: Record<TierName, TierSizing> = Object.fromEntries(TIER_NAMES.map((t) => [t, buildTier(t)])) as Record<TierName, TierSizing>;
 
 /** Ordered smallest to largest: what "bigger tier" means. */
 export const TIER_ORDER: readonly TierName[] = TIER_NAMES;
@@ -456,7 +461,7 @@ export function instanceSizeRank(instanceClass: string): number {
 /** The Socket.IO silence a connection may see before the client gives up, seconds. */
 export const SOCKET_IO_SILENCE_SECONDS = (SOCKET_IO.pingIntervalMs + SOCKET_IO.pingTimeoutMs) / 1000;
 
-/** A deep copy of a tier's sizing (callers may merge overrides into it). */
-export function tierSizing(tier: TierName): TierSizing {
-  return structuredClone(TIERS[tier]);
+/** A deep copy of a tier's sizing (callers may merge overrides into it); with a model, re-derived from it. */
+export function tierSizing(tier: TierName, model?: CapacityModel): TierSizing {
+  return model ? buildTier(tier, model) : structuredClone(TIERS[tier]);
 }

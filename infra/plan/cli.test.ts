@@ -95,7 +95,7 @@ describe("plan CLI: output", () => {
     assert.match(md.stdout, /cost \+\$10\.00\/month/);
   });
 
-  it("--quotas-for counts a set of stacks in one account: the four us-east-1 stacks need 10 Elastic IPs", async () => {
+  it("--quotas-for counts a set of stacks in one account: the four us-east-1 stacks need 9 Elastic IPs (1k-dau spans two zones)", async () => {
     const r = await plan(["--quotas-for", "dev,1k-dau,10k-dau,100k-dau", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
@@ -105,7 +105,7 @@ describe("plan CLI: output", () => {
     const set = doc.quotas.accountSet[0];
     assert.deepEqual([set.region, set.stacks], ["us-east-1", ["dev", "1k-dau", "10k-dau", "100k-dau"]]);
     const eips = set.rows.find((x: any) => x.id === "elastic-ips");
-    assert.deepEqual([eips.used, eips.defaultQuota, eips.exceeded], [10, 5, true]);
+    assert.deepEqual([eips.used, eips.defaultQuota, eips.exceeded], [9, 5, true]);
   });
 
   it("--diff <git ref> plans the stack as it is at that ref: exact changes against a commit that differs by one setting", async () => {

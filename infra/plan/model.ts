@@ -16,6 +16,9 @@ import type { CostEstimate } from "./cost";
 import { preflight, preflightRuleCount } from "../components/preflight";
 import type { PreflightFinding } from "../components/preflight";
 import { countQuotas, quotaReport } from "./quotas";
+import { capacitySection } from "./capacity";
+import type { CapacitySection } from "./capacity";
+import { validateStackConfig } from "../config/load";
 import type { QuotaCounts, QuotaReport } from "./quotas";
 
 export const SECRET = "[secret]";
@@ -63,6 +66,8 @@ export interface PlanDocument {
    * stacks deployed to one account (one report per region).
    */
   quotas: { stack: QuotaReport; counts: QuotaCounts; accountSet?: QuotaReport[] };
+  /** The tier's peak under the capacity model and each sized resource's utilisation at it (infra/plan/capacity.ts); absent in plans saved before it existed. */
+  capacity?: CapacitySection;
   warnings: string[];
   /** Config keys the stack file leaves to an operator, filled with example values for this plan (see STACK_EXAMPLES). */
   examplesUsed?: Record<string, unknown>;
@@ -163,6 +168,9 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
     .map((e) => ({ type: e.r.type, name: e.r.name, custom: e.r.custom, inputs: e.r.inputs, id: e.id })));
   const stackQuotas = quotaReport([result.stack], result.region, counts, { includeDefaultVpc: true });
 
+  // The example values the synthesis filled in (labelled in the output) make a production stack file validate here too.
+  const capacity = capacityOf(result.stack, tier, { ...(result.examplesUsed ?? {}), ...opts.config });
+
   const outputs: Record<string, any> = {};
   for (const [k, v] of Object.entries(result.outputs)) outputs[k] = result.secretOutputs.includes(k) ? SECRET : redact(v, k);
 
@@ -184,6 +192,7 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
     },
     preflight: { errors: findings.length, findings: redact(findings), rules: preflightRuleCount() },
     quotas: { stack: stackQuotas, counts },
+    capacity,
     warnings: [
       ...result.warnings.map((w) => redact(w)),
       // results from a ref that predates the example table have no examplesUsed
@@ -202,6 +211,16 @@ function planZones(result: SynthResult): Pick<PlanDocument, "zones"> {
   const names = Array.isArray(vpc?.inputs.availabilityZoneNames) ? (vpc!.inputs.availabilityZoneNames as string[]) : undefined;
   if (!names || !result.mockAccountZones) return {};
   return { zones: { names, zoneIds: names.map((n) => result.mockAccountZones![n] ?? "?"), from: "mock account" } };
+}
+
+/** The capacity section of the stack's validated sizing (overrides and `traffic` applied); the tier table if it does not validate. */
+function capacityOf(stack: string, tier: string, config: Record<string, unknown>): CapacitySection {
+  try {
+    const c = validateStackConfig(config, stack);
+    return capacitySection(c.sizing, c.traffic);
+  } catch {
+    return capacitySection(TIERS[(tier in TIERS ? tier : "dev") as TierName]);
+  }
 }
 
 /** Checks that a parsed JSON file is a plan document; throws a one-line error otherwise. */

@@ -6,6 +6,7 @@
 import type { PlanDiff, ResourceChange } from "./diff";
 import type { PlanDocument, PlanResource } from "./model";
 import type { QuotaReport } from "./quotas";
+import type { CapacitySection } from "./capacity";
 
 const short = (type: string) => type.split(":").pop() ?? type;
 const money = (x: number) => `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
@@ -134,6 +135,7 @@ export function renderText(doc: PlanDocument, diff?: PlanDiff): string {
   out.push("", `Policy: ${doc.policy.mandatory} mandatory, ${doc.policy.advisory} advisory violation(s) over ${doc.policy.rules.length} rules`);
   for (const v of doc.policy.violations) out.push(`  [${v.severity}] ${v.policy}: ${v.resource}: ${v.message}`);
   out.push("", ...preflightText(doc));
+  if (doc.capacity) out.push("", ...capacityText(doc.capacity));
   out.push("", ...quotaText(doc.quotas.stack, "this stack alone"));
   for (const set of doc.quotas.accountSet ?? []) out.push("", ...quotaText(set, "deployed together to one account"));
   if (doc.warnings.length) out.push("", "Warnings:", ...doc.warnings.map((w) => `  ${w}`));
@@ -145,6 +147,35 @@ function preflightText(doc: PlanDocument): string[] {
   const p = doc.preflight;
   const out = [`Preflight: ${p.errors} error(s) (AWS API constraints: ${p.rules.fieldRules} field rules over ${p.rules.types} resource types, ${p.rules.combinationRules} combination rules; infra/components/aws-constraints.ts)`];
   for (const f of p.findings) out.push(`  ERROR ${f.resource} ${f.field}: ${f.message} [${f.source}]`);
+  return out;
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+const fig = (x: number) => (x >= 100 ? Math.round(x).toLocaleString("en-US") : String(Math.round(x * 1000) / 1000));
+
+/** The model's peak and each resource's utilisation at it. */
+function capacityText(c: CapacitySection): string[] {
+  const p = c.peak;
+  const over = c.overridden.length ? ` (stack overrides: ${c.overridden.join(", ")})` : "";
+  const out = [
+    `Capacity at the model's peak (infra/config/capacity.ts; headroom ${c.headroom}, so sizes stay at or below ${pct(1 / c.headroom)} at peak)${over}:`,
+    `  peak: ${fig(p.peakConnections)} connections, ${fig(p.messagesPerSecond)} messages/s, ${fig(p.apiRequestsPerSecond)} api requests/s, ${fig(p.jobsPerSecond)} jobs/s`,
+    `  traffic: ${Object.entries(c.traffic).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+  ];
+  for (const r of c.rows) out.push(`  ${pct(r.utilisation).padStart(5)}  ${r.resource}: ${fig(r.load)} of ${fig(r.capacity)} ${r.unit} [${r.size}]`);
+  for (const n of c.network) out.push(`         ${n}`);
+  return out;
+}
+
+function capacityMarkdown(c: CapacitySection): string[] {
+  const p = c.peak;
+  const max = Math.max(...c.rows.map((r) => r.utilisation));
+  const out = [`<details><summary>Capacity at peak: ${fig(p.peakConnections)} connections, ${fig(p.messagesPerSecond)} messages/s; busiest resource at ${pct(max)}</summary>`, ""];
+  const overridden = c.overridden.map((k) => `\`${k}\` ${c.traffic[k as keyof typeof c.traffic]}`);
+  out.push(`Traffic model: \`infra/config/capacity.ts\`${overridden.length ? `, stack overrides ${overridden.join(", ")}` : ""}; headroom ${c.headroom}.`, "");
+  out.push("| Resource | Size | Load at peak | Capacity | Utilisation |", "| --- | --- | ---: | ---: | ---: |");
+  for (const r of c.rows) out.push(`| ${r.resource} | ${mdEscape(r.size)} | ${fig(r.load)} ${r.unit} | ${fig(r.capacity)} | ${pct(r.utilisation)} |`);
+  out.push("", mdEscape(c.networkSummary), "", "</details>", "");
   return out;
 }
 
@@ -248,6 +279,7 @@ export function renderMarkdown(doc: PlanDocument, diff?: PlanDiff): string {
     for (const f of doc.preflight.findings) out.push(`| \`${f.resource}\` | \`${f.field}\` | ${mdEscape(f.message)} | [AWS](${f.source}) |`);
   } else out.push(`All ${doc.preflight.rules.fieldRules} field rules (${doc.preflight.rules.types} resource types) and ${doc.preflight.rules.combinationRules} combination rules pass.`);
   out.push("", "</details>", "");
+  if (doc.capacity) out.push(...capacityMarkdown(doc.capacity));
   out.push(...quotaMarkdown(doc.quotas.stack, "alone"));
   for (const set of doc.quotas.accountSet ?? []) out.push(...quotaMarkdown(set, "in one account"));
   out.push(`<details><summary>Resources (${customCount(doc)})</summary>`, "", "```", ...tree(doc), "```", "", "</details>", "");

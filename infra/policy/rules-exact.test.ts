@@ -131,8 +131,9 @@ test("production-data-protection", () => {
   expect(check(T.rds, { ...db, skipFinalSnapshot: true })).toEqual(["keep a final snapshot (skipFinalSnapshot: false and a finalSnapshotIdentifier)"]);
   expect(check(T.rds, { ...db, backupRetentionPeriod: 6 })).toEqual(["backupRetentionPeriod must be at least 7 days"]);
   expect(check(T.rds, { ...db, backupRetentionPeriod: "14" })).toEqual(["backupRetentionPeriod must be at least 7 days"]);
-  const redis = { automaticFailoverEnabled: true, multiAzEnabled: true, snapshotRetentionLimit: 1 };
+  const redis = { automaticFailoverEnabled: true, multiAzEnabled: true, snapshotRetentionLimit: 1, finalSnapshotIdentifier: "chat-prod-redis-final" };
   expect(check(T.redis, redis)).toEqual([]);
+  expect(check(T.redis, { ...redis, finalSnapshotIdentifier: undefined })).toEqual(["keep a final snapshot (finalSnapshotIdentifier)"]);
   expect(check(T.redis, { ...redis, multiAzEnabled: false })).toEqual(["automaticFailoverEnabled and multiAzEnabled must be true"]);
   expect(check(T.redis, { ...redis, automaticFailoverEnabled: false })).toEqual(["automaticFailoverEnabled and multiAzEnabled must be true"]);
   expect(check(T.redis, { ...redis, snapshotRetentionLimit: 0 })).toEqual(["snapshotRetentionLimit must be at least 1 day"]);
@@ -178,7 +179,7 @@ test("no-plain-secrets", () => {
 
 test("alb-https", () => {
   const check = rule("alb-https");
-  const forwards = ["HTTP listener forwards traffic; add a certificate (certificateArn) so port 80 only redirects to 443"];
+  const forwards = ["HTTP listener forwards traffic; set domainName + hostedZoneId (or certificateArn) so port 80 only redirects to 443"];
   expect(check(T.listener, { protocol: "HTTPS", defaultActions: [{ type: "forward" }] })).toEqual([]);
   expect(check(T.listener, { protocol: "HTTP", defaultActions: [{ type: "redirect" }] })).toEqual([]);
   expect(check(T.listener, { protocol: "HTTP", defaultActions: [] })).toEqual(forwards);

@@ -2,7 +2,7 @@
  * The api's configuration: the common service variables (docs/CONTRACTS.md) plus the api's own limits.
  * Every problem is reported at start-up in one error naming the variable and the fix.
  */
-import { loadServiceConfig, type Env, type ServiceConfig } from "@chat/shared";
+import { loadServiceConfig, readSendLimit, DEFAULT_SEND_LIMIT, type Env, type SendLimit, type ServiceConfig } from "@chat/shared";
 
 export interface ApiSettings {
   /** Access-token lifetime (ACCESS_TOKEN_TTL_S). Also the TTL of session revocation keys. */
@@ -45,6 +45,8 @@ export interface ApiSettings {
   graphqlMaxResponseBytes: number;
   /** A Redis command on a request path fails (503) after this long, e.g. when Redis is frozen (REDIS_COMMAND_TIMEOUT_MS). */
   redisCommandTimeoutMs: number;
+  /** Messages per user per window over REST, GraphQL and every socket (SEND_LIMIT_MAX, SEND_LIMIT_WINDOW_S). */
+  sendLimit: SendLimit;
 }
 
 export type ApiConfig = ServiceConfig & ApiSettings;
@@ -69,6 +71,7 @@ export const DEFAULT_SETTINGS: ApiSettings = {
   graphqlMaxRootFields: 20,
   graphqlMaxResponseBytes: 4 * 1024 * 1024,
   redisCommandTimeoutMs: 1_000,
+  sendLimit: DEFAULT_SEND_LIMIT,
 };
 
 export function readApiSettings(env: Env): ApiSettings {
@@ -93,6 +96,7 @@ export function readApiSettings(env: Env): ApiSettings {
     graphqlMaxRootFields: env.int("GRAPHQL_MAX_ROOT_FIELDS", { default: d.graphqlMaxRootFields, min: 1, max: 1000 }),
     graphqlMaxResponseBytes: env.int("GRAPHQL_MAX_RESPONSE_BYTES", { default: d.graphqlMaxResponseBytes, min: 1024, max: 256 * 1024 * 1024 }),
     redisCommandTimeoutMs: env.int("REDIS_COMMAND_TIMEOUT_MS", { default: d.redisCommandTimeoutMs, min: 50, max: 60_000 }),
+    sendLimit: readSendLimit(env),
   };
 }
 

@@ -5,34 +5,24 @@
  * - `login-failures:<username>:<ip>` and `login-failures:<username>`: failed logins within LOGIN_FAILURE_WINDOW_S,
  *   from one address and from all;
  * - `lockout:<username>:<ip>`: cache of a `login_lockouts` row (TTL = the time left);
- * - `login-slow:<username>`: the one attempt allowed per LOGIN_SLOW_INTERVAL_S during the slowdown.
+ * - `login-slow:<username>`: the one attempt allowed per LOGIN_SLOW_INTERVAL_S during the slowdown;
+ * - `ratelimit:send:<userId>`: messages posted, shared with the realtime service (`SendBudget` in @chat/shared).
  *
  * An operator unlocks an account with `DELETE FROM login_lockouts WHERE username = '<username>'` and
  * `DEL lockout:<username>:<ip> login-failures:<username>:<ip>`.
  */
 import type { Redis } from "ioredis";
+import { windowHit, type Hit } from "@chat/shared";
 import type { Pool } from "pg";
 import { tooMany } from "./errors";
 
-const HIT = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}`;
-
-export interface Hit {
-  count: number;
-  /** Milliseconds until the window resets. */
-  resetMs: number;
-}
+export type { Hit };
 
 export class Limiter {
   constructor(private readonly redis: Redis) {}
 
-  async hit(key: string, windowSeconds: number): Promise<Hit> {
-    const [count, resetMs] = (await this.redis.eval(HIT, 1, key, String(windowSeconds * 1000))) as [number, number];
-    return { count, resetMs };
+  hit(key: string, windowSeconds: number): Promise<Hit> {
+    return windowHit(this.redis, key, windowSeconds);
   }
 
   /** Counts a request; throws 429 with Retry-After once `max` is passed within the window. */

@@ -5,7 +5,7 @@
 import type { Pool } from "pg";
 import type { Redis, RedisOptions } from "ioredis";
 import {
-  ChatStore, Delivery, Presence, TokenService, createEmitter, type Emitter, type JobProducer, type JwtKeys,
+  ChatStore, Delivery, Presence, SendBudget, TokenService, createEmitter, type Emitter, type JobProducer, type JwtKeys,
   type Logger, type Metrics, type Migration,
 } from "@chat/shared";
 import { Accounts } from "./accounts";
@@ -35,6 +35,8 @@ export interface Services extends ServiceParts {
   delivery: Delivery;
   accounts: Accounts;
   limiter: Limiter;
+  /** Messages per user, shared with the realtime service. */
+  sendBudget: SendBudget;
 }
 
 /**
@@ -61,5 +63,6 @@ export function buildServices(p: ServiceParts): Services {
     slowIntervalSeconds: p.settings.loginSlowIntervalSeconds,
   });
   const accounts = new Accounts({ pool: p.pool, tokens, lockout, refreshTtlSeconds: p.settings.refreshTtlSeconds });
-  return { ...p, emitter, tokens, store, delivery, accounts, limiter };
+  const sendBudget = new SendBudget(p.redis, p.settings.sendLimit);
+  return { ...p, emitter, tokens, store, delivery, accounts, limiter, sendBudget };
 }

@@ -13,6 +13,7 @@ import type { Redis } from "ioredis";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DestinationStream } from "pino";
 import { sharedDeps } from "./deps";
+import type { RealtimeDeps } from "./ports";
 import { RealtimeServer } from "./server";
 import { loadRealtimeSettings, type RealtimeSettings } from "./settings";
 
@@ -47,6 +48,8 @@ export interface StartOptions {
   /** EMF line writer (tests); stdout by default. */
   writeMetric?: (line: string) => void;
   host?: string;
+  /** Wraps the dependencies the server gets (tests stand in for a misbehaving store this way). */
+  wrapDeps?: (deps: RealtimeDeps) => RealtimeDeps;
 }
 
 export async function startRealtime(opts: StartOptions = {}): Promise<RunningRealtime> {
@@ -76,7 +79,7 @@ export async function startRealtime(opts: StartOptions = {}): Promise<RunningRea
     intervalMs: 0,
     write: opts.writeMetric,
   });
-  const deps = sharedDeps({
+  const shared = sharedDeps({
     pool,
     redis: pubClient,
     subClient,
@@ -86,7 +89,9 @@ export async function startRealtime(opts: StartOptions = {}): Promise<RunningRea
     producer: sqs ? new JobProducer(sqs) : undefined,
     pushQueueUrl: service.pushQueueUrl,
     offlineQueueUrl: service.offlineQueueUrl,
+    sendLimit: settings.sendLimit,
   });
+  const deps = opts.wrapDeps ? opts.wrapDeps(shared) : shared;
   const server = new RealtimeServer({ settings, deps, pubClient, subClient, log, emf });
   const closeClients = async () => {
     await Promise.allSettled([pool.end(), closeRedis(subClient), closeRedis(pubClient)]);

@@ -5,7 +5,7 @@
 import type { Pool } from "pg";
 import type { Redis } from "ioredis";
 import {
-  AuthError, ChatError, ChatStore, Delivery, Presence, TokenService, runChecks, checkPostgres, checkRedis, checkSchema, loadMigrations,
+  AuthError, ChatError, ChatStore, Delivery, Presence, SendBudget, TokenService, type SendLimit, runChecks, checkPostgres, checkRedis, checkSchema, loadMigrations,
   type JobProducer, type Migration,
 } from "@chat/shared";
 import type { Emitter } from "@socket.io/redis-emitter";
@@ -39,6 +39,7 @@ export interface SharedParts {
   pushQueueUrl?: string;
   offlineQueueUrl?: string;
   migrations?: Migration[];
+  sendLimit: SendLimit;
 }
 
 export function sharedDeps(p: SharedParts): RealtimeDeps {
@@ -52,6 +53,7 @@ export function sharedDeps(p: SharedParts): RealtimeDeps {
     offlineQueueUrl: p.offlineQueueUrl,
   });
   const migrations = p.migrations ?? loadMigrations();
+  const sendBudget = new SendBudget(p.redis, p.sendLimit);
   return {
     authenticate: async (token) => {
       try {
@@ -64,13 +66,15 @@ export function sharedDeps(p: SharedParts): RealtimeDeps {
     },
     revokedAmong: (principals) => p.tokens.revokedAmong(principals),
     roomsOf: async (userId) => {
-      const { rows } = await p.pool.query<{ room_id: string; members: number }>(
-        `SELECT m.room_id, (SELECT count(*) FROM room_members x WHERE x.room_id = m.room_id)::int AS members
+      const { rows } = await p.pool.query<{ room_id: string; user_id: string; members: number }>(
+        `SELECT m.room_id, m.user_id, (SELECT count(*) FROM room_members x WHERE x.room_id = m.room_id)::int AS members
            FROM room_members m WHERE m.user_id = $1`,
         [userId],
       );
-      return rows.map((r) => ({ roomId: r.room_id, members: r.members }));
+      // Only rows that are this user's memberships may put the socket in a room, whatever else comes back.
+      return rows.filter((r) => r.user_id.toLowerCase() === userId.toLowerCase()).map((r) => ({ roomId: r.room_id, members: r.members }));
     },
+    takeSend: (userId) => sendBudget.take(userId),
     postMessage: (input) => mapped(store.postMessage(input)),
     markRead: (input) => mapped(store.markRead(input)),
     notifyOffline: async (message, senderId) => {

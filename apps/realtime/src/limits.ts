@@ -8,6 +8,12 @@ export type RejectionReason =
   | "auth_failed"
   | "server_full"
   | "too_many_connections_from_ip"
+  /** Engine.IO sessions (bare handshakes included) past MAX_SESSIONS_PER_IP from one client IP: HTTP 403. */
+  | "too_many_sessions_from_ip"
+  /** More messages from one user than SEND_LIMIT_MAX per SEND_LIMIT_WINDOW_S over every socket and the api. */
+  | "send_rate_limited"
+  /** The socket's access token expired and no refreshed one came through `auth:refresh`. */
+  | "token_expired"
   | "server_draining"
   | "rate_limited"
   | "bytes_rate_limited"
@@ -90,6 +96,38 @@ export class ConnectionLimiter {
     if (current <= 0) return;
     this.total--;
     if (current === 1) this.perIp.delete(ip);
+    else this.perIp.set(ip, current - 1);
+  }
+}
+
+/**
+ * Engine.IO sessions per client IP on one task, counted from the handshake (before any token is checked) until
+ * the session closes. `tryAcquire` and `release` must be paired.
+ */
+export class SessionLimiter {
+  private readonly perIp = new Map<string, number>();
+
+  constructor(private readonly maxPerIp: number) {}
+
+  countFor(ip: string): number {
+    return this.perIp.get(ip) ?? 0;
+  }
+
+  tryAcquire(ip: string): Rejection | undefined {
+    const current = this.countFor(ip);
+    if (current >= this.maxPerIp) {
+      return {
+        code: "too_many_sessions_from_ip",
+        message: `too many open sessions from your address (limit ${this.maxPerIp}); close some, or wait for unused ones to be closed, before opening more`,
+      };
+    }
+    this.perIp.set(ip, current + 1);
+    return undefined;
+  }
+
+  release(ip: string): void {
+    const current = this.countFor(ip);
+    if (current <= 1) this.perIp.delete(ip);
     else this.perIp.set(ip, current - 1);
   }
 }

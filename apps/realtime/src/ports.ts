@@ -9,6 +9,8 @@ export interface Principal {
   sessionId: string;
   /** Token issue time, epoch seconds (compared with `auth:revoked-before:<userId>`). */
   issuedAt: number;
+  /** Token expiry, epoch seconds: the socket is disconnected then unless `auth:refresh` brought a newer token. */
+  expiresAt?: number;
 }
 
 /** A persisted chat message as clients receive it (the shared store's row shape). */
@@ -30,6 +32,11 @@ export interface RealtimeDeps {
   revokedAmong(principals: Principal[]): Promise<boolean[]>;
   /** The rooms the user belongs to, with each room's member count. */
   roomsOf(userId: string): Promise<Array<{ roomId: string; members: number }>>;
+  /**
+   * Counts one message against the user's send budget, shared with the api and every realtime task
+   * (`ratelimit:send:<userId>`). Resolves with the refusal when the budget is spent.
+   */
+  takeSend(userId: string): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number; message: string }>;
   /** Persists a message idempotently by (sender, clientMsgId); `created` is false for a retry. */
   postMessage(input: { userId: string; roomId: string; body: string; clientMsgId: string }): Promise<{ message: ChatMessage; created: boolean }>;
   /** Records that the user has read the room up to `messageId`. */

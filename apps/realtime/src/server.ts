@@ -8,12 +8,17 @@
  * arrive from the api through the adapter (`socketsJoin` / `socketsLeave` on `user:<id>`). Every event
  * then passes the per-connection event/byte budget and payload cap; refusals are answered with an `error`
  * event `{ code, message }` (and a failed acknowledgement when the client asked for one).
+ *
+ * Below Socket.IO, Engine.IO sessions are counted per client IP from the first handshake request (403 with the
+ * reason in the body past MAX_SESSIONS_PER_IP) and closed when they have not connected the namespace within
+ * CONNECT_TIMEOUT_MS. A socket is disconnected when its access token expires unless `auth:refresh` brought a
+ * newer token of the same session; `message:send` draws on the per-user send budget shared with the api.
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { Server, type Socket } from "socket.io";
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
-import { ConnectionLimiter, EventBudget, clientIp, payloadBytes, type Rejection, type RejectionReason } from "./limits";
+import { ConnectionLimiter, EventBudget, SessionLimiter, clientIp, payloadBytes, type Rejection, type RejectionReason } from "./limits";
 import { bufferedBytes } from "./slow-consumer";
 import { RealtimeMetrics } from "./metrics";
 import type { Metrics } from "@chat/shared/src/metrics";
@@ -46,13 +51,25 @@ interface SocketState {
   budget: EventBudget;
   /** Rooms that get this user's `presence` events (those up to PRESENCE_MAX_ROOM_SIZE members). */
   presenceRooms: string[];
+  /** Fires at the access token's expiry (re-armed by `auth:refresh`). */
+  expiryTimer?: NodeJS.Timeout;
+}
+
+interface EngineConn {
+  request: object;
+  close(discard?: boolean): void;
+  once(event: "close", fn: (reason: string, description?: unknown) => void): void;
 }
 
 type ChatSocket = Socket<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketState>;
 
-const CLIENT_EVENTS = new Set(["message:send", "typing", "read"]);
+const CLIENT_EVENTS = new Set(["message:send", "typing", "read", "auth:refresh"]);
 /** Client errors counted in `Rejections` (anything else a handler throws is a server fault). */
-const REFUSAL_CODES = ["invalid_event", "not_member", "not_found"] as const;
+const REFUSAL_CODES = ["invalid_event", "not_member", "not_found", "send_rate_limited"] as const;
+/** Where `allowRequest` leaves the client IP whose session slot it reserved, until the session exists. */
+const SESSION_IP = Symbol("sessionIp");
+/** Longest delay setTimeout takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_BODY_CHARS = MESSAGE_BODY_MAX;
 const MAX_ID_CHARS = 128;
 /** How far before a lost Redis subscription the replay starts, to cover publishes in flight. */
@@ -109,6 +126,9 @@ export class RealtimeServer {
   readonly io: Server;
   readonly metrics: RealtimeMetrics;
   private readonly limiter: ConnectionLimiter;
+  private readonly sessions: SessionLimiter;
+  /** Engine.IO sessions that have connected the namespace (passed the handshake). */
+  private readonly namespaced = new WeakSet<object>();
   private readonly timers: NodeJS.Timeout[] = [];
   private draining = false;
   private closed = false;
@@ -117,6 +137,7 @@ export class RealtimeServer {
   constructor(private readonly opts: RealtimeServerOptions) {
     const { settings } = opts;
     this.limiter = new ConnectionLimiter(settings.maxConnectionsPerTask, settings.maxConnectionsPerIp);
+    this.sessions = new SessionLimiter(settings.maxSessionsPerIp);
     this.metrics = new RealtimeMetrics(opts.emf, () => this.limiter.size);
     this.http = createServer((req, res) => void this.handleHttp(req, res));
     // Engine-level cap on sessions, above the Socket.IO limit, so handshake floods cannot pile up sessions.
@@ -131,11 +152,20 @@ export class RealtimeServer {
       maxHttpBufferSize: settings.maxPayloadBytes * 2 + 1024,
       pingInterval: settings.pingIntervalMs,
       pingTimeout: settings.pingTimeoutMs,
-      connectTimeout: 10_000,
+      // Socket.IO's own close of a session that never connected the namespace; only a backstop, since the
+      // engine "connection" handler below closes such sessions first, discarding the transport (Socket.IO's
+      // orderly close leaves a polling session waiting up to 30 s for its next request).
+      connectTimeout: settings.connectTimeoutMs * 2 + 1000,
       serveClient: false,
-      allowRequest: (_req, done) => {
-        if (this.io.engine.clientsCount >= engineCap) done("server_full", false);
-        else done(null, true);
+      // Only new sessions come here (requests of an existing session carry its sid). A refusal is an HTTP 403
+      // whose JSON body `{ code, message }` carries the message below, the reason a client can read.
+      allowRequest: (req, done) => {
+        if (this.io.engine.clientsCount >= engineCap) return done("server_full: this server holds its maximum of sessions; retry shortly", false);
+        const ip = clientIp(req.headers, req.socket.remoteAddress, settings.trustProxyHops);
+        const refused = this.sessions.tryAcquire(ip);
+        if (refused) return done(`${refused.code}: ${refused.message}`, false);
+        (req as unknown as Record<symbol, string>)[SESSION_IP] = ip;
+        done(null, true);
       },
     });
     this.countEngineRefusals();
@@ -200,12 +230,31 @@ export class RealtimeServer {
    * drops the transport). socket.io-client reconnects in both cases.
    */
   private countEngineRefusals(): void {
-    this.io.engine.on("connection_error", (e: { code: number; context?: { message?: unknown } }) => {
-      const reason: RejectionReason = e.context?.message === "server_full" ? "server_full" : "invalid_handshake";
+    this.io.engine.on("connection_error", (e: { code: number; req?: object; context?: { message?: unknown } }) => {
+      // A handshake that passed allowRequest but failed before its session existed gives its slot back.
+      this.releaseSession(e.req);
+      const text = typeof e.context?.message === "string" ? e.context.message : "";
+      const reason: RejectionReason = text.startsWith("server_full")
+        ? "server_full"
+        : text.startsWith("too_many_sessions_from_ip")
+          ? "too_many_sessions_from_ip"
+          : "invalid_handshake";
       this.metrics.rejection(reason);
       this.opts.log.info({ reason, engineCode: e.code }, "engine request refused");
     });
-    this.io.engine.on("connection", (conn: { once(event: "close", fn: (reason: string, description?: unknown) => void): void }) => {
+    this.io.engine.on("connection", (conn: EngineConn) => {
+      const ip = (conn.request as Record<symbol, string | undefined>)[SESSION_IP];
+      if (ip !== undefined) {
+        delete (conn.request as Record<symbol, string | undefined>)[SESSION_IP];
+        conn.once("close", () => this.sessions.release(ip));
+      }
+      // A session that has not connected the namespace in time is closed at once, discarding its transport
+      // (a polling session would otherwise wait up to 30 s for its next request before closing).
+      const idle = setTimeout(() => {
+        if (!this.namespaced.has(conn)) conn.close(true);
+      }, this.opts.settings.connectTimeoutMs);
+      idle.unref();
+      conn.once("close", () => clearTimeout(idle));
       conn.once("close", (reason, description) => {
         if (reason === "transport error" && /max payload size exceeded/i.test(String((description as Error | undefined)?.message ?? description))) {
           this.metrics.rejection("frame_too_large");
@@ -219,6 +268,19 @@ export class RealtimeServer {
         if (res.statusCode === 413) this.metrics.rejection("frame_too_large");
       });
     });
+  }
+
+  private releaseSession(req: object | undefined): void {
+    const holder = req as Record<symbol, string | undefined> | undefined;
+    const ip = holder?.[SESSION_IP];
+    if (ip === undefined) return;
+    delete holder![SESSION_IP];
+    this.sessions.release(ip);
+  }
+
+  /** Open Engine.IO sessions of one client IP (tests, diagnostics). */
+  sessionsFrom(ip: string): number {
+    return this.sessions.countFor(ip);
   }
 
   private reject(reason: RejectionReason, r: Rejection, fields: Record<string, unknown> = {}): Error {
@@ -280,6 +342,7 @@ export class RealtimeServer {
 
   private onConnection(socket: ChatSocket): void {
     const { principal } = socket.data;
+    this.namespaced.add(socket.conn);
     socket.conn.on("packetCreate", (p: { type: string }) => {
       if (p.type === "message") this.metrics.outgoingMessage();
     });
@@ -301,7 +364,12 @@ export class RealtimeServer {
     socket.on("message:send", (payload: unknown, ack?: unknown) => void this.onSend(socket, payload, ack));
     socket.on("typing", (payload: unknown) => this.onTyping(socket, payload));
     socket.on("read", (payload: unknown, ack?: unknown) => void this.onRead(socket, payload, ack));
-    socket.on("disconnect", () => void this.onDisconnect(socket));
+    socket.on("auth:refresh", (payload: unknown, ack?: unknown) => void this.onRefresh(socket, payload, ack));
+    socket.on("disconnect", () => {
+      clearTimeout(socket.data.expiryTimer);
+      void this.onDisconnect(socket);
+    });
+    this.armExpiry(socket);
     this.opts.deps.markOnline([principal.userId]).catch((err: Error) => this.opts.log.warn({ error: err.message }, "presence update failed"));
     // Announced once per user and task: further tabs of the same user change nothing for the room.
     const local = this.io.of("/").adapter.rooms.get(`user:${principal.userId}`)?.size ?? 0;
@@ -323,21 +391,32 @@ export class RealtimeServer {
   private async onSend(socket: ChatSocket, payload: unknown, rawAck: unknown): Promise<void> {
     const ack = typeof rawAck === "function" ? (rawAck as (r: unknown) => void) : undefined;
     const { principal } = socket.data;
+    let input: ReturnType<typeof validateSend>;
     let message: ChatMessage;
     let created: boolean;
     try {
-      const input = validateSend(payload);
+      input = validateSend(payload);
+      await this.takeSend(principal.userId);
       ({ message, created } = await this.opts.deps.postMessage({ userId: principal.userId, ...input }));
     } catch (err) {
       return this.fail(socket, err, ack, "message:send");
+    }
+    // Whatever the database answered, only the sender's own message in the room the sender named may be
+    // delivered or move this socket: a row from any other room (a driver or pool mix-up) is dropped.
+    if (message.roomId.toLowerCase() !== input.roomId.toLowerCase() || message.authorId !== principal.userId || message.clientMsgId !== input.clientMsgId) {
+      this.opts.log.error({
+        userId: principal.userId, requestedRoomId: input.roomId, returnedRoomId: message.roomId, messageId: message.id,
+      }, "message:send: the store returned a row that is not this send; nothing delivered");
+      return this.fail(socket, new Error("store returned a mismatching row"), ack, "message:send");
     }
     // Committed: fan out, queue the jobs for offline members, then acknowledge (as the api's post does). A
     // retry (created=false) is broadcast and queued again, since the first attempt may have died before
     // either: clients drop duplicate message ids and the workers run each job id once. If the jobs cannot be
     // queued the ack says so, and the client's retry with the same clientMsgId completes the delivery.
     const room = `room:${message.roomId}`;
-    // The store refuses non-members, replays included, so the sender is a member here; joining heals a
-    // socket that missed the api's membership broadcast (the api moves sockets on create/join/leave).
+    // The store refuses non-members, replays included, so the sender is a member of the room it named;
+    // joining heals a socket that missed the api's membership broadcast (the api moves sockets on
+    // create/join/leave).
     if (!socket.rooms.has(room)) socket.join(room);
     this.io.to(room).emit("message:new", message);
     try {
@@ -353,6 +432,70 @@ export class RealtimeServer {
       return;
     }
     ack?.({ ok: true, message });
+  }
+
+  /**
+   * The per-user send budget shared with the api and the other tasks. Redis out of reach lets the send through
+   * (logged): the per-connection event budget still applies, and delivery itself needs Redis anyway.
+   */
+  private async takeSend(userId: string): Promise<void> {
+    let verdict: Awaited<ReturnType<RealtimeDeps["takeSend"]>>;
+    try {
+      verdict = await this.opts.deps.takeSend(userId);
+    } catch (err) {
+      this.opts.log.warn({ userId, error: (err as Error).message }, "send budget unavailable; message allowed");
+      return;
+    }
+    if (!verdict.ok) throw new ClientError("send_rate_limited", verdict.message);
+  }
+
+  /** Disconnects the socket when its access token expires, unless `auth:refresh` brings a newer one first. */
+  private armExpiry(socket: ChatSocket): void {
+    clearTimeout(socket.data.expiryTimer);
+    const expiresAt = socket.data.principal.expiresAt;
+    if (expiresAt === undefined) return;
+    const ms = Math.min(MAX_TIMER_MS, Math.max(0, expiresAt * 1000 - Date.now()));
+    socket.data.expiryTimer = setTimeout(() => {
+      if (!socket.connected) return;
+      this.metrics.rejection("token_expired");
+      this.opts.log.info({ userId: socket.data.principal.userId }, "access token expired; socket disconnected");
+      socket.emit("error", {
+        code: "token_expired",
+        message: "your access token expired: refresh it (POST /api/auth/refresh) and reconnect; send auth:refresh with the new token before expiry to stay connected",
+      });
+      socket.disconnect(true);
+    }, ms);
+    socket.data.expiryTimer.unref?.();
+  }
+
+  /** `auth:refresh { token }`: a newer access token of the same session moves the socket's expiry. */
+  private async onRefresh(socket: ChatSocket, payload: unknown, rawAck: unknown): Promise<void> {
+    const ack = typeof rawAck === "function" ? (rawAck as (r: unknown) => void) : undefined;
+    const token = (payload as { token?: unknown } | null)?.token;
+    const answer = (r: { ok: true; expiresAt?: number } | { ok: false; error: { code: string; message: string } }) => {
+      if (ack) ack(r);
+      else if (!r.ok) socket.emit("error", r.error);
+    };
+    if (typeof token !== "string" || token.length === 0 || token.length > 4096) {
+      this.metrics.rejection("invalid_event");
+      return answer({ ok: false, error: { code: "invalid_event", message: "auth:refresh expects { token: string } (a new access token from POST /api/auth/refresh)" } });
+    }
+    let next: Principal;
+    try {
+      next = await this.opts.deps.authenticate(token);
+    } catch (err) {
+      this.metrics.rejection("auth_failed");
+      const message = err instanceof Error && err.message ? err.message : "invalid access token";
+      return answer({ ok: false, error: { code: "auth_failed", message: `token not accepted, the current one stays in force until it expires: ${message}` } });
+    }
+    const current = socket.data.principal;
+    if (next.userId !== current.userId || next.sessionId !== current.sessionId) {
+      this.metrics.rejection("auth_failed");
+      return answer({ ok: false, error: { code: "auth_failed", message: "auth:refresh needs a token of the same user and session as this connection; reconnect to switch" } });
+    }
+    socket.data.principal = next;
+    this.armExpiry(socket);
+    answer({ ok: true, expiresAt: next.expiresAt });
   }
 
   private onTyping(socket: ChatSocket, payload: unknown): void {
@@ -491,7 +634,8 @@ export class RealtimeServer {
       const rooms = [...this.io.of("/").adapter.rooms.keys()].filter((r) => r.startsWith("room:")).map((r) => r.slice(5));
       if (rooms.length === 0) return;
       const messages = await this.opts.deps.messagesSince(rooms, new Date(sinceMs), REPLAY_LIMIT);
-      for (const m of messages) this.io.local.to(`room:${m.roomId}`).emit("message:new", m);
+      const asked = new Set(rooms);
+      for (const m of messages) if (asked.has(m.roomId)) this.io.local.to(`room:${m.roomId}`).emit("message:new", m);
       this.opts.log.info({ rooms: rooms.length, messages: messages.length }, "redis subscription restored; replayed messages");
     } catch (err) {
       this.opts.log.error({ error: (err as Error).message }, "replay after redis recovery failed");

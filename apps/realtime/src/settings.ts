@@ -5,6 +5,7 @@
  * variable, what was given and what is accepted, so a bad task definition fails fast instead of running with
  * a silently different limit.
  */
+import { DEFAULT_SEND_LIMIT, type SendLimit } from "@chat/shared/src/limits";
 
 export interface RealtimeSettings {
   port: number;
@@ -12,6 +13,15 @@ export interface RealtimeSettings {
   maxConnectionsPerTask: number;
   /** Connections one client IP may hold on one task. */
   maxConnectionsPerIp: number;
+  /**
+   * Engine.IO sessions (handshakes, authenticated or not) one client IP may hold on one task; past it a
+   * handshake gets HTTP 403 with the reason in its body. Defaults to MAX_CONNECTIONS_PER_IP + 10.
+   */
+  maxSessionsPerIp: number;
+  /** An Engine.IO session that has not connected the namespace (passed auth) after this long is closed. */
+  connectTimeoutMs: number;
+  /** Messages per user per window across every socket, task and the api (SEND_LIMIT_MAX / SEND_LIMIT_WINDOW_S). */
+  sendLimit: SendLimit;
   /** Events one connection may send per 10-second window. */
   maxMessagesPer10s: number;
   /** Event payload bytes one connection may send per 10-second window. */
@@ -46,6 +56,9 @@ export const DEFAULTS: RealtimeSettings = {
   port: 3001,
   maxConnectionsPerTask: 5000,
   maxConnectionsPerIp: 50,
+  maxSessionsPerIp: 60,
+  connectTimeoutMs: 5000,
+  sendLimit: DEFAULT_SEND_LIMIT,
   maxMessagesPer10s: 100,
   maxBytesPer10s: 1_048_576,
   maxPayloadBytes: 16_384,
@@ -64,6 +77,7 @@ const INT_VARS: Array<[keyof RealtimeSettings, string, number]> = [
   ["port", "PORT", 1],
   ["maxConnectionsPerTask", "MAX_CONNECTIONS_PER_TASK", 1],
   ["maxConnectionsPerIp", "MAX_CONNECTIONS_PER_IP", 1],
+  ["connectTimeoutMs", "CONNECT_TIMEOUT_MS", 100],
   ["maxMessagesPer10s", "MAX_MESSAGES_PER_10S", 1],
   ["maxBytesPer10s", "MAX_BYTES_PER_10S", 64],
   ["maxPayloadBytes", "MAX_PAYLOAD_BYTES", 64],
@@ -128,10 +142,22 @@ export function loadRealtimeSettings(env: NodeJS.ProcessEnv = process.env): Real
     (out as unknown as Record<string, number>)[key] = readInt(env, name, min, DEFAULTS[key] as number);
   }
   out.trustProxyHops = readTrustProxyHops(env);
+  out.maxSessionsPerIp = readInt(env, "MAX_SESSIONS_PER_IP", 1, out.maxConnectionsPerIp + 10);
+  out.sendLimit = {
+    max: readInt(env, "SEND_LIMIT_MAX", 1, DEFAULT_SEND_LIMIT.max),
+    windowSeconds: readInt(env, "SEND_LIMIT_WINDOW_S", 1, DEFAULT_SEND_LIMIT.windowSeconds),
+  };
+  if (out.sendLimit.windowSeconds > 3600) throw new SettingsError(`SEND_LIMIT_WINDOW_S must be between 1 and 3600 (got "${env.SEND_LIMIT_WINDOW_S}")`);
+  if (out.connectTimeoutMs > 60_000) throw new SettingsError(`CONNECT_TIMEOUT_MS must be between 100 and 60000 (got "${env.CONNECT_TIMEOUT_MS}")`);
   if (out.port > 65535) throw new SettingsError(`PORT must be between 1 and 65535 (got "${env.PORT}")`);
   if (out.maxConnectionsPerIp > out.maxConnectionsPerTask) {
     throw new SettingsError(
       `MAX_CONNECTIONS_PER_IP (${out.maxConnectionsPerIp}) must not exceed MAX_CONNECTIONS_PER_TASK (${out.maxConnectionsPerTask})`,
+    );
+  }
+  if (out.maxSessionsPerIp < out.maxConnectionsPerIp) {
+    throw new SettingsError(
+      `MAX_SESSIONS_PER_IP (${out.maxSessionsPerIp}) must be at least MAX_CONNECTIONS_PER_IP (${out.maxConnectionsPerIp}): every connection holds a session`,
     );
   }
   if (out.maxPayloadBytes > out.maxBytesPer10s) {

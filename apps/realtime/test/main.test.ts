@@ -54,7 +54,12 @@ test("a malformed variable stops the start with exit code 2, naming the variable
 test("behind a trusted proxy: per-IP limit by the entry the proxy appended, whatever the client put first; a full task answers server_full", async () => {
   const { userIds } = await f.seed(4);
   rt = await startRealtime({
-    env: f.env(await freePort(), { TRUST_PROXY_HOPS: "1", MAX_CONNECTIONS_PER_TASK: "3", MAX_CONNECTIONS_PER_IP: "2" }),
+    // Sessions per IP far above the engine cap, and bare sessions kept open for up to a minute (connect
+    // timeout, pings far apart), so the handshakes below reach that cap however slowly they arrive.
+    env: f.env(await freePort(), {
+      TRUST_PROXY_HOPS: "1", MAX_CONNECTIONS_PER_TASK: "3", MAX_CONNECTIONS_PER_IP: "2", MAX_SESSIONS_PER_IP: "500",
+      CONNECT_TIMEOUT_MS: "60000", PING_INTERVAL_MS: "25000", PING_TIMEOUT_MS: "20000",
+    }),
     host: "127.0.0.1",
     writeMetric: () => undefined,
   });

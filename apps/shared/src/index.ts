@@ -10,3 +10,4 @@ export * from "./jobs";
 export * from "./chat";
 export * from "./emitter";
 export * from "./http";
+export * from "./limits";

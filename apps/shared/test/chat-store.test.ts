@@ -19,7 +19,7 @@ async function user(name: string): Promise<string> {
 }
 
 /** The promise rejects with a ChatError of one of the codes (a refusal, never data). */
-async function refused(p: Promise<unknown>, codes: string[] = ["forbidden", "not_found"]): Promise<ChatError> {
+async function refused(p: Promise<unknown>, codes: string[] = ["forbidden", "not_found", "not_member"]): Promise<ChatError> {
   const err = await p.then(
     (v) => {
       throw new Error(`expected a refusal, got ${JSON.stringify(v)}`);
@@ -71,9 +71,9 @@ describe("membership guards", () => {
     expect(await store.unreadCounts(u)).toEqual([]);
   });
 
-  test("an unknown room is not_found and a room the user is not in is forbidden", async () => {
+  test("an unknown room is not_found and a room the user is not in is not_member, both 404 (ids do not leak)", async () => {
     expect((await refused(store.requireMember(outsider, MISSING_ROOM), ["not_found"])).statusCode).toBe(404);
-    expect((await refused(store.requireMember(outsider, roomId), ["forbidden"])).statusCode).toBe(403);
+    expect((await refused(store.requireMember(outsider, roomId), ["not_member"])).statusCode).toBe(404);
     expect((await refused(store.requireMember(outsider, "not-a-uuid"), ["not_found"])).message).toMatch(/room ids are UUIDs/);
     await refused(store.joinRoom(outsider, MISSING_ROOM), ["not_found"]);
     expect(await store.isMember(owner, "nope")).toBe(false);
@@ -126,7 +126,7 @@ describe("messages", () => {
       store.postMessage({ userId: member, roomId, body: body as string, clientMsgId: clientMsgId as string });
     expect((await refused(post("   ", "ok"), ["bad_request"])).message).toBe("body must be a non-empty string");
     expect((await refused(post(42, "ok"), ["bad_request"])).statusCode).toBe(400);
-    expect((await refused(post("x".repeat(BODY_MAX + 1), "ok"), ["bad_request"])).message).toBe(`body must be at most ${BODY_MAX} characters (got ${BODY_MAX + 1})`);
+    expect((await refused(post("x".repeat(BODY_MAX + 1), "ok"), ["bad_request"])).message).toBe(`body must be 1 to ${BODY_MAX} characters (Unicode code points; got ${BODY_MAX + 1})`);
     await store.postMessage({ userId: member, roomId: room, body: "x".repeat(BODY_MAX), clientMsgId: "max-len" });
     expect((await refused(post("hi", "has space"), ["bad_request"])).message).toMatch(/clientMsgId must be 1 to 64 characters/);
     await refused(post("hi", "x".repeat(65)), ["bad_request"]);
@@ -154,8 +154,8 @@ describe("messages", () => {
     await refused(store.editMessage(member, message.id, "again"), ["not_found"]);
     await refused(store.deleteMessage(member, message.id), ["not_found"]);
     await refused(store.editMessage(member, "999999999", "x"), ["not_found"]);
-    expect((await refused(store.editMessage(member, "abc", "x"), ["not_found"])).message).toMatch(/message ids are positive integers/);
-    await refused(store.deleteMessage(member, "0"), ["not_found"]);
+    expect((await refused(store.editMessage(member, "abc", "x"), ["bad_request"])).message).toMatch(/messageId must be a message id: a positive integer/);
+    await refused(store.deleteMessage(member, "0"), ["bad_request"]);
     const page = await store.history(member, room);
     expect(page.messages.find((m) => m.id === message.id)).toMatchObject({ body: "", deletedAt: deleted.deletedAt });
   });
@@ -204,8 +204,8 @@ describe("messages", () => {
     await store.markRead({ userId: member, roomId: r, messageId: ids[0] });
     expect((await unread()).lastReadMessageId).toBe(ids[1]);
     const elsewhere = (await store.postMessage({ userId: member, roomId: room, body: "other room", clientMsgId: "x-1" })).message.id;
-    expect((await refused(store.markRead({ userId: member, roomId: r, messageId: elsewhere }), ["not_found"])).message).toBe(`message ${elsewhere} is not in room ${r}`);
-    await refused(store.markRead({ userId: member, roomId: r, messageId: "-1" }), ["not_found"]);
+    expect((await refused(store.markRead({ userId: member, roomId: r, messageId: elsewhere }), ["not_found"])).message).toBe(`message ${elsewhere} does not exist or is not in a room you are a member of`);
+    await refused(store.markRead({ userId: member, roomId: r, messageId: "-1" }), ["bad_request"]);
     await store.deleteMessage(owner, ids[2]);
     expect((await unread()).unread).toBe(0);
   });

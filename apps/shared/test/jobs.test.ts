@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CreateQueueCommand, ReceiveMessageCommand, DeleteMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, ReceiveMessageCommand, DeleteMessageBatchCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { startSqs } from "../../../test/support/sqs";
 import { parseJob, pushJob, offlineJob, JobProducer, PREVIEW_MAX, type Job } from "../src/jobs";
 
@@ -71,6 +71,61 @@ test("the producer sends in batches of 10 and every job arrives once on a real S
       }
     }
     assert.equal(got.size, 23);
+  } finally {
+    await sqs.stop();
+  }
+});
+
+test("the producer retries exactly the entries SQS reports as failed, so every job arrives once; sender faults are not retried", async () => {
+  const sqs = await startSqs();
+  try {
+    const { QueueUrl } = await sqs.client.send(new CreateQueueCommand({ QueueName: "chat-test-partial" }));
+    const jobs: Job[] = Array.from({ length: 12 }, (_, i) => pushJob({ ...MSG, id: String(i + 1) }, USER));
+    const calls: string[][] = [];
+    // An odd-numbered entry fails the first time it is offered (a transient server-side failure, as SQS
+    // reports under throttling) and is stored when offered again.
+    const offered = new Set<string>();
+    const flaky = {
+      send: async (cmd: { input: { QueueUrl: string; Entries: { Id: string; MessageBody: string }[] } }) => {
+        const entries = cmd.input.Entries;
+        calls.push(entries.map((e) => e.Id));
+        const dropped = entries.filter((e) => Number(e.Id) % 2 === 1 && !offered.has(e.MessageBody));
+        for (const e of entries) offered.add(e.MessageBody);
+        const keep = entries.filter((e) => !dropped.includes(e));
+        const out = await sqs.client.send(new SendMessageBatchCommand({ QueueUrl: cmd.input.QueueUrl, Entries: keep }));
+        return {
+          Successful: out.Successful,
+          Failed: dropped.map((e) => ({ Id: e.Id, Code: "InternalError", Message: "try again", SenderFault: false })),
+        };
+      },
+    };
+    await new JobProducer(flaky as never).send(QueueUrl!, jobs);
+    expect(calls).toEqual([
+      ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+      ["1", "3", "5", "7", "9"],
+      ["0", "1"],
+      ["1"],
+    ]);
+    const got: string[] = [];
+    for (let i = 0; i < 10 && got.length < 12; i++) {
+      const r = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+      for (const m of r.Messages ?? []) {
+        const parsed = parseJob(m.Body);
+        if (parsed.ok) got.push(parsed.job.jobId);
+      }
+    }
+    expect(got.sort()).toEqual(jobs.map((j) => j.jobId).sort());
+
+    // A sender fault (a malformed entry) cannot succeed on retry: refused at once, naming the count and code.
+    const senderFault = {
+      send: async (cmd: { input: { Entries: { Id: string }[] } }) => {
+        calls.push(cmd.input.Entries.map((e) => e.Id));
+        return { Failed: [{ Id: "0", Code: "InvalidMessageContents", Message: "bad", SenderFault: true }] };
+      },
+    };
+    calls.length = 0;
+    await expect(new JobProducer(senderFault as never).send(QueueUrl!, jobs.slice(0, 1))).rejects.toThrow(/could not enqueue 1 job\(s\) .*InvalidMessageContents/);
+    expect(calls).toHaveLength(1);
   } finally {
     await sqs.stop();
   }

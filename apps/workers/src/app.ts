@@ -66,7 +66,9 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
     logger,
     onResult,
   };
-  const handlerDeps = { pool, lockTimeoutMs: config.jobTimeoutMs, logger };
+  // The job timeout ends a hung job (its client destroyed, its backend terminated); the database's own
+  // lock/statement timeouts at twice that are a backstop only.
+  const handlerDeps = { pool, lockTimeoutMs: config.jobTimeoutMs * 2, logger };
   const push =
     config.push && gateway
       ? new SqsConsumer({
@@ -86,6 +88,13 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
   let stopping = false;
   const server = createHealthServer(async () => {
     if (stopping) return { ok: false, detail: "shutting down" };
+    const stalled = [push, offline].filter((c): c is SqsConsumer => c !== undefined && c.stalled);
+    if (stalled.length > 0) {
+      return {
+        ok: false,
+        detail: `no job finished for longer than JOB_TIMEOUT_MS (${config.jobTimeoutMs} ms) with jobs in flight on the ${stalled.map((c) => c.name).join(" and ")} queue`,
+      };
+    }
     if ((push && !push.healthy) || !offline.healthy) return { ok: false, detail: "queue polling is failing" };
     try {
       await pool.query("SELECT 1");

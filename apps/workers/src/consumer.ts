@@ -9,6 +9,13 @@
  *                                moves it to the DLQ after maxReceiveCount receives, without waiting.
  * - throws anything else     -> the message is left alone and comes back after its visibility timeout
  *                                (SQS's own retry); during shutdown it is released instead.
+ * - still running at jobTimeoutMs -> abandoned: its signal is aborted, the consumer stops waiting for it (the
+ *                                slot is reused), the message is released at once and `job failed` is logged
+ *                                at error level. The handler must let go of what it holds when its signal
+ *                                aborts (runOnce destroys its database client).
+ *
+ * `stalled` (readiness) is true while jobs are in flight, or keep timing out, and none has finished for longer
+ * than the job timeout.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -46,6 +53,8 @@ export interface JobResult {
   outcome: JobOutcome;
   durationMs: number;
   error?: unknown;
+  /** The handler was still running at `jobTimeoutMs` and was abandoned (outcome "failed"). */
+  timedOut?: boolean;
 }
 
 export interface ConsumerOptions {
@@ -60,7 +69,7 @@ export interface ConsumerOptions {
   waitTimeSeconds: number;
   /** Visibility timeout asked for on receive and on every heartbeat. */
   visibilityTimeoutSeconds: number;
-  /** A job still running after this long is aborted through its signal and counted as failed. */
+  /** A job still running after this long is abandoned: aborted through its signal, released, counted as failed. */
   jobTimeoutMs: number;
   /** How often a running job's visibility is extended. @default half the visibility timeout */
   heartbeatIntervalMs?: number;
@@ -101,6 +110,9 @@ export class SqsConsumer {
   private lastPollOkAt = 0;
   private receiveFailing = false;
   private ackSeq = 0;
+  /** Last time a job finished (other than by timing out) or the consumer was found idle. */
+  private lastProgressAt = 0;
+  private timedOutSinceProgress = false;
 
   constructor(options: ConsumerOptions) {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
@@ -125,6 +137,11 @@ export class SqsConsumer {
     };
   }
 
+  /** The queue label given at construction. */
+  get name(): string {
+    return this.opts.name;
+  }
+
   /** Number of jobs running now. */
   get active(): number {
     return this.inFlight.size;
@@ -136,12 +153,23 @@ export class SqsConsumer {
    */
   get healthy(): boolean {
     if (this.stopping || !this.loop) return false;
+    if (this.stalled) return false;
     return !this.receiveFailing || Date.now() - this.lastPollOkAt < this.opts.waitTimeSeconds * 2000 + 5000;
+  }
+
+  /**
+   * True while jobs are (or were, until they timed out) in flight and none has finished for longer than the job
+   * timeout: every job hangs, or a handler ignores its timeout. Readiness reports it.
+   */
+  get stalled(): boolean {
+    if (!this.loop || (this.inFlight.size === 0 && !this.timedOutSinceProgress)) return false;
+    return Date.now() - this.lastProgressAt > this.opts.jobTimeoutMs;
   }
 
   start(): void {
     if (this.loop) return;
     this.lastPollOkAt = Date.now();
+    this.progressed();
     this.loop = this.pollLoop();
   }
 
@@ -211,6 +239,8 @@ export class SqsConsumer {
         const res = await receiving.finally(() => (this.polling = undefined));
         messages = res.Messages ?? [];
         this.lastPollOkAt = Date.now();
+        // An empty queue and no job running: nothing is waiting on this consumer.
+        if (messages.length === 0 && this.inFlight.size === 0) this.progressed();
         this.receiveFailing = false;
         failures = 0;
       } catch (err) {
@@ -262,12 +292,25 @@ export class SqsConsumer {
       settled: false,
       done: Promise.resolve(),
     };
+    // A consumer going from idle to busy starts its progress clock now, unless its jobs have been timing out.
+    if (this.inFlight.size === 0 && !this.timedOutSinceProgress) this.lastProgressAt = startedAt;
     this.inFlight.set(receipt, job);
+    // The handler is raced against its signal: a handler stuck on a call that ignores the signal (a database
+    // query, a lock wait) still gives its slot and its message back at the timeout or when a stop gives up.
+    const abandoned = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(controller.signal.reason);
+      if (controller.signal.aborted) onAbort();
+      else controller.signal.addEventListener("abort", onAbort, { once: true });
+    });
+    abandoned.catch(() => undefined);
     job.done = (async () => {
       let outcome: JobOutcome;
       let error: unknown;
+      const running = Promise.resolve().then(() => handler(message, { signal: controller.signal, receiveCount, messageId: message.MessageId ?? "" }));
+      // A handler that settles after being abandoned must not surface as an unhandled rejection.
+      running.catch(() => undefined);
       try {
-        await handler(message, { signal: controller.signal, receiveCount, messageId: message.MessageId ?? "" });
+        await Promise.race([running, abandoned]);
         outcome = "processed";
       } catch (err) {
         error = err;
@@ -277,6 +320,8 @@ export class SqsConsumer {
         clearInterval(job.heartbeat);
         job.settled = true;
       }
+      const timedOut = error instanceof JobTimeoutError;
+      const abandonedJob = controller.signal.aborted && outcome !== "processed" && outcome !== "poison";
       // An extension still on its way could land after the delete/release below and hide the message again
       // for a whole visibility timeout: wait for it first.
       await job.extending;
@@ -288,6 +333,13 @@ export class SqsConsumer {
           queue: name, messageId: message.MessageId, receiveCount, error: errorMessage(error),
         }, "invalid message: released for redrive to the DLQ");
         await this.release([message]);
+      } else if (timedOut) {
+        // The handler was given up on: the message goes back to the queue at once (its receive count grows,
+        // so a job that always hangs ends in the DLQ after maxReceiveCount).
+        logger.error({
+          queue: name, messageId: message.MessageId, receiveCount, timeoutMs: jobTimeoutMs, error: errorMessage(error),
+        }, "job failed: timed out, message released for another attempt");
+        await this.release([message]);
       } else if (this.stopping) {
         outcome = "released";
         await this.release([message]);
@@ -296,14 +348,21 @@ export class SqsConsumer {
           queue: name, messageId: message.MessageId, receiveCount, error: errorMessage(error),
         }, "job failed: message will be retried after its visibility timeout");
       }
+      if (timedOut) this.timedOutSinceProgress = true;
+      else if (!abandonedJob) this.progressed();
       this.inFlight.delete(receipt);
       this.slotWaiter?.();
       try {
-        onResult?.({ queue: name, outcome, durationMs, error });
+        onResult?.({ queue: name, outcome, durationMs, error, ...(timedOut ? { timedOut: true } : {}) });
       } catch {
         /* metrics must never break the consumer */
       }
     })();
+  }
+
+  private progressed(): void {
+    this.lastProgressAt = Date.now();
+    this.timedOutSinceProgress = false;
   }
 
   /** Extends a running job's visibility; skipped while the previous extension is still being sent. */

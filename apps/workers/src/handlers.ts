@@ -11,7 +11,10 @@ import { parseJob, type OfflineJob, type PushJob } from "@chat/shared/src/jobs";
 
 export interface HandlerDeps {
   pool: Pool;
-  /** Longest wait on a duplicate delivery that is still running. */
+  /**
+   * Database backstop: PostgreSQL ends a lock wait or statement running longer than this. Above the job
+   * timeout, which normally ends a hung job first (and destroys its client).
+   */
   lockTimeoutMs: number;
   logger: ConsumerLogger;
   /** Called when the gateway refuses a notification for good (metrics). */
@@ -39,7 +42,7 @@ function poisonOnDataError(err: unknown): never {
 export function pushHandler(deps: HandlerDeps & { gateway: PushGatewayClient }): Handler {
   return async (message, ctx) => {
     const job = parseAs<PushJob>(message, "push");
-    const result = await runOnce(deps.pool, { jobId: job.jobId, queue: "push", lockTimeoutMs: deps.lockTimeoutMs }, async (tx) => {
+    const result = await runOnce(deps.pool, { jobId: job.jobId, queue: "push", lockTimeoutMs: deps.lockTimeoutMs, statementTimeoutMs: deps.lockTimeoutMs, signal: ctx.signal }, async (tx) => {
       let status: "delivered" | "rejected";
       let gatewayStatus: number | undefined;
       let attempts: number;
@@ -86,9 +89,9 @@ export function pushHandler(deps: HandlerDeps & { gateway: PushGatewayClient }):
  * the meantime leaves nothing to record: the job ends as "skipped".
  */
 export function offlineHandler(deps: HandlerDeps): Handler {
-  return async (message) => {
+  return async (message, ctx) => {
     const job = parseAs<OfflineJob>(message, "offline");
-    const result = await runOnce(deps.pool, { jobId: job.jobId, queue: "offline", lockTimeoutMs: deps.lockTimeoutMs }, async (tx) => {
+    const result = await runOnce(deps.pool, { jobId: job.jobId, queue: "offline", lockTimeoutMs: deps.lockTimeoutMs, statementTimeoutMs: deps.lockTimeoutMs, signal: ctx.signal }, async (tx) => {
       const res = await tx.query(
         `INSERT INTO offline_digests (user_id, room_id, message_id)
          SELECT u.id, m.room_id, m.id

@@ -12,17 +12,51 @@ import type { Pool, PoolClient } from "pg";
 
 export type RunOnceResult = { status: "done"; outcome: string } | { status: "duplicate" };
 
-export async function runOnce(
-  pool: Pool,
-  job: { jobId: string; queue: string; lockTimeoutMs: number },
-  effect: (tx: PoolClient) => Promise<string>,
-): Promise<RunOnceResult> {
+export interface RunOnceJob {
+  jobId: string;
+  queue: string;
+  /** Longest wait on a lock (a duplicate delivery still running); PostgreSQL ends the wait after it. */
+  lockTimeoutMs: number;
+  /** Longest single statement; PostgreSQL cancels it after this (a backstop should the client be gone). */
+  statementTimeoutMs?: number;
+  /**
+   * The job's signal: when it aborts (job timeout, shutdown) the transaction's client is destroyed, not
+   * returned to the pool, and its server process is terminated, so a hung statement and its row locks go
+   * with it; `runOnce` then rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
+}
+
+export async function runOnce(pool: Pool, job: RunOnceJob, effect: (tx: PoolClient) => Promise<string>): Promise<RunOnceResult> {
+  job.signal?.throwIfAborted();
   const tx = await pool.connect();
-  let broken = false;
-  try {
+  let returned = false;
+  const giveBack = (destroy: boolean | Error) => {
+    if (returned) return;
+    returned = true;
+    tx.release(destroy);
+  };
+  const pid = (tx as unknown as { processID?: number }).processID;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    if (!job.signal) return;
+    onAbort = () => {
+      const reason = job.signal!.reason instanceof Error ? job.signal!.reason : new Error("job aborted");
+      giveBack(reason);
+      // Closing the socket does not stop a statement the server is running (it notices only when it next
+      // writes): terminate the backend so its locks are freed now.
+      if (pid) pool.query("SELECT pg_terminate_backend($1)", [pid]).catch(() => undefined);
+      reject(reason);
+    };
+    if (job.signal.aborted) onAbort();
+    else job.signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  const work = (async (): Promise<RunOnceResult> => {
     // One round trip: open the transaction and cap the wait on a running duplicate at what a job may take (the
-    // delivery is retried later instead).
-    await tx.query(`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(job.lockTimeoutMs))}`);
+    // delivery is retried later instead), and any statement at the backstop.
+    const statementTimeout = job.statementTimeoutMs === undefined ? "" : `; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(job.statementTimeoutMs))}`;
+    await tx.query(`BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(job.lockTimeoutMs))}${statementTimeout}`);
     const claimed = await tx.query(
       "INSERT INTO processed_jobs (job_id, queue, outcome) VALUES ($1, $2, 'pending') ON CONFLICT (job_id) DO NOTHING",
       [job.jobId, job.queue],
@@ -35,14 +69,24 @@ export async function runOnce(
     await tx.query("UPDATE processed_jobs SET outcome = $2, processed_at = now() WHERE job_id = $1", [job.jobId, outcome]);
     await tx.query("COMMIT");
     return { status: "done", outcome };
+  })();
+  try {
+    const result = await Promise.race([work, aborted]);
+    giveBack(false);
+    return result;
   } catch (err) {
-    try {
-      await tx.query("ROLLBACK");
-    } catch {
-      broken = true;
+    if (!returned) {
+      let broken = false;
+      try {
+        await tx.query("ROLLBACK");
+      } catch {
+        broken = true;
+      }
+      giveBack(broken);
     }
+    work.catch(() => undefined);
     throw err;
   } finally {
-    tx.release(broken);
+    if (onAbort) job.signal?.removeEventListener("abort", onAbort);
   }
 }

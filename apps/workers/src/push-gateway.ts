@@ -32,6 +32,8 @@ export interface PushGatewayOptions {
   baseDelayMs?: number;
   /** Longest single backoff wait. */
   maxDelayMs?: number;
+  /** Source of the full jitter, a number in [0, 1). @default Math.random */
+  random?: () => number;
 }
 
 export class PushGatewayError extends Error {
@@ -133,7 +135,7 @@ export class PushGatewayClient {
         );
       }
       if (!last.retryable || attempt === this.opts.maxAttempts) break;
-      const backoff = Math.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+      const backoff = (this.opts.random ?? Math.random)() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
       await delay(Math.min(this.maxDelayMs, retryAfterMs ?? backoff), signal);
     }
     throw last ?? new PushGatewayError("push gateway: no attempt made", true);

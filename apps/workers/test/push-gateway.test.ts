@@ -38,13 +38,43 @@ test("a delivery is signed: the gateway can verify it, and a tampered body or wr
   assert.equal(signBody("k", 1, "b"), "v1=2946e37a45bb02a0bf1bf1a7d9219543801fedd301f9f485aebd72c928639bea");
 });
 
-test("5xx and 429 are retried with backoff, then succeed", async () => {
+/** Gaps between consecutive gateway requests, in ms. */
+const gaps = () => sink.requests.slice(1).map((r, i) => r.at - sink.requests[i].at);
+
+test("5xx answers are retried with backoff (exponential waits checked), then succeed", async () => {
   sink.requests.length = 0;
-  let n = 0;
-  sink.respond = () => (++n === 1 ? { status: 503 } : n === 2 ? { status: 429, headers: { "retry-after": "0" } } : { status: 200 });
-  const result = await client().send(notification);
+  sink.respond = () => (sink.requests.length < 3 ? { status: 503 } : { status: 200 });
+  // Jitter pinned at 0.5: the waits are half of base x 2^(attempt-1), i.e. 100 ms then 200 ms.
+  const result = await client({ baseDelayMs: 200, maxAttempts: 4, random: () => 0.5 }).send(notification);
   assert.deepEqual(result, { status: 200, attempts: 3 });
   assert.equal(sink.requests.length, 3);
+  const [first, second] = gaps();
+  expect(first).toBeGreaterThanOrEqual(95);
+  expect(second).toBeGreaterThanOrEqual(195);
+  expect(second).toBeGreaterThan(first);
+});
+
+test("the backoff is capped at maxDelayMs", async () => {
+  sink.requests.length = 0;
+  sink.respond = () => (sink.requests.length < 3 ? { status: 500 } : { status: 200 });
+  // Without the cap the second wait would be 0.99 x 4000 ms.
+  await client({ baseDelayMs: 2000, maxDelayMs: 150, maxAttempts: 3, random: () => 0.99 }).send(notification);
+  expect(Math.max(...gaps())).toBeLessThan(1500);
+  expect(Math.min(...gaps())).toBeGreaterThanOrEqual(140);
+});
+
+test("a Retry-After from the gateway is waited for instead of the (shorter) backoff", async () => {
+  sink.requests.length = 0;
+  sink.respond = () => (sink.requests.length === 1 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 });
+  const result = await client({ baseDelayMs: 10, random: () => 0.5 }).send(notification);
+  assert.deepEqual(result, { status: 200, attempts: 2 });
+  expect(gaps()[0]).toBeGreaterThanOrEqual(950);
+
+  // An HTTP-date works too.
+  sink.requests.length = 0;
+  sink.respond = () => (sink.requests.length === 1 ? { status: 503, headers: { "retry-after": new Date(Date.now() + 2000).toUTCString() } } : { status: 200 });
+  await client({ baseDelayMs: 10, random: () => 0.5 }).send(notification);
+  expect(gaps()[0]).toBeGreaterThanOrEqual(900);
 });
 
 test("permanent refusals (410) are not retried; 401 is retryable so a bad secret never drops jobs silently", async () => {

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { normaliseRoomId, type Message, type RoomRole, type RoomVisibility } from "@chat/shared";
 import type { Services } from "../services";
 import { authenticate } from "../authenticate";
-import { ApiError } from "../errors";
+import { ApiError, tooMany } from "../errors";
 import { obj, uuidParam, messageBody, clientMsgId, messageId, roomName, roomVisibility, userIdField } from "./schemas";
 
 /**
@@ -13,6 +13,9 @@ import { obj, uuidParam, messageBody, clientMsgId, messageId, roomName, roomVisi
  */
 export async function postAndDeliver(s: Services, input: { userId: string; roomId: string; body: string; clientMsgId: string }, request: Pick<FastifyRequest, "log" | "id">) {
   const { log } = request;
+  // One budget per user for REST, GraphQL and the realtime service's message:send.
+  const verdict = await s.sendBudget.take(input.userId);
+  if (!verdict.ok) throw tooMany("send_rate_limited", verdict.message, verdict.retryAfterSeconds);
   const result = await s.store.postMessage(input);
   try {
     // The request id travels in the queued jobs, so the workers' log lines can be matched with this request.

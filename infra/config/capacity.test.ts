@@ -1,0 +1,167 @@
+import { CAPACITY, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, withTraffic } from "./capacity";
+import type { CapacityModel } from "./capacity";
+import { buildTier, TIER_NAMES, TIERS } from "./tiers";
+import { validateStackConfig } from "./load";
+import { HOURS_PER_MONTH, PRICES, RDS_VCPUS } from "../plan/prices";
+import { postgresMaxConnections } from "../components/postgres-limits";
+import { capacitySection } from "../plan/capacity";
+import { renderMarkdown, renderText } from "../plan/render";
+
+const prices = PRICES["us-east-1"]!;
+const HA = { zoneRedundant: true };
+const peakOf = (dau: number, model: CapacityModel = CAPACITY, tasksAtPeak = 6) => ({ ...estimateTraffic(dau, model), tasksAtPeak });
+
+/** Monthly price of a database choice, computed here independently of the model's ranking. */
+const dbMonthly = (cls: string, copies: number) =>
+  (copies * prices.rdsInstanceHour[cls]!.usd + Math.max(2, RDS_VCPUS[cls]!) * prices.rdsProxyVcpuHour.usd) * HOURS_PER_MONTH;
+
+describe("database class: the cheapest that carries the peak", () => {
+  test.each(TIER_NAMES)("%s: no cheaper priced class carries the tier's need", (tier) => {
+    const t = TIERS[tier];
+    const model = CAPACITY;
+    const traffic = estimateTraffic(t.dau, model);
+    const tasks = t.services.api.min + t.services.realtime.min + t.services.workers.min;
+    const choice = deriveDatabase({ ...traffic, tasksAtPeak: tasks }, { zoneRedundant: t.database.multiAz }, 95, model);
+    expect(choice.instanceClass).toBe(t.database.instanceClass);
+    expect(choice.cpu.haveVcpu).toBeGreaterThanOrEqual(choice.cpu.needVcpu);
+    expect(choice.connections.have).toBeGreaterThanOrEqual(choice.connections.need);
+    const copies = t.database.multiAz ? 2 : 1;
+    for (const cls of Object.keys(prices.rdsInstanceHour)) {
+      if (dbMonthly(cls, copies) >= dbMonthly(t.database.instanceClass, copies) * 0.99) continue;
+      // every cheaper class must fail the CPU or the connections test
+      const burst: Record<string, number> = { micro: 0.1, small: 0.2, medium: 0.2, large: 0.3, xlarge: 0.4 };
+      const size = cls.split(".").pop()!;
+      const vcpu = cls.startsWith("db.t") ? RDS_VCPUS[cls]! * burst[size]! : RDS_VCPUS[cls]!;
+      const conns = Math.floor(postgresMaxConnections(cls) * 0.95);
+      expect(vcpu < choice.cpu.needVcpu || conns < choice.connections.need).toBe(true);
+    }
+  });
+
+  it("a tier whose peak grows picks the next class", () => {
+    const small = deriveDatabase(peakOf(10_000), HA, 95);
+    const grown = deriveDatabase(peakOf(20_000), HA, 95);
+    expect(small.instanceClass).toBe("db.t4g.large");
+    expect(grown.instanceClass).not.toBe(small.instanceClass);
+    expect(dbMonthly(grown.instanceClass, 2)).toBeGreaterThan(dbMonthly(small.instanceClass, 2));
+  });
+
+  it("more tasks than the proxy share of max_connections holds moves to a class with more memory", () => {
+    // 1k DAU needs almost no CPU; 20 tasks x 10 connections exceed db.t4g.micro's 106
+    expect(deriveDatabase(peakOf(1_000, CAPACITY, 6), HA, 95).instanceClass).toBe("db.t4g.micro");
+    expect(deriveDatabase(peakOf(1_000, CAPACITY, 20), HA, 95).instanceClass).toBe("db.t4g.small");
+  });
+
+  it("storage holds storageMonths of messages with headroom, at least 20 GB", () => {
+    expect(deriveDatabase(peakOf(100), { zoneRedundant: false }, 95).storageGb).toBe(20);
+    const gb = (100_000 * CAPACITY.messagesPerDauPerDay * 30 * CAPACITY.storageMonths * CAPACITY.dbBytesPerStoredMessage) / 1e9;
+    expect(deriveDatabase(peakOf(100_000, CAPACITY, 60), HA, 95).storageGb).toBe(Math.ceil(gb * CAPACITY.headroom));
+  });
+});
+
+describe("Redis node: the cheapest that carries the peak, with a replica where zone-redundant", () => {
+  it("keeps one replica with failover on zone-redundant tiers and none on dev", () => {
+    expect(deriveRedis(peakOf(100), { zoneRedundant: false })).toMatchObject({ replicas: 0, multiAz: false });
+    for (const tier of TIER_NAMES.slice(1)) expect(TIERS[tier].redis).toMatchObject({ replicas: 1, multiAz: true });
+  });
+
+  it("a peak beyond a burstable node's baseline picks a non-burstable node", () => {
+    expect(deriveRedis(peakOf(10_000), HA).nodeType).toBe("cache.t4g.micro");
+    const big = deriveRedis(peakOf(100_000), HA);
+    expect(big.nodeType).toBe("cache.m7g.large");
+    expect(big.cpu.haveThread).toBeGreaterThanOrEqual(big.cpu.needThread);
+  });
+});
+
+describe("network: NAT per zone where zone-redundant; endpoints where they pay for themselves", () => {
+  it("dev has one NAT and no endpoints; production tiers have NAT per zone and the Secrets Manager endpoint", () => {
+    expect(deriveNetwork(100, 2, { zoneRedundant: false })).toMatchObject({ natGateways: "single", interfaceEndpoints: [] });
+    expect(deriveNetwork(1_000, 2, HA)).toMatchObject({ natGateways: "perZone", interfaceEndpoints: ["secretsmanager"] });
+  });
+
+  it("the logs endpoint appears once its NAT saving exceeds its hourly price in every zone", () => {
+    expect(deriveNetwork(10_000, 3, HA).interfaceEndpoints).not.toContain("logs");
+    expect(deriveNetwork(100_000, 3, HA).interfaceEndpoints).toContain("logs");
+    const logs = deriveNetwork(100_000, 3, HA).endpoints.find((e) => e.service === "logs")!;
+    expect(logs.natSavingUsd).toBeGreaterThan(logs.endpointUsd);
+  });
+});
+
+describe("availability promise on every production tier", () => {
+  test.each(TIER_NAMES.slice(1))("%s: Multi-AZ database, Redis failover, NAT per zone, 2+ tasks per service", (tier) => {
+    const t = TIERS[tier];
+    expect(t.database.multiAz).toBe(true);
+    expect(t.redis.replicas).toBeGreaterThanOrEqual(1);
+    expect(t.network.natGateways).toBe("perZone");
+    for (const s of Object.values(t.services)) expect(s.min).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("traffic overrides", () => {
+  const raw = (traffic?: unknown) => ({
+    "aws:region": "us-east-1",
+    "realtime-chat:tier": "10k-dau",
+    "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+    // production tiers require TLS and a critical-alarm subscription
+    "realtime-chat:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000001",
+    "realtime-chat:alarmEmail": "oncall@example.com",
+    ...(traffic === undefined ? {} : { "realtime-chat:traffic": traffic }),
+  });
+
+  it("a stack's traffic key re-derives its tier", () => {
+    const plain = validateStackConfig(raw(), "10k-dau").sizing;
+    const busy = validateStackConfig(raw({ peakConcurrencyShare: 0.9, messagesPerConnectionPerMinute: 6 }), "10k-dau").sizing;
+    expect(plain.database.instanceClass).toBe(TIERS["10k-dau"].database.instanceClass);
+    expect(busy.database.instanceClass).toBe(buildTier("10k-dau", withTraffic({ peakConcurrencyShare: 0.9, messagesPerConnectionPerMinute: 6 })).database.instanceClass);
+    expect(busy.database.instanceClass).not.toBe(plain.database.instanceClass);
+    expect(busy.services.realtime.min).toBeGreaterThan(plain.services.realtime.min);
+  });
+
+  it("rejects an unknown assumption and a value out of range, naming the key and the range", () => {
+    expect(() => validateStackConfig(raw({ peakShare: 0.5 }), "10k-dau")).toThrow(
+      /realtime-chat:traffic = \{"peakShare":0\.5\}: peakShare: unknown assumption \(keys: peakConcurrencyShare,/);
+    expect(() => validateStackConfig(raw({ peakConcurrencyShare: 2 }), "10k-dau")).toThrow(
+      /peakConcurrencyShare = 2: expected a number from 0\.001 to 1/);
+    expect(() => validateStackConfig(raw("[1]"), "10k-dau")).toThrow(/expected an object of traffic assumptions/);
+  });
+});
+
+describe("plan capacity section", () => {
+  it("shows the peak and each resource's utilisation, within 1 / headroom", () => {
+    const c = capacitySection(TIERS["100k-dau"]);
+    expect(c.peak).toMatchObject({ peakConnections: 30_000, messagesPerSecond: 1000, apiRequestsPerSecond: 3000, jobsPerSecond: 500 });
+    expect(c.rows.map((r) => r.resource)).toEqual([
+      "api tasks", "realtime tasks", "workers tasks", "database CPU", "database connections", "database storage", "Redis engine thread", "Redis memory",
+    ]);
+    for (const r of c.rows) expect(r.utilisation).toBeLessThanOrEqual(1 / CAPACITY.headroom + 1e-3);
+    const db = c.rows.find((r) => r.resource === "database CPU")!;
+    expect(db).toMatchObject({ size: "db.r6g.2xlarge x 2 (Multi-AZ)", capacity: 8 });
+    expect(db.load).toBeCloseTo((1000 * 903 + 500 * 1806 + 3000 * 452) / 1e6, 3);
+  });
+
+  it("reports overridden assumptions and an undersized override as utilisation above 100%", () => {
+    const s = buildTier("1k-dau");
+    s.services.realtime.min = 1;
+    s.services.realtime.maxConnectionsPerTask = 500;
+    const c = capacitySection(s, { peakConcurrencyShare: 1 });
+    expect(c.overridden).toEqual(["peakConcurrencyShare"]);
+    expect(c.rows.find((r) => r.resource === "realtime tasks")).toMatchObject({ load: 1000, capacity: 500, utilisation: 2 });
+  });
+
+  it("renders in text and Markdown", () => {
+    const capacity = capacitySection(TIERS["1k-dau"]);
+    const doc: any = {
+      stack: "1k-dau", project: "p", region: "us-east-1", tier: "1k-dau", dau: 1000, resources: [], outputs: {},
+      cost: { monthlyUsd: 0, byType: {}, items: [], unpricedTypes: [] },
+      policy: { violations: [], mandatory: 0, advisory: 0, rules: [] },
+      preflight: { errors: 0, findings: [], rules: { types: 0, fieldRules: 0, combinationRules: 0 } },
+      quotas: { stack: { stacks: ["1k-dau"], region: "us-east-1", rows: [], warnings: [] }, counts: {} },
+      capacity, warnings: [],
+    };
+    const text = renderText(doc);
+    expect(text).toContain("Capacity at the model's peak");
+    expect(text).toMatch(/ database CPU: [\d.]+ of 0\.2 vCPU \(sustained\) \[db\.t4g\.micro x 2 \(Multi-AZ\)\]/);
+    expect(text).toMatch(/secretsmanager: 1 GB\/month saves \$0\.0\d of NAT processing, costs \$14\.6 in 2 zones -> endpoint \(kept for least privilege\)/);
+    const md = renderMarkdown(doc);
+    expect(md).toMatch(/\| database CPU \| db\.t4g\.micro x 2 \(Multi-AZ\) \| [\d.]+ vCPU \(sustained\) \| 0\.2 \| \d+% \|/);
+  });
+});
