@@ -62,6 +62,7 @@ export const SOURCES = {
   ec2SgRule: "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html",
   elbLoadBalancer: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html",
   elbTargetGroup: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html",
+  elbListener: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html",
   elbAttributes: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_LoadBalancerAttribute.html",
   elbTgAttributes: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupAttribute.html",
   rdsInstance: "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html",
@@ -101,6 +102,17 @@ export const SOURCES = {
   s3BucketNaming: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html",
   tagging: "https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html",
   autoscalingPolicy: "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScalingPolicy.html",
+  acmRequestCertificate: "https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html",
+  acmDomainValidationOption: "https://docs.aws.amazon.com/acm/latest/APIReference/API_DomainValidationOption.html",
+  route53RecordSet: "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html",
+  route53ResourceRecord: "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecord.html",
+  route53NameFormat: "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html",
+  glueDatabaseInput: "https://docs.aws.amazon.com/glue/latest/webapi/API_DatabaseInput.html",
+  glueTableInput: "https://docs.aws.amazon.com/glue/latest/webapi/API_TableInput.html",
+  glueColumn: "https://docs.aws.amazon.com/glue/latest/webapi/API_Column.html",
+  athenaCreateWorkGroup: "https://docs.aws.amazon.com/athena/latest/APIReference/API_CreateWorkGroup.html",
+  ec2CreateVpc: "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpc.html",
+  ec2CreateSubnet: "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html",
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -146,6 +158,25 @@ const ecsName = (label: string, source: string): TextConstraint => ({
   minLength: 1,
   maxLength: 255,
   allowedChars: { pattern: "a-zA-Z0-9_\\-", text: "letters, digits, underscores and hyphens" },
+  source,
+});
+
+/** Glue "single-line string": any character but line breaks and other control characters (tab allowed). */
+const glueName = (label: string, source: string): TextConstraint => ({
+  kind: "text",
+  label,
+  minLength: 1,
+  maxLength: 255,
+  allowedChars: { pattern: "\\t\\u0020-\\uD7FF\\uE000-\\uFFFD\\u{10000}-\\u{10FFFF}", text: "characters of a single line (no line breaks or control characters)" },
+  source,
+});
+
+/** IPv4 CIDR with a /16../28 netmask (VPCs and subnets). */
+const ipv4Cidr = (label: string, source: string): TextConstraint => ({
+  kind: "text",
+  label,
+  maxLength: 18,
+  pattern: { pattern: "^(?:(?:25[0-5]|2[0-4]\\d|1?\\d?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1?\\d?\\d)/(?:1[6-9]|2[0-8])$", text: "an IPv4 CIDR block with a netmask from /16 to /28" },
   source,
 });
 
@@ -209,6 +240,11 @@ export const CONSTRAINTS: Readonly<Record<string, Readonly<Record<string, Constr
     "healthCheck.timeout": { kind: "range", label: "health check timeout (seconds)", min: 2, max: 120, source: SOURCES.elbTargetGroup },
     "healthCheck.healthyThreshold": { kind: "range", label: "healthy threshold", min: 2, max: 10, source: SOURCES.elbTargetGroup },
     "healthCheck.unhealthyThreshold": { kind: "range", label: "unhealthy threshold", min: 2, max: 10, source: SOURCES.elbTargetGroup },
+  },
+  // CreateListener: port 1..65535 and the protocols ELB accepts
+  "aws:lb/listener:Listener": {
+    port: { kind: "range", label: "listener port", min: 1, max: 65535, source: SOURCES.elbListener },
+    protocol: { kind: "enum", label: "listener protocol", values: ["HTTP", "HTTPS", "TCP", "TLS", "UDP", "TCP_UDP", "GENEVE"], source: SOURCES.elbListener },
   },
   "aws:lb/listenerRule:ListenerRule": {
     priority: { kind: "range", label: "rule priority", min: 1, max: 50000, source: "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html" },
@@ -343,6 +379,57 @@ export const CONSTRAINTS: Readonly<Record<string, Readonly<Record<string, Constr
   "aws:appautoscaling/policy:Policy": {
     name: { kind: "text", label: "scaling policy name", minLength: 1, maxLength: 256, source: SOURCES.autoscalingPolicy },
   },
+
+  // ACM: a fully qualified name of at most 253 characters, labels of 1-63 letters, digits and hyphens (no hyphen
+  // at either end), an optional leading "*." (DomainValidationOption.DomainName); validation by DNS or email
+  "aws:acm/certificate:Certificate": {
+    domainName: {
+      kind: "text", label: "certificate domain name", minLength: 1, maxLength: 253,
+      pattern: { pattern: "^(\\*\\.)?(((?!-)[A-Za-z0-9-]{0,62}[A-Za-z0-9])\\.)+((?!-)[A-Za-z0-9-]{1,62}[A-Za-z0-9])$", text: "a fully qualified name of dot-separated labels of letters, digits and hyphens (no hyphen at either end), optionally starting with *." },
+      source: SOURCES.acmDomainValidationOption,
+    },
+    "subjectAlternativeNames[]": {
+      kind: "text", label: "subject alternative name", minLength: 1, maxLength: 253,
+      pattern: { pattern: "^(\\*\\.)?(((?!-)[A-Za-z0-9-]{0,62}[A-Za-z0-9])\\.)+((?!-)[A-Za-z0-9-]{1,62}[A-Za-z0-9])$", text: "a fully qualified name of dot-separated labels of letters, digits and hyphens (no hyphen at either end), optionally starting with *." },
+      source: SOURCES.acmRequestCertificate,
+    },
+    validationMethod: { kind: "enum", label: "validation method", values: ["DNS", "EMAIL"], source: SOURCES.acmRequestCertificate },
+    keyAlgorithm: { kind: "enum", label: "key algorithm", values: ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"], source: SOURCES.acmRequestCertificate },
+  },
+
+  // Route 53: a DNS name is at most 255 characters with labels of 1-63 (DomainNameFormat); the record types
+  // ChangeResourceRecordSets accepts; TTL 0..2147483647; each value at most 4,000 characters. Alias versus
+  // ttl/records is the combination rule "route53-alias-or-records".
+  "aws:route53/record:Record": {
+    name: {
+      kind: "text", label: "record name", minLength: 1, maxLength: 255,
+      pattern: { pattern: "^(?:[^.]{1,63}\\.)*[^.]{1,63}\\.?$", text: "dot-separated labels of 1 to 63 characters each" },
+      source: SOURCES.route53NameFormat,
+    },
+    type: { kind: "enum", label: "record type", values: ["SOA", "A", "TXT", "NS", "CNAME", "MX", "NAPTR", "PTR", "SRV", "SPF", "AAAA", "CAA", "DS", "TLSA", "SSHFP", "SVCB", "HTTPS"], source: SOURCES.route53RecordSet },
+    ttl: { kind: "range", label: "TTL (seconds)", min: 0, max: 2_147_483_647, source: SOURCES.route53RecordSet },
+    "records[]": { kind: "text", label: "record value", maxLength: 4000, source: SOURCES.route53ResourceRecord },
+  },
+
+  // Glue Data Catalog: database, table and column names are 1-255 single-line characters (Glue stores them
+  // lowercased; Athena reads them lowercased)
+  "aws:glue/catalogDatabase:CatalogDatabase": { name: glueName("Glue database name", SOURCES.glueDatabaseInput) },
+  "aws:glue/catalogTable:CatalogTable": {
+    name: glueName("Glue table name", SOURCES.glueTableInput),
+    databaseName: glueName("Glue database name", SOURCES.glueTableInput),
+    "storageDescriptor.columns[].name": glueName("Glue column name", SOURCES.glueColumn),
+    "partitionKeys[].name": glueName("Glue partition key name", SOURCES.glueColumn),
+  },
+
+  // Athena: workgroup name [a-zA-Z0-9._-]{1,128}; description up to 1,024 characters
+  "aws:athena/workgroup:Workgroup": {
+    name: { kind: "text", label: "workgroup name", minLength: 1, maxLength: 128, allowedChars: { pattern: "a-zA-Z0-9._\\-", text: "letters, digits and ._-" }, source: SOURCES.athenaCreateWorkGroup },
+    description: { kind: "text", label: "workgroup description", maxLength: 1024, source: SOURCES.athenaCreateWorkGroup },
+  },
+
+  // EC2 VPC and subnets (the DR region's too): IPv4 blocks from /16 to /28
+  "aws:ec2/vpc:Vpc": { cidrBlock: ipv4Cidr("VPC CIDR block", SOURCES.ec2CreateVpc) },
+  "aws:ec2/subnet:Subnet": { cidrBlock: ipv4Cidr("subnet CIDR block", SOURCES.ec2CreateSubnet) },
 };
 
 /**
@@ -384,8 +471,48 @@ export const COMBINATION_RULES = {
   "alarm-datapoints": { description: "datapointsToAlarm is at most evaluationPeriods", source: SOURCES.cwPutMetricAlarm },
   "alarm-evaluation-window": { description: "evaluationPeriods x period is at most one day (86,400 s) for periods under an hour, seven days (604,800 s) otherwise", source: SOURCES.cwPutMetricAlarm },
   "target-group-health-check-timeout": { description: "a target group's health check timeout is shorter than its interval", source: SOURCES.elbTargetGroup },
+  "route53-alias-or-records": { description: "a Route 53 record is either an alias (no ttl, no records) or has a ttl and at least one record value", source: SOURCES.route53RecordSet },
   "unique-physical-names": { description: "physical names of one type are unique within the stack (AWS refuses the second create)", source: SOURCES.elbTargetGroup },
   tags: { description: "at most 50 tags; keys 1-128 and values up to 256 characters of letters, digits, spaces and _.:/=+-@; no aws: prefix", source: SOURCES.tagging },
 } as const;
 
 export type CombinationRuleId = keyof typeof COMBINATION_RULES;
+
+/** Types checked only by a combination rule (no field rule of their own). */
+export const COMBINATION_RULE_TYPES: readonly string[] = [
+  "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", // waf-log-group-prefix
+];
+
+/**
+ * Custom resource types the stacks create that carry nothing the preflight can check offline (no name, length,
+ * character set or enumeration AWS constrains, or only ids and ARNs of other resources), with the reason.
+ * Tags, when a type has them, are still checked. A type not listed here and without a rule fails
+ * infra/plan/stacks.test.ts.
+ */
+export const NOTHING_TO_CHECK: Readonly<Record<string, string>> = {
+  "aws:acm/certificateValidation:CertificateValidation": "no AWS call of its own: waits for the certificate; inputs are its ARN and record FQDNs",
+  "aws:appautoscaling/target:Target": "service namespace, resource id and dimension come from the ECS service; capacities are checked by the stack policy",
+  "aws:backup/vaultLockConfiguration:VaultLockConfiguration": "vault name (checked on the vault) and retention days",
+  "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "adopts the VPC's default group; only empties its rules",
+  "aws:ec2/flowLog:FlowLog": "ids and ARNs of the VPC, role and log group",
+  "aws:ec2/vpcEndpoint:VpcEndpoint": "service name built from the region; ids of subnets and groups",
+  "aws:ecr/lifecyclePolicy:LifecyclePolicy": "repository name (checked on the repository) and a JSON document the policy tests read",
+  "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": "cluster name and the fixed FARGATE / FARGATE_SPOT providers",
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "role name and a managed policy ARN",
+  "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": "source instance ARN, KMS key ARN and retention",
+  "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": "proxy name (checked on the proxy) and pool percentages",
+  "aws:rds/proxyTarget:ProxyTarget": "proxy name and instance identifier, both checked on their own resources",
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "bucket name (checked on the bucket) and day counts",
+  "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "bucket name and a fixed ownership setting",
+  "aws:s3/bucketPolicy:BucketPolicy": "bucket name and a JSON document the policy tests read",
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket name and four booleans",
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "bucket name and a fixed algorithm",
+  "aws:secretsmanager/secretVersion:SecretVersion": "secret id and a secret value the preflight must not read",
+  "aws:sns/topicSubscription:TopicSubscription": "topic ARN, protocol and endpoint set by the operator",
+  "aws:sqs/queuePolicy:QueuePolicy": "queue URL and a JSON document the policy tests read",
+  "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": "queue URL and a JSON document",
+  "aws:wafv2/webAclAssociation:WebAclAssociation": "ARNs of the web ACL and the load balancer",
+  // not AWS resources: nothing is sent to an AWS API
+  "docker-build:index:Image": "built and pushed by Docker; the ECR repository name is checked on the repository",
+  "random:index/randomPassword:RandomPassword": "generated locally",
+};

@@ -3,13 +3,15 @@
  * the constraint table and every combination rule is shown to fire (a rule that never fires is a defect).
  * The shipped stacks' preflight (0 findings) is asserted in infra/plan/stacks.test.ts.
  */
-import { AUTO_NAMED, COMBINATION_RULES, CONSTRAINTS } from "./aws-constraints";
+import { AUTO_NAMED, COMBINATION_RULES, CONSTRAINTS, NOTHING_TO_CHECK } from "./aws-constraints";
 import type { Constraint } from "./aws-constraints";
-import { checkValue, preflight, preflightRuleCount, valuesAt } from "./preflight";
+import { checkValue, preflight, preflightRuleCount, typesWithoutRules, valuesAt } from "./preflight";
 import type { PreflightFinding, PreflightResource } from "./preflight";
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 const IN = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const CERT = "aws:acm/certificate:Certificate";
+const REC = "aws:route53/record:Record";
 const res = (type: string, name: string, inputs: Record<string, any>): PreflightResource => ({ type, name, custom: true, inputs });
 const messages = (fs: PreflightFinding[]) => fs.map((f) => `${f.rule} | ${f.field} | ${f.message}`);
 
@@ -65,6 +67,44 @@ describe("preflight: exact messages", () => {
       "aws:backup/vault:Vault.name | name | backup vault name is 51 characters; AWS accepts at most 50"],
     ["ECR repository with capitals", res("aws:ecr/repository:Repository", "repo", { name: "Chat-api" }),
       'aws:ecr/repository:Repository.name | name | repository name "Chat-api" is not accepted; AWS accepts only lowercase letters and digits, separated by single . _ - or /'],
+    ["ACM domain name with an underscore label", res(CERT, "cert", { domainName: "chat_app.example.com", validationMethod: "DNS" }),
+      `${CERT}.domainName | domainName | certificate domain name "chat_app.example.com" is not accepted; AWS accepts only a fully qualified name of dot-separated labels of letters, digits and hyphens (no hyphen at either end), optionally starting with *.`],
+    ["ACM domain name of 254", res(CERT, "cert", { domainName: `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(62)}` }),
+      `${CERT}.domainName | domainName | certificate domain name is 254 characters; AWS accepts at most 253`],
+    ["ACM validation method HTTPS", res(CERT, "cert", { domainName: "chat.example.com", validationMethod: "HTTPS" }),
+      `${CERT}.validationMethod | validationMethod | validation method "HTTPS" is not one of DNS, EMAIL`],
+    ["ACM key algorithm RSA_8192", res(CERT, "cert", { domainName: "chat.example.com", keyAlgorithm: "RSA_8192" }),
+      `${CERT}.keyAlgorithm | keyAlgorithm | key algorithm "RSA_8192" is not one of RSA_1024, RSA_2048, RSA_3072, RSA_4096, EC_prime256v1, EC_secp384r1, EC_secp521r1`],
+    ["Route 53 record name with a 64-character label", res(REC, "rec", { name: `${"a".repeat(64)}.example.com`, type: "A", ttl: 60, records: ["10.0.0.1"] }),
+      `${REC}.name | name | record name "${"a".repeat(64)}.example.com" is not accepted; AWS accepts only dot-separated labels of 1 to 63 characters each`],
+    ["Route 53 record name of 256", res(REC, "rec", { name: `${"a.".repeat(127)}bc`, type: "A", ttl: 60, records: ["10.0.0.1"] }),
+      `${REC}.name | name | record name is 256 characters; AWS accepts at most 255`],
+    ["Route 53 record type ALIAS", res(REC, "rec", { name: "chat.example.com", type: "ALIAS", ttl: 60, records: ["x"] }),
+      `${REC}.type | type | record type "ALIAS" is not one of SOA, A, TXT, NS, CNAME, MX, NAPTR, PTR, SRV, SPF, AAAA, CAA, DS, TLSA, SSHFP, SVCB, HTTPS`],
+    ["Route 53 negative TTL", res(REC, "rec", { name: "chat.example.com", type: "A", ttl: -1, records: ["10.0.0.1"] }),
+      `${REC}.ttl | ttl | TTL (seconds) -1 is outside 0..2147483647`],
+    ["Glue database name with a line break", res("aws:glue/catalogDatabase:CatalogDatabase", "db", { name: "chat\nlogs" }),
+      'aws:glue/catalogDatabase:CatalogDatabase.name | name | Glue database name "chat\\nlogs" contains "\\n"; AWS accepts only characters of a single line (no line breaks or control characters)'],
+    ["Glue table name of 256", res("aws:glue/catalogTable:CatalogTable", "t", { name: "t".repeat(256), databaseName: "chat_logs" }),
+      "aws:glue/catalogTable:CatalogTable.name | name | Glue table name is 256 characters; AWS accepts at most 255"],
+    ["Glue column name empty", res("aws:glue/catalogTable:CatalogTable", "t", { name: "alb_logs", databaseName: "chat_logs", storageDescriptor: { columns: [{ name: "type" }, { name: "" }] } }),
+      "aws:glue/catalogTable:CatalogTable.storageDescriptor.columns[].name | storageDescriptor.columns[1].name | Glue column name is 0 characters; AWS needs at least 1"],
+    ["Athena workgroup name with a slash", res("aws:athena/workgroup:Workgroup", "wg", { name: "chat/ops" }),
+      'aws:athena/workgroup:Workgroup.name | name | workgroup name "chat/ops" contains "/"; AWS accepts only letters, digits and ._-'],
+    ["Athena workgroup name of 129", res("aws:athena/workgroup:Workgroup", "wg", { name: "w".repeat(129) }),
+      "aws:athena/workgroup:Workgroup.name | name | workgroup name is 129 characters; AWS accepts at most 128"],
+    ["toolbox task family with a dot", res("aws:ecs/taskDefinition:TaskDefinition", "toolbox", { family: "chat-prod.toolbox" }),
+      'aws:ecs/taskDefinition:TaskDefinition.family | family | task family "chat-prod.toolbox" contains "."; AWS accepts only letters, digits, underscores and hyphens'],
+    ["DR VPC of /12", res("aws:ec2/vpc:Vpc", "dr-vpc", { cidrBlock: "10.16.0.0/12" }),
+      'aws:ec2/vpc:Vpc.cidrBlock | cidrBlock | VPC CIDR block "10.16.0.0/12" is not accepted; AWS accepts only an IPv4 CIDR block with a netmask from /16 to /28'],
+    ["DR subnet of /29", res("aws:ec2/subnet:Subnet", "dr-subnet", { cidrBlock: "10.16.0.0/29" }),
+      'aws:ec2/subnet:Subnet.cidrBlock | cidrBlock | subnet CIDR block "10.16.0.0/29" is not accepted; AWS accepts only an IPv4 CIDR block with a netmask from /16 to /28'],
+    ["DR DB subnet group name with a slash", res("aws:rds/subnetGroup:SubnetGroup", "dr-db", { name: "chat/dr" }),
+      'aws:rds/subnetGroup:SubnetGroup.name | name | DB subnet group name "chat/dr" contains "/"; AWS accepts only letters, digits, periods, underscores, spaces and hyphens'],
+    ["Athena results bucket with capitals", res("aws:s3/bucket:Bucket", "athena-results", { bucket: "Chat-Athena-Results" }),
+      'aws:s3/bucket:Bucket.bucket | bucket | bucket name "Chat-Athena-Results" contains "C", "A", "R"; AWS accepts only lowercase letters, digits, periods and hyphens'],
+    ["listener port 0", res("aws:lb/listener:Listener", "l", { port: 0, protocol: "HTTPS" }),
+      "aws:lb/listener:Listener.port | port | listener port 0 is outside 1..65535"],
     ["auto-named bucket from a long logical name", res("aws:s3/bucket:Bucket", "alb-access-logs-for-the-chat-platform-in-us-east-1-x", {}),
       "(none)"],
   ];
@@ -113,6 +153,40 @@ describe("preflight: exact messages", () => {
     expect(messages(preflight([res("aws:lb/targetGroup:TargetGroup", "tg", { name: "tg", healthCheck: { interval: 10, timeout: 10 } })]))).toStrictEqual([
       "target-group-health-check-timeout | healthCheck.timeout | health check timeout 10 s must be shorter than the interval 10 s",
     ]);
+  });
+
+  it("route53-alias-or-records: an alias with a ttl or values, a plain record without them", () => {
+    const alias = [{ name: "alb-1.us-east-1.elb.amazonaws.com", zoneId: "Z35SXDOTRQ7X7K", evaluateTargetHealth: true }];
+    expect(messages(preflight([res(REC, "a", { name: "chat.example.com", type: "A", aliases: alias, ttl: 60 })]))).toStrictEqual([
+      "route53-alias-or-records | ttl | alias record also sets ttl; an alias takes neither (remove ttl, or the alias)",
+    ]);
+    expect(messages(preflight([res(REC, "a", { name: "chat.example.com", type: "A", aliases: alias, ttl: 60, records: ["10.0.0.1"] })]))).toStrictEqual([
+      "route53-alias-or-records | ttl | alias record also sets ttl and records; an alias takes neither (remove ttl and records, or the alias)",
+    ]);
+    expect(messages(preflight([res(REC, "v", { name: "_x.chat.example.com", type: "CNAME", records: ["_y.acm-validations.aws"] })]))).toStrictEqual([
+      "route53-alias-or-records | ttl | record without an alias needs ttl",
+    ]);
+    expect(messages(preflight([res(REC, "v", { name: "_x.chat.example.com", type: "CNAME" })]))).toStrictEqual([
+      "route53-alias-or-records | ttl | record without an alias needs ttl and records",
+    ]);
+    expect(preflight([res(REC, "a", { name: "chat.example.com", type: "A", aliases: alias }), res(REC, "v", { name: "_x.chat.example.com.", type: "CNAME", ttl: 300, records: ["_y.acm-validations.aws."] })])).toStrictEqual([]);
+    // unknown (Output) values are not findings
+    expect(preflight([res(REC, "v", { name: "<unknown>", type: "<unknown>", ttl: 300, records: ["<unknown>"] })])).toStrictEqual([]);
+  });
+
+  it("typesWithoutRules: a custom type with no rule and not listed is reported; listed, ruled and component types are not", () => {
+    expect(typesWithoutRules([
+      res("aws:glue/catalogTable:CatalogTable", "t", {}),
+      res("aws:s3/bucketPolicy:BucketPolicy", "p", {}),
+      res("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "w", {}),
+      res("aws:lambda/function:Function", "f", {}),
+      { type: "realtime-chat:ops:Toolbox", name: "c", custom: false, inputs: {} },
+      { type: "pulumi:providers:aws", name: "dr", custom: true, inputs: {} },
+    ])).toStrictEqual(["aws:lambda/function:Function"]);
+    for (const [type, why] of Object.entries(NOTHING_TO_CHECK)) {
+      expect({ type, listedAndRuled: Boolean(CONSTRAINTS[type]) }).toStrictEqual({ type, listedAndRuled: false });
+      expect(why.length).toBeGreaterThan(10);
+    }
   });
 
   it("waf-log-group-prefix", () => {
@@ -169,7 +243,9 @@ describe("preflight: every field rule fires", () => {
       it(`${type} ${path}`, () => {
         const auto = AUTO_NAMED[type];
         // keep a valid explicit name so that only the field under test is wrong
-        const base = auto && auto.field !== path ? { [auto.field]: "ok-name" } : {};
+        const base: Record<string, unknown> = auto && auto.field !== path ? { [auto.field]: "ok-name" } : {};
+        // a Route 53 record needs a ttl and values (or an alias) for the combination rule to stay quiet
+        if (type === REC) Object.assign(base, { ttl: 60, records: ["ok"] });
         const findings = preflight([res(type, "logical", { ...base, ...withValue(path, badValue(c)) })]);
         expect(findings.map((f) => f.rule)).toStrictEqual([`${type}.${path}`]);
         expect(findings[0]!.source).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
@@ -181,14 +257,14 @@ describe("preflight: every field rule fires", () => {
   it("every combination rule has a case above and an AWS source", () => {
     expect(Object.keys(COMBINATION_RULES).sort()).toStrictEqual([
       "alarm-datapoints", "alarm-evaluation-window", "alarm-period", "fargate-task-size", "iam-role-inline-policies-total",
-      "sqs-fifo-name", "tags", "target-group-health-check-timeout", "unique-physical-names", "waf-log-group-prefix",
+      "route53-alias-or-records", "sqs-fifo-name", "tags", "target-group-health-check-timeout", "unique-physical-names", "waf-log-group-prefix",
     ]);
     for (const rule of Object.values(COMBINATION_RULES)) expect(rule.source).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
   });
 
   it("counts its rules", () => {
     const n = preflightRuleCount();
-    expect(n.combinationRules).toBe(10);
+    expect(n.combinationRules).toBe(11);
     expect(n.fieldRules).toBe(Object.values(CONSTRAINTS).reduce((s, f) => s + Object.keys(f).length, 0));
     expect(n.fieldRules).toBeGreaterThan(60);
   });

@@ -9,8 +9,10 @@
 import {
   AUTO_NAME_SUFFIX,
   AUTO_NAMED,
+  COMBINATION_RULE_TYPES,
   COMBINATION_RULES,
   CONSTRAINTS,
+  NOTHING_TO_CHECK,
   FARGATE_TASK_SIZES,
   TAG_RULES,
 } from "./aws-constraints";
@@ -206,6 +208,22 @@ function healthCheckFindings(r: PreflightResource): PreflightFinding[] {
   return [];
 }
 
+function route53AliasFindings(r: PreflightResource): PreflightFinding[] {
+  if (r.type !== "aws:route53/record:Record") return [];
+  const aliases = Array.isArray(r.inputs.aliases) && r.inputs.aliases.length > 0;
+  const ttl = isKnown(r.inputs.ttl);
+  const records = Array.isArray(r.inputs.records) && r.inputs.records.length > 0;
+  if (aliases && (ttl || records)) {
+    const extra = [ttl ? "ttl" : "", records ? "records" : ""].filter(Boolean).join(" and ");
+    return [combo("route53-alias-or-records", r, ttl ? "ttl" : "records", `alias record also sets ${extra}; an alias takes neither (remove ${extra}, or the alias)`)];
+  }
+  if (!aliases && (!ttl || !records)) {
+    const missing = [ttl ? "" : "ttl", records ? "" : "records"].filter(Boolean).join(" and ");
+    return [combo("route53-alias-or-records", r, ttl ? "records" : "ttl", `record without an alias needs ${missing}`)];
+  }
+  return [];
+}
+
 /** Log group names from an ARN (`arn:aws:logs:<region>:<account>:log-group:<name>[:*]`). */
 const logGroupOfArn = (arn: string) => /:log-group:([^:]+)/.exec(arn)?.[1];
 
@@ -267,10 +285,19 @@ export function preflight(resources: PreflightResource[]): PreflightFinding[] {
   const custom = resources.filter((r) => r.custom !== false && !r.type.startsWith("pulumi:providers:"));
   const out: PreflightFinding[] = [];
   for (const r of custom) {
-    out.push(...fieldFindings(r), ...tagFindings(r), ...fargateFindings(r), ...sqsFifoFindings(r), ...alarmFindings(r), ...healthCheckFindings(r));
+    out.push(...fieldFindings(r), ...tagFindings(r), ...fargateFindings(r), ...sqsFifoFindings(r), ...alarmFindings(r), ...healthCheckFindings(r), ...route53AliasFindings(r));
   }
   out.push(...wafLoggingFindings(custom), ...inlinePolicyTotals(custom), ...uniqueNames(custom));
   return out;
+}
+
+/**
+ * Custom resource types (of a synthesized stack) the preflight has no rule for: neither a field rule, nor a
+ * combination rule, nor an entry in the commented `NOTHING_TO_CHECK` list. A new type lands here until it gets one.
+ */
+export function typesWithoutRules(resources: PreflightResource[]): string[] {
+  const types = new Set(resources.filter((r) => r.custom !== false && !r.type.startsWith("pulumi:providers:")).map((r) => r.type));
+  return [...types].filter((t) => !CONSTRAINTS[t] && !COMBINATION_RULE_TYPES.includes(t) && !(t in NOTHING_TO_CHECK)).sort();
 }
 
 /** Number of field rules and combination rules (for the plan's summary line). */

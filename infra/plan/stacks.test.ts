@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PlanDocument } from "./model";
-import { preflight } from "../components/preflight";
+import { preflight, typesWithoutRules } from "../components/preflight";
 import { accountSetReports } from "./quotas";
 import { costTable, END, shippedPlans, START, withTable } from "./readme";
 import { renderMarkdown, renderText } from "./render";
@@ -73,6 +73,11 @@ describe("plans of the shipped stacks", () => {
       expect(d.preflight.errors).toBe(0);
       expect(d.preflight.rules.fieldRules).toBeGreaterThan(60);
     }
+  });
+
+  it("every custom resource type of every stack has a preflight rule or is listed as having nothing to check", () => {
+    const missing = [...new Set(docs.flatMap((d) => typesWithoutRules(d.resources)))].sort();
+    expect(missing).toStrictEqual([]);
   });
 
   it("the preflight reads the synthesized stacks: an SG rule description with `->` in a real plan is an error", () => {
