@@ -4,10 +4,12 @@
  * program really sets.
  */
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { StackConfigError, validateStackConfig } from "./load";
 import { SERVICE_ENV_ALLOWED, SERVICE_ENV_SERVICES, STACK_SET_ENV } from "./service-env";
 import { TIER_NAMES } from "./tiers";
-import { one, stackConfigWithExamples, synthesize } from "../synth";
+import { one, REPO_ROOT, stackConfigWithExamples, synthesize } from "../synth";
 import { stackNames } from "../plan/sources";
 import type { SynthResult } from "../synth";
 
@@ -62,6 +64,17 @@ describe("serviceEnv validation", () => {
   for (const [title, value, expected] of cases) {
     it(`rejects ${title}`, () => assert.deepEqual(problems(value), [expected]));
   }
+
+  it("allows only variables the service really reads (its own sources or apps/shared)", () => {
+    const sources = (dir: string) =>
+      readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => readFileSync(join(dir, f), "utf8")).join("\n");
+    const shared = sources(join(REPO_ROOT, "apps/shared/src"));
+    for (const svc of SERVICE_ENV_SERVICES) {
+      const code = sources(join(REPO_ROOT, "apps", svc, "src")) + shared;
+      const unread = SERVICE_ENV_ALLOWED[svc].filter((name) => !new RegExp(`\\b${name}\\b`).test(code));
+      expect(unread).toEqual([]);
+    }
+  });
 
   it("allows no name the stack sets, and nothing that looks like a secret", () => {
     for (const svc of SERVICE_ENV_SERVICES) {
