@@ -185,9 +185,9 @@ describe("availabilityZoneIds (names map to different zone IDs per account)", ()
   ])("%j is refused before anything is created", (list, message) => {
     expect(problems(ids(list))).toEqual([message]);
   });
-  it("use1-az3 only matters where an RDS Proxy runs", () => {
-    expect(zoneIdProblems("us-east-1", ["us-east-1a", "us-east-1b"], ["use1-az1", "use1-az3"], false)).toEqual([]);
-    expect(zoneIdProblems("us-east-1", ["us-east-1a", "us-east-1b"], ["use1-az1", "use1-az3"], true)).toHaveLength(1);
+  it("use1-az3 is refused on every tier (all of them run behind RDS Proxy)", () => {
+    expect(zoneIdProblems("us-east-1", ["us-east-1a", "us-east-1b"], ["use1-az1", "use1-az3"])).toHaveLength(1);
+    expect(zoneIdProblems("us-east-1", ["us-east-1a", "us-east-1b"], ["use1-az1", "use1-az2"])).toEqual([]);
   });
   it.each([["us-east-1", "use1"], ["us-west-2", "usw2"], ["ap-northeast-1", "apne1"], ["eu-central-1", "euc1"], ["us-gov-west-1", "usgw1"]])("%s zone IDs start with %s", (region, prefix) => {
     expect(zoneIdPrefix(region)).toBe(prefix);

@@ -114,7 +114,7 @@ export function validateStackConfig(raw: Record<string, unknown>, stackName: str
     const foreign = zones.filter((z) => z.slice(0, -1) !== region);
     if (foreign.length) at(`${CONFIG_NAMESPACE}:availabilityZones`, zones, `zones ${foreign.join(", ")} are not in aws:region ${region}`);
   }
-  zoneIdProblems(region, zones, values.availabilityZoneIds as string[] | undefined, sizing?.database.proxyEnabled ?? false)
+  zoneIdProblems(region, zones, values.availabilityZoneIds as string[] | undefined)
     .forEach((why) => at(`${CONFIG_NAMESPACE}:availabilityZoneIds`, values.availabilityZoneIds, why));
   if (region && values.drRegion === region) {
     at(`${CONFIG_NAMESPACE}:drRegion`, values.drRegion, `must differ from aws:region (${region}); pick another region such as us-west-2`);
@@ -310,7 +310,7 @@ export function zoneIdPrefix(region: string): string {
 }
 
 /** What is wrong with `availabilityZoneIds` for these zone names (nothing when it is not set). */
-export function zoneIdProblems(region: string | undefined, zones: string[] | undefined, ids: string[] | undefined, proxyEnabled: boolean): string[] {
+export function zoneIdProblems(region: string | undefined, zones: string[] | undefined, ids: string[] | undefined): string[] {
   if (ids === undefined) return [];
   const out: string[] = [];
   if (zones && ids.length !== zones.length) {
@@ -321,7 +321,8 @@ export function zoneIdProblems(region: string | undefined, zones: string[] | und
     const foreign = ids.filter((id) => !id.startsWith(`${prefix}-`));
     if (foreign.length) out.push(`zone IDs ${foreign.join(", ")} are not in aws:region ${region} (its IDs start with ${prefix}-)`);
   }
-  const noProxy = proxyEnabled ? ids.filter((id) => RDS_PROXY_UNSUPPORTED_ZONE_IDS.includes(id)) : [];
+  // Every tier runs behind RDS Proxy (a stack without it is refused), so a zone the proxy skips is always wrong.
+  const noProxy = ids.filter((id) => RDS_PROXY_UNSUPPORTED_ZONE_IDS.includes(id));
   if (noProxy.length) {
     const names = zones ? noProxy.map((id) => zones[ids.indexOf(id)]).filter(Boolean) : [];
     out.push(
