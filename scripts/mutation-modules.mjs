@@ -39,7 +39,7 @@ export const MODULES = {
   },
   "preflight": {
     mutate: ["infra/components/preflight.ts"],
-    tests: ["infra/components/preflight.test.ts"],
+    tests: ["infra/components/preflight.test.ts", "infra/components/preflight-exact.test.ts"],
   },
   "policy-rules": {
     mutate: ["infra/policy/rules.ts"],
