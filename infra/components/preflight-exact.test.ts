@@ -86,8 +86,9 @@ describe("preflight at the limits: the last value AWS accepts passes, the first 
     expect(run(res(T.lb, "alb", { name: "-chat" }))).toStrictEqual(['aws:lb/loadBalancer:LoadBalancer.name | name | name "-chat" must start with a letter or digit']);
   });
 
-  it("descriptions may end with punctuation (no last-character rule for EC2 text)", () => {
+  it("a trailing hyphen or period is refused only where AWS refuses it (not in EC2 descriptions or queue names)", () => {
     expect(run(res(T.sg, "sg", { name: "web", description: "HTTPS from the load balancer (443)." }))).toStrictEqual([]);
+    expect(run(res(T.queue, "q", { name: "chat-jobs-" }))).toStrictEqual([]);
   });
 
   it("the reserved aws: tag prefix in any case; an empty key; an empty value is accepted; 50 tags pass", () => {
@@ -100,6 +101,8 @@ describe("preflight at the limits: the last value AWS accepts passes, the first 
     // a tag whose value is not known yet is not counted
     expect(run(res(T.queue, "q", { name: "q", tags: { ...fifty, Later: "<unknown>" } }))).toStrictEqual([]);
     expect(run(res(T.queue, "q", { name: "q", tags: [{ key: "aws:x", value: "y" }] }))).toStrictEqual([]);
+    // the whole map not known yet (an unresolved Output)
+    expect(run(res(T.queue, "q", { name: "q", tags: "<unknown>" }))).toStrictEqual([]);
   });
 });
 
@@ -109,12 +112,16 @@ describe("values the preflight cannot judge are skipped", () => {
     expect(valuesAt({ a: null, b: "UNKNOWN", c: "<unknown>", d: "x" }, "b")).toStrictEqual([]);
     expect(valuesAt({ a: { b: { c: 1 } } }, "a.b.c")).toStrictEqual([{ path: "a.b.c", value: 1 }]);
     expect(valuesAt({ a: "text" }, "a.b")).toStrictEqual([]);
+    expect(valuesAt({ a: "text" }, "a.length")).toStrictEqual([]); // a string has no fields
+    expect(valuesAt({ a: null }, "a.b")).toStrictEqual([]);
     expect(valuesAt({ rules: { name: "not an array" } }, "rules[].name")).toStrictEqual([]);
     expect(run(res(T.sg, "sg", { name: "UNKNOWN", description: null, ingress: [{ description: "<unknown>" }] }))).toStrictEqual([]);
   });
 
   it("a non-string value of a text field is checked as its JSON text, never crashes the check", () => {
     expect(run(res(T.lb, "alb", { name: 12345 }))).toStrictEqual([]);
+    expect(run(res(T.queue, "q", { name: 12345 }))).toStrictEqual([]);
+    expect(run(res(T.tg, "a", { name: 12345 }), res(T.tg, "b", { name: 12345 }))).toStrictEqual([]);
     expect(run(res(T.lb, "alb", { name: { a: 1 } }))).toStrictEqual([
       'aws:lb/loadBalancer:LoadBalancer.name | name | name "{\\"a\\":1}" contains "{", "\\"", ":", "}"; AWS accepts only letters, digits and hyphens',
     ]);
@@ -172,8 +179,9 @@ describe("combination rules: what passes and the exact finding", () => {
     expect(run(alarm({ metricQueries: [{ metric: { period: "90" } }], evaluationPeriods: 1 }))).toStrictEqual([]);
   });
 
-  it("alarm datapoints: equal to the evaluation periods passes", () => {
+  it("alarm datapoints: equal to the evaluation periods passes; evaluation periods not known are not compared", () => {
     expect(run(res(T.alarm, "a", { name: "a", period: 60, evaluationPeriods: 3, datapointsToAlarm: 3 }))).toStrictEqual([]);
+    expect(run(res(T.alarm, "a", { name: "a", period: 60, evaluationPeriods: null, datapointsToAlarm: 3 }))).toStrictEqual([]);
   });
 
   it("alarm evaluation window: one day exactly passes for periods under an hour; the longest metric query period counts", () => {
@@ -188,7 +196,6 @@ describe("combination rules: what passes and the exact finding", () => {
     expect(run(alarm({ metricQueries: [{ metric: { period: 300 } }, { metric: { period: 60 } }], evaluationPeriods: 289 }))).toStrictEqual([
       "alarm-evaluation-window | evaluationPeriods | evaluationPeriods 289 x period 300 s = 86700 s; AWS accepts at most 86400 s for this period",
     ]);
-    expect(run(alarm({ period: 300, evaluationPeriods: "289" }))).toStrictEqual([]);
   });
 
   it("target-group-health-check-timeout: shorter passes, longer fails, a partial health check is left alone", () => {
@@ -199,6 +206,7 @@ describe("combination rules: what passes and the exact finding", () => {
     ]);
     expect(run(tg({ interval: 10 }))).toStrictEqual([]);
     expect(run(tg({ timeout: 11 }))).toStrictEqual([]);
+    expect(run(tg({ interval: null, timeout: 11 }))).toStrictEqual([]);
   });
 
   it("route53-alias-or-records: an alias with values only; a plain record with a ttl and no values; empty lists", () => {
@@ -258,6 +266,16 @@ describe("combination rules: what passes and the exact finding", () => {
     // another type may use the same name; generated and unknown names are not compared
     expect(run(res(T.lb, "alb", { name: "chat-api" }), tg("a"))).toStrictEqual([]);
     expect(run(res(T.tg, "a", {}), res(T.tg, "b", {}), res(T.tg, "c", { name: "<unknown>" }), res(T.tg, "d", { name: "<unknown>" }))).toStrictEqual([]);
+  });
+
+  it("each combination rule reads its own resource type only", () => {
+    // a type with no rules of its own, carrying every field a combination rule reads, each with a refused value
+    const inputs = {
+      requiresCompatibilities: ["FARGATE"], cpu: "3000", memory: "1", name: "x.fifo", fifoQueue: false, period: 45, evaluationPeriods: 1, datapointsToAlarm: 2,
+      healthCheck: { interval: 5, timeout: 10 }, aliases: [{ name: "a" }], ttl: 60, records: ["1"], role: "r", policy: "x".repeat(10_241),
+      logDestinationConfigs: ["arn:aws:logs:us-east-1:1:log-group:chat"],
+    };
+    expect(run(res("aws:lambda/function:Function", "f", inputs), res("aws:lambda/function:Function", "g", inputs))).toStrictEqual([]);
   });
 
   it("findings come in resource order, then the cross-resource ones", () => {
