@@ -286,3 +286,79 @@ describe("stack rules", () => {
     expect(check([res(S.rds, "new", {}), res(S.selection, "sel", { resources: ["arn:x"] })])).toEqual([]);
   });
 });
+
+describe("rules apply to every type they name, and to nothing else", () => {
+  const bad: Array<[string, string, Record<string, unknown>]> = [
+    ["encryption-at-rest", T.rds, {}], ["encryption-at-rest", T.cluster, {}], ["encryption-at-rest", T.redis, {}],
+    ["encryption-at-rest", T.queue, {}], ["encryption-at-rest", T.topic, {}],
+    ["database-requires-tls", T.proxy, {}], ["database-requires-tls", T.params, { family: "postgres16" }],
+    ["redis-tls-and-auth", T.redis, {}],
+    ["private-placement", T.service, { networkConfiguration: { assignPublicIp: true } }], ["private-placement", T.rds, { publiclyAccessible: true }],
+    ["vpc-layout", "awsx:ec2:Vpc", { natGateways: { strategy: "Single" } }],
+    ["internet-ingress-web-ports-only", T.sg, { ingress: [{ cidrBlocks: ["0.0.0.0/0"], protocol: "-1" }] }],
+    ["internet-ingress-web-ports-only", T.sgRule, { type: "ingress", cidrBlocks: ["0.0.0.0/0"], protocol: "-1" }],
+    ["internet-ingress-web-ports-only", T.ingress, { cidrIpv4: "0.0.0.0/0", ipProtocol: "-1" }],
+    ...["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"].map(
+      (type): [string, string, Record<string, unknown>] => {
+        const policy = JSON.stringify({ Statement: [{ Effect: "Allow", Action: "*" }] });
+        return ["no-wildcard-data-actions", type, type === "aws:iam/role:Role" ? { inlinePolicies: [{ policy }] } : { policy }];
+      }),
+    ["no-plain-secrets", T.taskDef, { containerDefinitions: JSON.stringify([{ name: "api", environment: [{ name: "DB_PASSWORD", value: "x" }] }]) }],
+    ["no-plain-secrets", T.lambda, { environment: { variables: { DB_PASSWORD: "x" } } }],
+  ];
+  for (const [name, type, inputs] of bad) {
+    test(`${name} on ${type}`, () => {
+      const r = RESOURCE_RULES.find((x) => x.name === name)!;
+      expect(r.types).toContain(type);
+      expect(r.check({ type, name: "r", inputs }, { tier: "1k-dau" }).length).toBeGreaterThan(0);
+    });
+  }
+  test("every rule has a description for the policy pack", () => {
+    for (const r of [...RESOURCE_RULES, ...STACK_RULES]) expect({ name: r.name, described: r.description.length > 20 }).toEqual({ name: r.name, described: true });
+  });
+  test("a policy document on a non-IAM type is not read", () => {
+    const check = rule("no-wildcard-data-actions");
+    expect(check(T.queue, { policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "*" }] }) })).toEqual([]);
+  });
+});
+
+test("no-wildcard-data-actions: every data service's wildcard is refused; other services' are left to review", () => {
+  const check = rule("no-wildcard-data-actions");
+  for (const svc of ["rds", "rds-db", "rds-data", "sqs", "elasticache", "secretsmanager", "kms", "s3", "dynamodb", "backup", "sns"]) {
+    expect(check(T.rolePolicy, { policy: JSON.stringify({ Statement: [{ Sid: "W", Effect: "Allow", Action: `${svc}:*` }] }) })).toEqual([
+      `statement W: action "${svc}:*" is a wildcard; list the actions needed`,
+    ]);
+  }
+  expect(check(T.rolePolicy, { policy: JSON.stringify({ Statement: [{ Sid: "L", Effect: "Allow", Action: ["logs:*", "cloudwatch:*"] }] }) })).toEqual([]);
+  expect(check(T.rolePolicy, { policy: JSON.stringify({ Statement: [null, { Sid: "W", Effect: "Allow", Action: "kms:*" }] }) })).toHaveLength(1);
+});
+
+test("no-plain-secrets: each secret word is flagged; each reference suffix makes it a reference", () => {
+  const check = rule("no-plain-secrets");
+  for (const word of ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIALS", "CREDENTIAL", "PRIVATE"]) {
+    expect(check(T.lambda, { environment: { variables: { [`CHAT_${word}`]: "x" } } })).toEqual([
+      `environment variable CHAT_${word} looks like a secret; pass it in \`secrets\` from Secrets Manager`,
+    ]);
+    for (const suffix of ["ARN", "ID", "NAME", "FILE", "PATH", "TTL", "SECONDS", "MS", "HEADER", "ISSUER", "AUDIENCE", "ALGORITHM"]) {
+      expect(check(T.lambda, { environment: { variables: { [`CHAT_${word}_${suffix}`]: "x" } } })).toEqual([]);
+    }
+  }
+  // a URL with a password anywhere but at the start is not a URL
+  expect(check(T.lambda, { environment: { variables: { NOTE: "see https://u:p@host/x" } } })).toEqual([]);
+  expect(check(T.lambda, { environment: { variables: { PORT: 5432 } } })).toEqual([]);
+  expect(check(T.taskDef, { containerDefinitions: JSON.stringify([null, { name: "api", environment: [null] }]) })).toEqual([]);
+});
+
+test("vpc-layout: Isolated specs are named; the default NAT strategy is one per zone; dev may share one", () => {
+  const check = (inputs: Record<string, unknown>, tier = "1k-dau") => RESOURCE_RULES.find((x) => x.name === "vpc-layout")!.check({ type: "awsx:ec2:Vpc", name: "v", inputs }, { tier });
+  expect(check({ subnetSpecs: [{ type: "Private" }, { type: "Isolated", name: "data" }, { type: "Isolated" }, null] })).toEqual([
+    'subnetSpecs data, (unnamed) are "Isolated": nothing here runs without egress; use "Private"',
+  ]);
+  expect(check({})).toEqual([]);
+  expect(check({ subnetSpecs: "<unknown>", natGateways: { strategy: "<unknown>" } })).toEqual([]);
+  expect(check({ natGateways: { strategy: "Single" } }, "dev")).toEqual([]);
+  expect(check({ subnetSpecs: [{ type: "Public" }], natGateways: { strategy: "Single" } })).toEqual([
+    'subnetSpecs has no "Private" subnet: tasks, databases and caches need private subnets',
+    'natGateways.strategy is Single: tier 1k-dau needs zone redundancy, use "OnePerAz" (sizing.network.natGateways "perZone")',
+  ]);
+});
