@@ -362,3 +362,16 @@ test("vpc-layout: Isolated specs are named; the default NAT strategy is one per 
     'natGateways.strategy is Single: tier 1k-dau needs zone redundancy, use "OnePerAz" (sizing.network.natGateways "perZone")',
   ]);
 });
+
+test("production-data-protection: an empty Redis final snapshot name keeps no snapshot", () => {
+  const redis = { automaticFailoverEnabled: true, multiAzEnabled: true, snapshotRetentionLimit: 1, finalSnapshotIdentifier: "" };
+  expect(rule("production-data-protection")(T.redis, redis)).toEqual(["keep a final snapshot (finalSnapshotIdentifier)"]);
+});
+
+test("queue-dlq-and-alarm: a RedrivePolicy resource naming the queue by its id (URL) counts as its redrive", () => {
+  const check = (resources: PolicyResource[]) => STACK_RULES.find((x) => x.name === "queue-dlq-and-alarm")!.check(resources, { tier: "1k-dau" });
+  const work: PolicyResource = { type: T.queue, name: "work", inputs: {}, id: "https://sqs.us-east-1.amazonaws.com/1/chat-work-7f3a" };
+  const redrive: PolicyResource = { type: "aws:sqs/redrivePolicy:RedrivePolicy", name: "rp", inputs: { queueUrl: "https://sqs.us-east-1.amazonaws.com/1/chat-work-7f3a", redrivePolicy: "<unknown>" } };
+  expect(check([work, redrive])).toEqual([]);
+  expect(check([work])).toEqual([{ resource: `${T.queue}::work`, message: "queue has no redrivePolicy to a dead-letter queue" }]);
+});
