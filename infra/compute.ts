@@ -112,8 +112,13 @@ export function validateCompute(cfg: StackConfig): void {
   if (problems.length) throw new StackConfigError(`Pulumi.${cfg.stack}.yaml`, problems);
 }
 
+/** Image URIs from the `<name>Image` config keys (`apiImage`, `toolboxImage`...); an image without one is built. */
 function imageUris(cfg: StackConfig): Record<string, string | undefined> {
-  return { api: cfg.apiImage, realtime: cfg.realtimeImage, workers: cfg.workersImage, toolbox: cfg.toolboxImage };
+  const keys = cfg as unknown as Record<string, unknown>;
+  return Object.fromEntries(IMAGES.map((n) => {
+    const uri = keys[`${n}Image`];
+    return [n, typeof uri === "string" ? uri : undefined];
+  }));
 }
 
 /** Variables the compute layer sets itself (docs/CONTRACTS.md): the common ones, then the catalogue entry's own. */

@@ -19,9 +19,13 @@ import { postgresMaxConnections } from "./components/postgres-limits";
 import type { AlarmTargets } from "./components/alarm-specs";
 import { Backup, backupProblems } from "./components/backup";
 import { Dashboard } from "./components/dashboard";
+import { SERVICE_CATALOGUE, SERVICE_NAMES } from "./catalogue";
+import type { ServiceName } from "./catalogue";
 
 export interface ObservabilityRefs {
   alb: AlarmTargets["alb"];
+  /** Target group ARN suffix per routed service (the deployment alarms watch them). */
+  targetGroupArnSuffixes: Partial<Record<ServiceName, pulumi.Input<string>>>;
   database: AlarmTargets["database"] & {
     arn: pulumi.Input<string>;
     subnetGroupName: pulumi.Input<string>;
@@ -99,8 +103,14 @@ export function buildObservability(cfg: StackConfig, naming: Naming, refs: Obser
   const s = cfg.sizing;
   const targets: AlarmTargets = {
     clusterName: naming.prefix,
-    serviceNames: { api: naming.name("api"), realtime: naming.name("realtime"), workers: naming.name("workers") },
+    serviceNames: Object.fromEntries(SERVICE_NAMES.map((svc) => [svc, naming.name(svc)])) as Record<ServiceName, string>,
     alb: refs.alb,
+    // the catalogue's deployment alarms, on each service's target group
+    deployment: Object.fromEntries(SERVICE_NAMES.filter((svc) => SERVICE_CATALOGUE[svc].deploymentAlarms.length > 0).map((svc) => {
+      const tg = refs.targetGroupArnSuffixes[svc];
+      if (tg === undefined) throw new Error(`buildObservability: ${svc} has deployment alarms but no target group (give it a route in infra/catalogue.ts)`);
+      return [svc, { targetGroupArnSuffix: tg, alarms: SERVICE_CATALOGUE[svc].deploymentAlarms }];
+    })),
     database: { instanceId: refs.database.instanceId, maxConnections: refs.database.maxConnections },
     redis: refs.redis,
     queues: refs.queues,

@@ -112,6 +112,7 @@ export function buildPlatform(cfg: StackConfig) {
   // ---- 3b. Alarms, dashboard, backup: before compute, whose deployments roll back on these alarms -------
   const observability = buildObservability(cfg, naming, {
     alb: { arnSuffix: alb.arnSuffix, apiTargetGroupArnSuffix: alb.targetGroups.api!.arnSuffix, realtimeTargetGroupArnSuffix: alb.targetGroups.realtime!.arnSuffix },
+    targetGroupArnSuffixes: Object.fromEntries(Object.entries(alb.targetGroups).map(([svc, tg]) => [svc, tg.arnSuffix])),
     database: {
       ...data.alarmTargets.database,
       arn: data.database.arn,

@@ -108,7 +108,7 @@ describe("validateEcsClusterArgs and validateServiceImagesArgs", () => {
     ]);
   });
   it("finds the Dockerfiles of the services it builds", () => {
-    assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: ["api", "realtime", "workers"], contextDir: REPO_ROOT }), []);
+    assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: [...SERVICE_NAMES], contextDir: REPO_ROOT }), []);
     assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: ["api", "workers"], imageUris: { api: URIS.api }, contextDir: "/nonexistent" }),
       ["/nonexistent/apps/workers/Dockerfile"]);
   });

@@ -237,8 +237,8 @@ function checkSafeguards(tier: TierName, s: TierSizing, file: string, at: (k: st
 /** Cross-field checks on the merged sizing. */
 function checkSizing(s: TierSizing, at: (k: string, v: unknown, m: string) => void): void {
   const key = (p: string) => `${CONFIG_NAMESPACE}:sizing.${p}`;
-  for (const name of ["api", "realtime", "workers"] as const) {
-    const svc = s.services[name];
+  // every service of the catalogue has its sizing under sizing.services.<name>
+  for (const [name, svc] of Object.entries(s.services)) {
     const allowed = FARGATE_MEMORY[svc.cpu];
     if (!allowed) {
       at(key(`services.${name}.cpu`), svc.cpu, `not a Fargate cpu value; allowed: ${Object.keys(FARGATE_MEMORY).join(", ")}`);
