@@ -29,16 +29,15 @@ beforeAll(async () => {
       const names = Object.keys(catalogue);
       return { ...real, SERVICE_CATALOGUE: catalogue, SERVICE_NAMES: names, routedServices: () => names.filter((n) => catalogue[n].route) };
     });
+    // its sizing (in a real change: `services.search` in every tier of infra/config/tiers.ts)
+    const { TIERS } = require("./config/tiers");
+    TIERS.dev.services.search = { cpu: 256, memory: 512, min: 1, max: 2, cpuTarget: 60 };
     const { synthesize } = require("./synth");
     const { loadStackConfig } = require("./config/load");
     const { buildStack } = require("./platform");
     run = await synthesize("dev", {
-      program: async () => {
-        const cfg = loadStackConfig();
-        // its sizing (in a real change: `services.search` in every tier of infra/config/tiers.ts)
-        const sized = { ...cfg, searchImage: IMAGE, sizing: { ...cfg.sizing, services: { ...cfg.sizing.services, search: { cpu: 256, memory: 512, min: 1, max: 2, cpuTarget: 60 } } } };
-        return buildStack(sized);
-      },
+      // its image (a configured URI here; without one it is built from apps/search/Dockerfile)
+      program: async () => buildStack({ ...loadStackConfig(), searchImage: IMAGE }),
     });
   });
 }, 120_000);

@@ -11,15 +11,15 @@
  */
 import { SOCKET_IO } from "./config/capacity";
 import type { ServicesSizing, TierSizing } from "./config/tiers";
-import { FARGATE_MAX_STOP_TIMEOUT } from "./components/service";
+import { AWS_LIMITS } from "./components/aws-limits";
 
 /** Seconds the realtime container gets after SIGTERM (Fargate's maximum: draining sockets takes a while). */
-export const REALTIME_STOP_TIMEOUT_SECONDS = FARGATE_MAX_STOP_TIMEOUT;
+export const REALTIME_STOP_TIMEOUT_SECONDS = AWS_LIMITS.ecs.fargateStopTimeoutSeconds.max;
 /** Margin kept between the realtime drain and the earlier of deregistration delay and stop timeout. */
 export const REALTIME_GRACE_MARGIN_SECONDS = 15;
 /** Seconds the api container gets after SIGTERM (ECS's default; requests are short). */
 export const API_STOP_TIMEOUT_SECONDS = 30;
-/** Margin kept between the api's and the workers' drain and their stop timeout (SIGKILL). */
+/** Seconds kept between a service's drain and its stop timeout (SIGKILL): the workers' last job, the api's last request. */
 export const WORKERS_GRACE_MARGIN_SECONDS = 5;
 
 /** Drain time of the realtime service after SIGTERM, ms: the stop timeout minus a margin. */

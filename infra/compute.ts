@@ -7,21 +7,19 @@
  * Per service, the compute layer's common variables, the catalogue entry's own, the stack's `serviceEnv`
  * limits and the data tier's links for the entry's `uses` are merged once (`mergeLinks`: a variable set twice
  * is an error); the links' ingress rules open the data tier's security groups to the service's group.
- * `computeProblems(cfg)` checks the compute settings before any resource exists and names the stack file key
- * of each problem.
+ * The compute settings are checked with the rest of the stack config (infra/config/sizing-rules.ts), once.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfigError } from "./config/load";
 import type { Naming } from "./config/naming";
 import { CONFIG_NAMESPACE } from "./config/schema";
 import type { StackConfig } from "./config/schema";
-import { SOCKET_IO } from "./config/capacity";
+import { REALTIME_DEREGISTRATION_DELAY_RANGE } from "./config/sizing-rules";
 import { EcsCluster } from "./components/ecs-cluster";
-import { DEFAULT_CACHE_TAG, ServiceImages, servicesToBuild } from "./components/images";
+import { ServiceImages, servicesToBuild } from "./components/images";
 import type { ScalingPolicySpec } from "./components/scaling";
 import { albRequestsPolicy, backlogPolicy, connectionsPolicy, cpuPolicy } from "./components/scaling";
-import { FARGATE_MAX_STOP_TIMEOUT, FargateService } from "./components/service";
+import { FargateService } from "./components/service";
 import { SERVICE_CATALOGUE, SERVICE_NAMES } from "./catalogue";
 import type { ScalingRule, ServiceDefinition, ServiceName, ServiceUses } from "./catalogue";
 import type { Connections } from "./components/connect";
@@ -37,7 +35,6 @@ import { resolve } from "node:path";
 const REPO_ROOT = resolve(__dirname, "..");
 
 export { realtimeShutdownGraceMs, REALTIME_STOP_TIMEOUT_SECONDS, WORKERS_GRACE_MARGIN_SECONDS } from "./catalogue";
-import { WORKERS_GRACE_MARGIN_SECONDS } from "./catalogue";
 
 /** Images the stack holds: the catalogue's services and the operators' toolbox (apps/<name>/Dockerfile). */
 export const IMAGES: readonly string[] = [...SERVICE_NAMES, TOOLBOX_CONTAINER];
@@ -60,57 +57,8 @@ export interface ComputeRefs {
   operator: { environment: Record<string, pulumi.Input<string>>; taskPolicyStatements: IamStatement[] };
 }
 
-/**
- * How ECS stops a task behind a load balancer: it deregisters the target first and waits out the target
- * group's deregistration delay (no new connections; at the end the load balancer breaks the ones left,
- * WebSockets included), and only THEN sends SIGTERM, and SIGKILL `stopTimeout` seconds later. A long
- * realtime deregistration delay therefore only postpones the moment the load balancer cuts the sockets; it
- * never lets the service move them itself. So the delay is short, just long enough for an in-flight
- * long-polling request to finish (one ping interval, plus a margin), and the drain after SIGTERM (closing
- * what is left, presence and Redis cleanup) fits inside the stop timeout.
- */
-export const REALTIME_DEREGISTRATION_DELAY_RANGE = { min: Math.ceil(SOCKET_IO.pingIntervalMs / 1000) + 5, max: 60 } as const;
-
-
-/** Problems with the compute settings, each naming the config key, its value and the fix. */
-export function computeProblems(cfg: StackConfig): string[] {
-  const problems: string[] = [];
-  const s = cfg.sizing;
-  const key = (p: string) => `${CONFIG_NAMESPACE}:sizing.${p}`;
-  const w = s.services.workers;
-  const needed = s.queues.consumerTimeoutSeconds + WORKERS_GRACE_MARGIN_SECONDS;
-  if (!Number.isInteger(w.stopTimeoutSeconds) || w.stopTimeoutSeconds < needed || w.stopTimeoutSeconds > FARGATE_MAX_STOP_TIMEOUT) {
-    problems.push(`${key("services.workers.stopTimeoutSeconds")} = ${w.stopTimeoutSeconds}: must be a whole number from ${needed} ` +
-      `(queues.consumerTimeoutSeconds ${s.queues.consumerTimeoutSeconds} + ${WORKERS_GRACE_MARGIN_SECONDS} s to finish a job) ` +
-      `to ${FARGATE_MAX_STOP_TIMEOUT} (Fargate's limit); lower queues.consumerTimeoutSeconds if a job needs longer`);
-  }
-  const dereg = s.alb.realtimeDeregistrationDelaySeconds;
-  const range = REALTIME_DEREGISTRATION_DELAY_RANGE;
-  if (!Number.isInteger(dereg) || dereg < range.min || dereg > range.max) {
-    problems.push(`${key("alb.realtimeDeregistrationDelaySeconds")} = ${dereg}: must be a whole number from ${range.min} ` +
-      `(a long-polling request lasts up to the ${SOCKET_IO.pingIntervalMs / 1000} s ping interval) to ${range.max}: ECS sends SIGTERM only ` +
-      "after the delay and the load balancer cuts the remaining sockets when it ends, so a longer delay only slows deploys");
-  }
-  if (!Number.isInteger(w.backlogPerTaskTarget) || w.backlogPerTaskTarget < 1) {
-    problems.push(`${key("services.workers.backlogPerTaskTarget")} = ${w.backlogPerTaskTarget}: must be a whole number >= 1`);
-  }
-  if (s.services.api.requestsPerTargetTarget < 1) {
-    problems.push(`${key("services.api.requestsPerTargetTarget")} = ${s.services.api.requestsPerTargetTarget}: must be >= 1`);
-  }
-  if (s.services.realtime.connectionsPerTaskTarget < 1) {
-    problems.push(`${key("services.realtime.connectionsPerTaskTarget")} = ${s.services.realtime.connectionsPerTaskTarget}: must be >= 1`);
-  }
-  if (cfg.imageTag === DEFAULT_CACHE_TAG) {
-    problems.push(`${CONFIG_NAMESPACE}:imageTag = "${cfg.imageTag}": that tag holds the build cache; use a release tag such as the commit`);
-  }
-  return problems;
-}
-
-/** Throws one StackConfigError listing every compute problem. */
-export function validateCompute(cfg: StackConfig): void {
-  const problems = computeProblems(cfg);
-  if (problems.length) throw new StackConfigError(`Pulumi.${cfg.stack}.yaml`, problems);
-}
+/** The realtime deregistration delay's range (why: infra/config/sizing-rules.ts). */
+export { REALTIME_DEREGISTRATION_DELAY_RANGE };
 
 /** Image URIs from the `<name>Image` config keys (`apiImage`, `toolboxImage`...); an image without one is built. */
 function imageUris(cfg: StackConfig): Record<string, string | undefined> {
@@ -171,7 +119,6 @@ function scalingPolicy(cfg: StackConfig, naming: Naming, service: ServiceName, r
 }
 
 export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs) {
-  validateCompute(cfg);
   const s = cfg.sizing;
   const accountId = aws.getCallerIdentityOutput({}).accountId;
   const uris = imageUris(cfg);

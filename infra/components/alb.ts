@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SOCKET_IO_SILENCE_SECONDS } from "../config/tiers";
+import { AWS_LIMITS, AWS_NAME_LIMITS, inRange } from "./aws-limits";
+import { Problems } from "./problems";
 
 /**
  * Elastic Load Balancing accounts that write access logs in regions opened before August 2022. Newer regions
@@ -74,43 +75,49 @@ export interface AlbArgs {
   tags?: Record<string, string>;
 }
 
-/** Checks the plain arguments; throws one error listing each bad field, its value and what is allowed. */
-export function validateAlbArgs(args: AlbArgs): void {
-  const problems: string[] = [];
-  const bad = (field: string, value: unknown, allowed: string) => problems.push(`${field} ${JSON.stringify(value)}: ${allowed}`);
-  const intIn = (field: string, v: number | undefined, min: number, max: number) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) bad(field, v, `must be a whole number from ${min} to ${max}`);
+/** Every wiring problem with the plain arguments (field, value, fix). */
+export function albProblems(args: AlbArgs): Problems {
+  const p = new Problems("Alb");
+  const intIn = (field: string, v: number | undefined, r: { min: number; max: number }) => {
+    if (v !== undefined && !inRange(v, r)) p.add(field, v, `must be a whole number from ${r.min} to ${r.max}`);
   };
-  if (args.loadBalancerName.length > 32 || !/^[a-zA-Z0-9-]+$/.test(args.loadBalancerName)) {
-    bad("loadBalancerName", args.loadBalancerName, "at most 32 letters, digits or '-' (use Naming.loadBalancer)");
+  const nameOk = (n: string, max: number) => n.length <= max && /^[a-zA-Z0-9-]+$/.test(n);
+  if (!nameOk(args.loadBalancerName, AWS_NAME_LIMITS.loadBalancer.maxLength)) {
+    p.add("loadBalancerName", args.loadBalancerName, `at most ${AWS_NAME_LIMITS.loadBalancer.maxLength} letters, digits or '-' (use Naming.loadBalancer)`);
   }
   const routes = Object.entries(args.routes);
-  if (routes.length === 0) bad("routes", args.routes, "name at least one service to forward to");
+  if (routes.length === 0) p.add("routes", args.routes, "name at least one service to forward to");
+  const port = { min: 1, max: 65535 };
   for (const [svc, r] of routes) {
-    const n = r.targetGroupName;
-    if (n.length > 32 || !/^[a-zA-Z0-9-]+$/.test(n)) bad(`routes.${svc}.targetGroupName`, n, "at most 32 letters, digits or '-' (use Naming.targetGroup)");
-    intIn(`routes.${svc}.port`, r.port, 1, 65535);
-    intIn(`routes.${svc}.priority`, r.priority, 1, 50_000);
-    intIn(`routes.${svc}.deregistrationDelaySeconds`, r.deregistrationDelaySeconds, 0, 3600);
-    if (r.paths.length === 0) bad(`routes.${svc}.paths`, r.paths, "list at least one path pattern");
+    if (!nameOk(r.targetGroupName, AWS_NAME_LIMITS.targetGroup.maxLength)) {
+      p.add(`routes.${svc}.targetGroupName`, r.targetGroupName, `at most ${AWS_NAME_LIMITS.targetGroup.maxLength} letters, digits or '-' (use Naming.targetGroup)`);
+    }
+    intIn(`routes.${svc}.port`, r.port, port);
+    // listener rule priority: 1-50000 (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html)
+    intIn(`routes.${svc}.priority`, r.priority, { min: 1, max: 50_000 });
+    intIn(`routes.${svc}.deregistrationDelaySeconds`, r.deregistrationDelaySeconds, AWS_LIMITS.elb.deregistrationDelaySeconds);
+    if (r.paths.length === 0) p.add(`routes.${svc}.paths`, r.paths, "list at least one path pattern");
   }
   for (const field of ["targetGroupName", "port", "priority"] as const) {
     const values = routes.map(([, r]) => r[field]);
     const twice = values.filter((v, i) => values.indexOf(v) !== i);
-    if (twice.length) bad(`routes.*.${field}`, [...new Set(twice)], `each route needs its own ${field}`);
+    if (twice.length) p.add(`routes.*.${field}`, [...new Set(twice)], `each route needs its own ${field}`);
   }
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(args.vpcCidr)) bad("vpcCidr", args.vpcCidr, "expected an IPv4 CIDR like 10.0.0.0/16");
-  if (args.publicSubnetIds.length < 2) bad("publicSubnetIds", `${args.publicSubnetIds.length} subnet(s)`, "an ALB needs subnets in at least 2 zones");
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(args.vpcCidr)) p.add("vpcCidr", args.vpcCidr, "expected an IPv4 CIDR like 10.0.0.0/16");
+  if (args.publicSubnetIds.length < 2) p.add("publicSubnetIds", `${args.publicSubnetIds.length} subnet(s)`, "an ALB needs subnets in at least 2 zones");
   if (typeof args.certificateArn === "string" && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(args.certificateArn)) {
-    bad("certificateArn", args.certificateArn, "expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>");
+    p.add("certificateArn", args.certificateArn, "expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>");
   }
-  const idle = args.idleTimeoutSeconds ?? 120;
-  if (!Number.isInteger(idle) || idle <= SOCKET_IO_SILENCE_SECONDS || idle > 4000) {
-    bad("idleTimeoutSeconds", idle, `must be above the Socket.IO ping interval + timeout (${SOCKET_IO_SILENCE_SECONDS} s) and at most 4000`);
-  }
-  intIn("stickinessSeconds", args.stickinessSeconds, 1, 604_800);
-  intIn("accessLogRetentionDays", args.accessLogRetentionDays, 1, 3650);
-  if (problems.length) throw new Error(`Alb: invalid arguments:\n  - ${problems.join("\n  - ")}`);
+  // how long a socket may stay quiet is the stack's rule (realtime-chat:sizing.alb.idleTimeoutSeconds); here only AWS's range
+  intIn("idleTimeoutSeconds", args.idleTimeoutSeconds, AWS_LIMITS.elb.idleTimeoutSeconds);
+  intIn("stickinessSeconds", args.stickinessSeconds, AWS_LIMITS.elb.stickinessSeconds);
+  intIn("accessLogRetentionDays", args.accessLogRetentionDays, { min: 1, max: 3650 });
+  return p;
+}
+
+/** Throws one error listing each bad field, its value and what is allowed. */
+export function validateAlbArgs(args: AlbArgs): void {
+  albProblems(args).check();
 }
 
 /**
