@@ -25,7 +25,7 @@ import type { DbProxyArgs } from "./components/db-proxy";
 import { assertNoWildcardActions } from "./components/policy";
 import type { PolicyStatement } from "./components/policy";
 import { QUEUE_KINDS, Queues } from "./components/queues";
-import type { QueuesArgs } from "./components/queues";
+import type { QueueKind, QueuesArgs } from "./components/queues";
 import type { Link, LinkIngress } from "./components/link";
 import type { ServiceUses } from "./catalogue";
 import { Redis } from "./components/redis";
@@ -128,8 +128,12 @@ export interface DataTier {
     redis: { replicationGroupId: pulumi.Output<string>; nodeCount: number };
     queues: Record<"push" | "offline", { queueName: pulumi.Output<string>; dlqName: pulumi.Output<string> }>;
   };
-  outputs: Record<string, pulumi.Output<string>>;
+  outputs: Record<"dbInstanceIdentifier" | "dbEndpoint" | "dbMasterSecretArn" | "dbProxyEndpoint" | "redisReplicationGroupId" |
+    "redisPrimaryEndpoint" | "redisAuthSecretArn" | "jwtKeysSecretArn" | "pushGatewaySecretArn" | QueueOutputName, pulumi.Output<string>>;
 }
+
+/** `pushQueueUrl`, `offlineDlqArn`...: each work queue's and DLQ's URL and ARN. */
+type QueueOutputName = `${QueueKind}${"QueueUrl" | "QueueArn" | "DlqUrl" | "DlqArn"}`;
 
 /** Opens each ingress of a client's merged links: `<client>-to-<role>` rules on the data tier's connections. */
 export function openIngress(connections: Connections, client: string, label: string, securityGroupId: pulumi.Input<string>, ingress: LinkIngress[]): void {
@@ -194,7 +198,10 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
     openIngress(connections, "toolbox", "operator toolbox", sgId, [...(proxy.link(database).ingress ?? []), ...(redis.link().ingress ?? [])]);
 
   const pair = (k: "push" | "offline") => queues.pairs[k];
-  const outputs: Record<string, pulumi.Output<string>> = {
+  const queueOutputs = Object.fromEntries(QUEUE_KINDS.flatMap((k) => [
+    [`${k}QueueUrl`, pair(k).queue.url], [`${k}QueueArn`, pair(k).queue.arn], [`${k}DlqUrl`, pair(k).dlq.url], [`${k}DlqArn`, pair(k).dlq.arn],
+  ])) as Record<QueueOutputName, pulumi.Output<string>>;
+  const outputs = {
     dbInstanceIdentifier: database.instanceId,
     dbEndpoint: database.address,
     dbMasterSecretArn: database.masterSecretArn,
@@ -204,13 +211,8 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
     redisAuthSecretArn: redis.authSecretArn,
     jwtKeysSecretArn: secrets.jwtKeysSecretArn,
     pushGatewaySecretArn: secrets.pushGatewaySecretArn,
+    ...queueOutputs,
   };
-  for (const k of QUEUE_KINDS) {
-    outputs[`${k}QueueUrl`] = pair(k).queue.url;
-    outputs[`${k}QueueArn`] = pair(k).queue.arn;
-    outputs[`${k}DlqUrl`] = pair(k).dlq.url;
-    outputs[`${k}DlqArn`] = pair(k).dlq.arn;
-  }
 
   return {
     database, proxy, redis, queues, secrets, links, connections, operator, connectOperator, outputs,

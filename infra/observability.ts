@@ -38,7 +38,12 @@ export interface Observability {
   backup: Backup;
   /** Deployment alarm names per service, for the ECS services' `alarms` setting. */
   deploymentAlarmNames: Alarms["deploymentAlarmNames"];
-  outputs: Record<string, pulumi.Input<unknown>>;
+  outputs: {
+    alarmTopicArn: pulumi.Input<string>; warningTopicArn: pulumi.Input<string>; dashboardName: pulumi.Input<string>;
+    backupVaultName: pulumi.Input<string>; drVaultName?: pulumi.Input<string>; drRegion: string; backupRoleArn: pulumi.Input<string>;
+    recoveryPointObjective: pulumi.Input<unknown>; dbSubnetGroupName: pulumi.Input<string>; dbSecurityGroupId: pulumi.Input<string>;
+    restoreVaultName?: string; restoreSnapshotId?: string;
+  };
 }
 
 export function buildObservability(cfg: StackConfig, naming: Naming, refs: ObservabilityRefs): Observability {
@@ -80,7 +85,7 @@ export function buildObservability(cfg: StackConfig, naming: Naming, refs: Obser
     drProviderSettings: cfg.awsSettings as Omit<aws.ProviderArgs, "region">,
   });
 
-  const outputs: Record<string, pulumi.Input<unknown>> = {
+  const outputs: Observability["outputs"] = {
     alarmTopicArn: alarms.topicArn,
     warningTopicArn: alarms.warningTopicArn,
     dashboardName: dashboard.dashboardName,

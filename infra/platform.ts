@@ -20,6 +20,9 @@ import { ACCESS_LOG_PREFIX } from "./components/alb";
 import { buildObservability } from "./observability";
 import { buildCompute } from "./compute";
 import { routedServices, SERVICE_CATALOGUE } from "./catalogue";
+import type { ServiceName } from "./catalogue";
+import type * as pulumi from "@pulumi/pulumi";
+import type { StackOutputName } from "./outputs";
 
 /**
  * The program: looks up the account's zones (the program's one lookup, before any resource is registered),
@@ -169,7 +172,8 @@ export function buildPlatform(cfg: StackConfig) {
     albSecurityGroupId: alb.securityGroupId,
     albAccessLogBucket: alb.accessLogBucketName,
     // <service>TargetGroupArn and <service>TargetGroupArnSuffix for each routed service
-    ...Object.fromEntries(Object.entries(alb.targetGroups).flatMap(([svc, tg]) => [[`${svc}TargetGroupArn`, tg.arn], [`${svc}TargetGroupArnSuffix`, tg.arnSuffix]])),
+    ...Object.fromEntries(Object.entries(alb.targetGroups).flatMap(([svc, tg]) => [[`${svc}TargetGroupArn`, tg.arn], [`${svc}TargetGroupArnSuffix`, tg.arnSuffix]])) as
+      Partial<Record<`${ServiceName}${"TargetGroupArn" | "TargetGroupArnSuffix"}`, pulumi.Output<string>>>,
     wafAclArn: waf.webAclArn,
     wafLogGroupName: waf.logGroupName,
     ...data.outputs,
@@ -194,3 +198,7 @@ export function buildPlatform(cfg: StackConfig) {
 }
 
 export type PlatformOutputs = ReturnType<typeof buildPlatform>;
+
+/** Compile-time check: the program's return type names every output of the table in infra/outputs.ts. */
+type OutputsMissingFromProgram = Exclude<StackOutputName, keyof PlatformOutputs>;
+export const OUTPUTS_TYPED: [OutputsMissingFromProgram] extends [never] ? true : OutputsMissingFromProgram = true;
