@@ -17,6 +17,7 @@
 import { readdirSync } from "node:fs";
 import { byType, REPO_ROOT, synthesize } from "./synth";
 import type { SynthResource, SynthResult } from "./synth";
+import { SERVICE_NAMES } from "./catalogue";
 
 const STACKS = readdirSync(REPO_ROOT)
   .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
@@ -97,7 +98,7 @@ describe.each(STACKS)("%s", (stack) => {
   test("ECS CPU and memory alarms watch their own service in the stack's cluster", () => {
     const w = watched(runs.get(stack)!);
     const seen = new Set<string>();
-    for (const svc of ["api", "realtime", "workers"]) {
+    for (const svc of SERVICE_NAMES) {
       for (const kind of ["high-cpu", "high-memory"]) {
         for (const a of both(`${svc}-${kind}`)) {
           expect({ alarm: a.inputs.name, namespace: a.inputs.namespace, dimensions: a.inputs.dimensions }).toStrictEqual({

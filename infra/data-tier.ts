@@ -2,11 +2,11 @@
  * The data and messaging tier of one stack, composed for the platform: PostgreSQL (+ RDS Proxy), Redis, the
  * SQS queues and the application secrets, plus what each service needs from them:
  *
- * - `services.<name>`: plain environment values (docs/CONTRACTS.md), task-definition `secrets` (env name ->
- *   secret ARN, `arn:...:<jsonKey>::` for one JSON field), the exact secret ARNs the execution role may read,
- *   and the task-role statements (rds-db:connect on the proxy, SQS send or consume).
- * - `connectService(name, sgId)`: the security-group rules from a service to the proxy (or the database) on
- *   5432 and, for services that use it, to Redis on 6379. Nothing wider.
+ * - `links(uses)`: for a catalogue entry's `uses`, each data component's link (infra/components/link.ts):
+ *   plain environment values (docs/CONTRACTS.md), task-definition secrets, the exact secret ARNs the
+ *   execution role may read, task-role statements scoped to what is used (rds-db:connect on the proxy, SQS
+ *   send or consume on the used queues) and the ingress to open (the proxy on 5432, Redis on 6379). The
+ *   compute layer merges them per service and opens the ingress on `connections`. Nothing wider.
  * - `alarmTargets`: plain identifiers for the alarms; `outputs`: the stack outputs.
  *
  * The data settings are checked with the rest of the stack config (infra/config/sizing-rules.ts), once.
@@ -26,28 +26,11 @@ import { assertNoWildcardActions } from "./components/policy";
 import type { PolicyStatement } from "./components/policy";
 import { QUEUE_KINDS, Queues } from "./components/queues";
 import type { QueueKind, QueuesArgs } from "./components/queues";
+import type { Link, LinkIngress } from "./components/link";
+import type { ServiceUses } from "./catalogue";
 import { Redis } from "./components/redis";
 import type { RedisArgs } from "./components/redis";
 import { AppSecrets } from "./components/secrets";
-
-export const SERVICE_NAMES = ["api", "realtime", "workers"] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
-
-/** Services that use Redis and JWT_KEYS (the workers need only Postgres and SQS). */
-const REDIS_USERS: readonly ServiceName[] = ["api", "realtime"];
-
-export interface ServiceWiring {
-  /** Plain environment values. Never a secret. */
-  environment: Record<string, pulumi.Input<string>>;
-  /** Task-definition `secrets`: env name -> Secrets Manager ARN (or `<arn>:<jsonKey>::`). */
-  secrets: Record<string, pulumi.Input<string>>;
-  /** The secret ARNs (without JSON keys) the execution role may read: exactly those behind `secrets`. */
-  secretArns: pulumi.Input<string>[];
-  /** Task-role statements. */
-  taskPolicyStatements: PolicyStatement[];
-  /** What the service must wait for: the proxy's target registration (the proxy refuses connections before it). */
-  dependsOn: pulumi.Resource[];
-}
 
 interface NetworkRefs {
   vpcId: pulumi.Input<string>;
@@ -121,13 +104,18 @@ function componentArgs(cfg: StackConfig, naming: Naming): ComponentArgs {
 
 export interface DataTier {
   database: Database;
-  proxy: DbProxy | undefined;
+  proxy: DbProxy;
   redis: Redis;
   queues: Queues;
   secrets: AppSecrets;
-  services: Record<ServiceName, ServiceWiring>;
-  /** Security-group rules from a service to what it uses. Call once per service. */
-  connectService(service: ServiceName, securityGroupId: pulumi.Input<string>): void;
+  /**
+   * The links a client gets for what it uses (catalogue `uses`), in a fixed order: database (through the
+   * proxy), queues, Redis, JWT keys, push gateway. The push queue and the gateway are linked only when the
+   * stack has a `pushGatewayUrl`.
+   */
+  links(uses: ServiceUses): Link[];
+  /** Holds the security-group rules between clients and the data tier (`<client>-to-<role>`). */
+  connections: Connections;
   /**
    * What the operators' toolbox needs: where the database (through the proxy) and Redis are, and task-role
    * statements for an IAM sign-in to the proxy and for reading the Redis AUTH token. No secret values.
@@ -140,82 +128,94 @@ export interface DataTier {
     redis: { replicationGroupId: pulumi.Output<string>; nodeCount: number };
     queues: Record<"push" | "offline", { queueName: pulumi.Output<string>; dlqName: pulumi.Output<string> }>;
   };
-  outputs: Record<string, pulumi.Output<string>>;
+  outputs: Record<"dbInstanceIdentifier" | "dbEndpoint" | "dbMasterSecretArn" | "dbProxyEndpoint" | "redisReplicationGroupId" |
+    "redisPrimaryEndpoint" | "redisAuthSecretArn" | "jwtKeysSecretArn" | "pushGatewaySecretArn" | QueueOutputName, pulumi.Output<string>>;
+}
+
+/** `pushQueueUrl`, `offlineDlqArn`...: each work queue's and DLQ's URL and ARN. */
+type QueueOutputName = `${QueueKind}${"QueueUrl" | "QueueArn" | "DlqUrl" | "DlqArn"}`;
+
+/** Opens each ingress of a client's merged links: `<client>-to-<role>` rules on the data tier's connections. */
+export function openIngress(connections: Connections, client: string, label: string, securityGroupId: pulumi.Input<string>, ingress: LinkIngress[]): void {
+  for (const i of ingress) {
+    connections.allowTcp(`${client}-to-${i.role}`, { from: securityGroupId, to: i.securityGroupId, port: i.port, description: `${label} to ${i.what}` });
+  }
 }
 
 export function buildDataTier(cfg: StackConfig, naming: Naming, network: NetworkRefs): DataTier {
+  if (!cfg.sizing.database.proxyEnabled) {
+    // the config refuses this setting; a caller that built the config by hand gets told the same.
+    throw new Error(`buildDataTier: ${CONFIG_NAMESPACE}:sizing.database.proxyEnabled is false; every stack runs behind RDS Proxy (services sign in with IAM): set it to true`);
+  }
   const a = componentArgs(cfg, naming);
   const net = { vpcId: network.vpcId, subnetIds: network.privateSubnetIds };
   const { subnetCount: _d, ...databaseArgs } = a.database;
   const { subnetCount: _p, ...proxyArgs } = a.proxy;
 
   const database = new Database("db", { ...databaseArgs, ...net });
-  const proxy = cfg.sizing.database.proxyEnabled
-    ? new DbProxy("db-proxy", {
-      ...proxyArgs, ...net, dbInstanceIdentifier: database.instanceId, secretArn: database.masterSecretArn,
-      secretsManagerRoute: secretsManagerRoute(cfg, network),
-    })
-    : undefined;
+  const proxy = new DbProxy("db-proxy", {
+    ...proxyArgs, ...net, dbInstanceIdentifier: database.instanceId, secretArn: database.masterSecretArn,
+    secretsManagerRoute: secretsManagerRoute(cfg, network),
+  });
   const connections = new Connections("data-access");
-  if (proxy) connections.allowTcp("db-proxy-to-db", { from: proxy.securityGroupId, to: database.securityGroupId, port: database.port, description: "db proxy to postgres" });
-  else pulumi.log.warn(
-    `${naming.prefix}: RDS Proxy is off; services log in with the master password, which RDS rotates every 7 days: ` +
-    "redeploy the services after a rotation, or turn the proxy on (sizing.database.proxyEnabled: true).");
+  connections.allowTcp("db-proxy-to-db", { from: proxy.securityGroupId, to: database.securityGroupId, port: database.port, description: "db proxy to postgres" });
   if (!cfg.pushGatewayUrl && cfg.tier !== "dev") pulumi.log.warn(pushDisabledWarning(naming.prefix));
   const redis = new Redis("redis", { ...a.redis, ...net });
   const queues = new Queues("queues", a.queues);
   const secrets = new AppSecrets("secrets", { namePrefix: naming.durablePrefix, disposable: a.redis.disposable });
 
-  const services = wireServices(cfg, { database, proxy, redis, queues, secrets });
-  const connectService = (service: ServiceName, sgId: pulumi.Input<string>) => {
-    const pg = proxy
-      ? { to: proxy.securityGroupId, what: "db proxy" }
-      : { to: database.securityGroupId, what: "postgres" };
-    connections.allowTcp(`${service}-to-${proxy ? "db-proxy" : "db"}`, { from: sgId, to: pg.to, port: 5432, description: `${service} to ${pg.what}` });
-    if (REDIS_USERS.includes(service)) {
-      connections.allowTcp(`${service}-to-redis`, { from: sgId, to: redis.securityGroupId, port: redis.port, description: `${service} to redis` });
+  // Push delivery needs a gateway. Without `pushGatewayUrl` the push queue and its DLQ still exist (setting the
+  // key later replaces nothing), but no service gets its URL, the right to use it, or the gateway secret: api and
+  // realtime queue offline digests only and the workers consume only the offline queue.
+  const pushGatewayUrl = cfg.pushGatewayUrl;
+  const links = (uses: ServiceUses): Link[] => {
+    const out: Link[] = [];
+    if (uses.database) out.push(proxy.link(database));
+    if (uses.queues) {
+      const kinds = uses.queues.kinds.filter((k) => k !== "push" || pushGatewayUrl !== undefined);
+      out.push(queues.link(uses.queues.role, kinds));
     }
+    if (uses.redis) out.push(redis.link());
+    if (uses.jwtKeys) out.push(secrets.jwtKeysLink());
+    if (uses.pushGateway && pushGatewayUrl !== undefined) out.push(secrets.pushGatewayLink(pushGatewayUrl));
+    return out;
   };
 
-  // Every validated stack has the proxy (config/load.ts requires it); without one the toolbox reaches Redis only.
   const operator = {
     environment: {
-      DB_HOST: proxy ? proxy.endpoint : database.address, DB_PORT: String(database.port), DB_NAME: database.dbName, DB_USER: database.username,
-      DB_IAM_AUTH: proxy ? "true" : "false",
+      DB_HOST: proxy.endpoint, DB_PORT: String(database.port), DB_NAME: database.dbName, DB_USER: database.username,
+      DB_IAM_AUTH: "true",
       REDIS_HOST: redis.primaryEndpoint, REDIS_PORT: String(redis.port), REDIS_TLS: "true", REDIS_AUTH_SECRET_ARN: redis.authSecretArn,
     } as Record<string, pulumi.Input<string>>,
     taskPolicyStatements: [
-      ...(proxy ? [proxy.connectStatement(database.username)] : []),
+      proxy.connectStatement(database.username),
       { Sid: "ReadRedisAuthToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [redis.authSecretArn] },
     ] as PolicyStatement[],
   };
   assertNoWildcardActions("toolbox task role", operator.taskPolicyStatements);
-  const connectOperator = (sgId: pulumi.Input<string>) => {
-    if (proxy) connections.allowTcp("toolbox-to-db-proxy", { from: sgId, to: proxy.securityGroupId, port: 5432, description: "operator toolbox to db proxy" });
-    connections.allowTcp("toolbox-to-redis", { from: sgId, to: redis.securityGroupId, port: redis.port, description: "operator toolbox to redis" });
-  };
+  // The toolbox reaches what a service using the database and Redis reaches, nothing more.
+  const connectOperator = (sgId: pulumi.Input<string>) =>
+    openIngress(connections, "toolbox", "operator toolbox", sgId, [...(proxy.link(database).ingress ?? []), ...(redis.link().ingress ?? [])]);
 
   const pair = (k: "push" | "offline") => queues.pairs[k];
-  const outputs: Record<string, pulumi.Output<string>> = {
+  const queueOutputs = Object.fromEntries(QUEUE_KINDS.flatMap((k) => [
+    [`${k}QueueUrl`, pair(k).queue.url], [`${k}QueueArn`, pair(k).queue.arn], [`${k}DlqUrl`, pair(k).dlq.url], [`${k}DlqArn`, pair(k).dlq.arn],
+  ])) as Record<QueueOutputName, pulumi.Output<string>>;
+  const outputs = {
     dbInstanceIdentifier: database.instanceId,
     dbEndpoint: database.address,
     dbMasterSecretArn: database.masterSecretArn,
-    ...(proxy ? { dbProxyEndpoint: proxy.endpoint } : {}),
+    dbProxyEndpoint: proxy.endpoint,
     redisReplicationGroupId: redis.replicationGroupId,
     redisPrimaryEndpoint: redis.primaryEndpoint,
     redisAuthSecretArn: redis.authSecretArn,
     jwtKeysSecretArn: secrets.jwtKeysSecretArn,
     pushGatewaySecretArn: secrets.pushGatewaySecretArn,
+    ...queueOutputs,
   };
-  for (const k of QUEUE_KINDS) {
-    outputs[`${k}QueueUrl`] = pair(k).queue.url;
-    outputs[`${k}QueueArn`] = pair(k).queue.arn;
-    outputs[`${k}DlqUrl`] = pair(k).dlq.url;
-    outputs[`${k}DlqArn`] = pair(k).dlq.arn;
-  }
 
   return {
-    database, proxy, redis, queues, secrets, services, connectService, operator, connectOperator, outputs,
+    database, proxy, redis, queues, secrets, links, connections, operator, connectOperator, outputs,
     alarmTargets: {
       database: { instanceId: database.instanceId, maxConnections: database.maxConnections },
       redis: { replicationGroupId: redis.replicationGroupId, nodeCount: redis.nodeCount },
@@ -231,62 +231,6 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
 export function pushDisabledWarning(prefix: string): string {
   return `${prefix}: no pushGatewayUrl configured; push notifications are off and the workers consume only the offline ` +
     `queue (the push queue stays, empty). Set ${CONFIG_NAMESPACE}:pushGatewayUrl to the gateway's https URL to turn them on.`;
-}
-
-function wireServices(
-  cfg: StackConfig,
-  c: { database: Database; proxy: DbProxy | undefined; redis: Redis; queues: Queues; secrets: AppSecrets },
-): Record<ServiceName, ServiceWiring> {
-  const { database, proxy, redis, queues, secrets } = c;
-  const dbEnv: Record<string, pulumi.Input<string>> = {
-    DB_HOST: proxy ? proxy.endpoint : database.address,
-    DB_PORT: String(database.port),
-    DB_NAME: database.dbName,
-    DB_USER: database.username,
-    DB_SSL: "require",
-    DB_IAM_AUTH: proxy ? "true" : "false",
-  };
-  // Push delivery needs a gateway. Without `pushGatewayUrl` the push queue and its DLQ still exist (setting the
-  // key later replaces nothing), but no service gets its URL, the right to use it, or the gateway secret: api and
-  // realtime queue offline digests only and the workers consume only the offline queue.
-  const pushOn = cfg.pushGatewayUrl !== undefined;
-  const kinds: readonly QueueKind[] = pushOn ? QUEUE_KINDS : ["offline"];
-  const queueEnv = { ...(pushOn ? { PUSH_QUEUE_URL: queues.url("push") } : {}), OFFLINE_QUEUE_URL: queues.url("offline") };
-  const onlyUsedQueues = (st: PolicyStatement): PolicyStatement => ({ ...st, Resource: kinds.map((k) => queues.pairs[k].queue.arn) });
-
-  const wiring = (service: ServiceName): ServiceWiring => {
-    const environment: Record<string, pulumi.Input<string>> = { ...dbEnv, ...queueEnv };
-    const secretMap: Record<string, pulumi.Input<string>> = {};
-    const secretArns: pulumi.Input<string>[] = [];
-    const statements: PolicyStatement[] = [];
-    if (proxy) {
-      statements.push(proxy.connectStatement(database.username));
-    } else {
-      secretMap.DB_PASSWORD = pulumi.interpolate`${database.masterSecretArn}:password::`;
-      secretArns.push(database.masterSecretArn);
-    }
-    if (REDIS_USERS.includes(service)) {
-      Object.assign(environment, { REDIS_HOST: redis.primaryEndpoint, REDIS_PORT: String(redis.port), REDIS_TLS: "true" });
-      secretMap.REDIS_AUTH_TOKEN = redis.authSecretArn;
-      secretMap.JWT_KEYS = secrets.jwtKeysSecretArn;
-      secretArns.push(redis.authSecretArn, secrets.jwtKeysSecretArn);
-      statements.push(onlyUsedQueues(queues.producerStatement()));
-    } else {
-      Object.assign(environment, {
-        JOB_TIMEOUT_MS: String(cfg.sizing.queues.consumerTimeoutSeconds * 1000),
-        VISIBILITY_TIMEOUT_S: String(cfg.sizing.queues.visibilityTimeoutSeconds),
-        ...(cfg.pushGatewayUrl ? { PUSH_GATEWAY_URL: cfg.pushGatewayUrl } : {}),
-      });
-      if (pushOn) {
-        secretMap.PUSH_GATEWAY_SECRET = secrets.pushGatewaySecretArn;
-        secretArns.push(secrets.pushGatewaySecretArn);
-      }
-      statements.push(onlyUsedQueues(queues.consumerStatement()));
-    }
-    assertNoWildcardActions(`${service} task role`, statements);
-    return { environment, secrets: secretMap, secretArns, taskPolicyStatements: statements, dependsOn: proxy ? [proxy.target] : [] };
-  };
-  return { api: wiring("api"), realtime: wiring("realtime"), workers: wiring("workers") };
 }
 
 /** The per-tier defaults table of docs/DATA.md (a test keeps the document in step with the tier table). */

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { byType, one, REPO_ROOT, synthesize } from "./synth";
 import type { SynthResource, SynthResult } from "./synth";
+import { SERVICE_NAMES } from "./catalogue";
 import { DATABASE_TIMEOUTS } from "./components/database";
 import { RDS_MAX_CONNECTIONS_FORMULA } from "./components/postgres-limits";
 import { AWS_BACKUP_JOB_METRICS } from "./components/alarm-specs";
@@ -202,7 +203,7 @@ describe("smaller deploy items", () => {
     for (const stack of ["dev", "10k-dau"]) {
       const r = run(stack);
       const target = one(r, "aws:rds/proxyTarget:ProxyTarget", "db-proxy-target");
-      for (const svc of ["api", "realtime", "workers"]) {
+      for (const svc of SERVICE_NAMES) {
         assert.ok(one(r, T.service, `${svc}-service`).options.dependsOn.includes(target.urn), `${stack} ${svc}`);
       }
     }

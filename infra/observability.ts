@@ -16,9 +16,13 @@ import { Alarms } from "./components/alarms";
 import type { AlarmTargets } from "./components/alarm-specs";
 import { Backup } from "./components/backup";
 import { Dashboard } from "./components/dashboard";
+import { SERVICE_CATALOGUE, SERVICE_NAMES } from "./catalogue";
+import type { ServiceName } from "./catalogue";
 
 export interface ObservabilityRefs {
   alb: AlarmTargets["alb"];
+  /** Target group ARN suffix per routed service (the deployment alarms watch them). */
+  targetGroupArnSuffixes: Partial<Record<ServiceName, pulumi.Input<string>>>;
   database: AlarmTargets["database"] & {
     arn: pulumi.Input<string>;
     subnetGroupName: pulumi.Input<string>;
@@ -34,15 +38,26 @@ export interface Observability {
   backup: Backup;
   /** Deployment alarm names per service, for the ECS services' `alarms` setting. */
   deploymentAlarmNames: Alarms["deploymentAlarmNames"];
-  outputs: Record<string, pulumi.Input<unknown>>;
+  outputs: {
+    alarmTopicArn: pulumi.Input<string>; warningTopicArn: pulumi.Input<string>; dashboardName: pulumi.Input<string>;
+    backupVaultName: pulumi.Input<string>; drVaultName?: pulumi.Input<string>; drRegion: string; backupRoleArn: pulumi.Input<string>;
+    recoveryPointObjective: pulumi.Input<unknown>; dbSubnetGroupName: pulumi.Input<string>; dbSecurityGroupId: pulumi.Input<string>;
+    restoreVaultName?: string; restoreSnapshotId?: string;
+  };
 }
 
 export function buildObservability(cfg: StackConfig, naming: Naming, refs: ObservabilityRefs): Observability {
   const s = cfg.sizing;
   const targets: AlarmTargets = {
     clusterName: naming.prefix,
-    serviceNames: { api: naming.name("api"), realtime: naming.name("realtime"), workers: naming.name("workers") },
+    serviceNames: Object.fromEntries(SERVICE_NAMES.map((svc) => [svc, naming.name(svc)])) as Record<ServiceName, string>,
     alb: refs.alb,
+    // the catalogue's deployment alarms, on each service's target group
+    deployment: Object.fromEntries(SERVICE_NAMES.filter((svc) => SERVICE_CATALOGUE[svc].deploymentAlarms.length > 0).map((svc) => {
+      const tg = refs.targetGroupArnSuffixes[svc];
+      if (tg === undefined) throw new Error(`buildObservability: ${svc} has deployment alarms but no target group (give it a route in infra/catalogue.ts)`);
+      return [svc, { targetGroupArnSuffix: tg, alarms: SERVICE_CATALOGUE[svc].deploymentAlarms }];
+    })),
     database: { instanceId: refs.database.instanceId, maxConnections: refs.database.maxConnections },
     redis: refs.redis,
     queues: refs.queues,
@@ -70,7 +85,7 @@ export function buildObservability(cfg: StackConfig, naming: Naming, refs: Obser
     drProviderSettings: cfg.awsSettings as Omit<aws.ProviderArgs, "region">,
   });
 
-  const outputs: Record<string, pulumi.Input<unknown>> = {
+  const outputs: Observability["outputs"] = {
     alarmTopicArn: alarms.topicArn,
     warningTopicArn: alarms.warningTopicArn,
     dashboardName: dashboard.dashboardName,

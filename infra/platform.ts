@@ -18,7 +18,11 @@ import { AlbLogQueries } from "./components/alb-log-queries";
 import { DrPilotLight } from "./components/dr-pilot-light";
 import { ACCESS_LOG_PREFIX } from "./components/alb";
 import { buildObservability } from "./observability";
-import { buildCompute, COMPUTE_SERVICES } from "./compute";
+import { buildCompute } from "./compute";
+import { routedServices, SERVICE_CATALOGUE } from "./catalogue";
+import type { ServiceName } from "./catalogue";
+import type * as pulumi from "@pulumi/pulumi";
+import type { StackOutputName } from "./outputs";
 
 /**
  * The program: looks up the account's zones (the program's one lookup, before any resource is registered),
@@ -62,15 +66,20 @@ export function buildPlatform(cfg: StackConfig) {
   const certificateArn = cfg.certificateArn ?? (site ? new SiteCertificate("site-cert", site).certificateArn : undefined);
   const alb = new Alb("alb", {
     loadBalancerName: naming.loadBalancer("alb"),
-    targetGroupNames: { api: naming.targetGroup("api"), realtime: naming.targetGroup("realtime") },
+    // the services with a route in the catalogue, each behind its own target group
+    routes: Object.fromEntries(routedServices().map((svc) => {
+      const { port, route } = SERVICE_CATALOGUE[svc];
+      return [svc, {
+        targetGroupName: naming.targetGroup(svc), port, paths: route!.paths, priority: route!.priority,
+        healthCheckPath: route!.healthCheckPath, deregistrationDelaySeconds: route!.deregistrationDelaySeconds(s), sticky: route!.sticky,
+      }];
+    })),
     region: cfg.region,
     vpcId: network.vpcId,
     vpcCidr: cfg.vpcCidr,
     publicSubnetIds: network.publicSubnetIds,
     certificateArn,
     idleTimeoutSeconds: s.alb.idleTimeoutSeconds,
-    apiDeregistrationDelaySeconds: s.alb.apiDeregistrationDelaySeconds,
-    realtimeDeregistrationDelaySeconds: s.alb.realtimeDeregistrationDelaySeconds,
     stickinessSeconds: s.alb.stickinessSeconds,
     accessLogRetentionDays: s.alb.accessLogRetentionDays,
     deletionProtection: s.alb.deletionProtection,
@@ -94,15 +103,15 @@ export function buildPlatform(cfg: StackConfig) {
 
   // ---- 3. Data tier: database, proxy, redis, queues, secrets ------------------------------------------
   // DATA TIER SLOT: create the data-tier components here (private subnets: network.privateSubnetIds).
-  // `data.services.<name>` carries env/secrets/secretArns/taskPolicyStatements for each service;
-  // call `data.connectService(name, service.securityGroupId)` once per service for the SG rules.
+  // `data.links(uses)` gives what a service needs from it (env, secrets, statements, ingress); compute merges them.
   const data = buildDataTier(cfg, naming, {
     vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds, endpointSecurityGroupId: network.endpointSecurityGroupId,
   });
 
   // ---- 3b. Alarms, dashboard, backup: before compute, whose deployments roll back on these alarms -------
   const observability = buildObservability(cfg, naming, {
-    alb: { arnSuffix: alb.arnSuffix, apiTargetGroupArnSuffix: alb.apiTargetGroupArnSuffix, realtimeTargetGroupArnSuffix: alb.realtimeTargetGroupArnSuffix },
+    alb: { arnSuffix: alb.arnSuffix, apiTargetGroupArnSuffix: alb.targetGroups.api!.arnSuffix, realtimeTargetGroupArnSuffix: alb.targetGroups.realtime!.arnSuffix },
+    targetGroupArnSuffixes: Object.fromEntries(Object.entries(alb.targetGroups).map(([svc, tg]) => [svc, tg.arnSuffix])),
     database: {
       ...data.alarmTargets.database,
       arn: data.database.arn,
@@ -114,24 +123,15 @@ export function buildPlatform(cfg: StackConfig) {
   });
 
   // ---- 4. Compute: ECS cluster + api / realtime / workers services -----------------------------------
-  // COMPUTE SLOT: create the cluster and the three services here (ALB target groups and SGs from step 2,
-  // data-tier endpoints and secrets from step 3).
+  // One service per catalogue entry; each gets the data tier's links for what it uses (and their ingress).
   const compute = buildCompute(cfg, naming, {
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
-    alb: {
-      securityGroupId: alb.securityGroupId,
-      arnSuffix: alb.arnSuffix,
-      apiTargetGroupArn: alb.apiTargetGroupArn,
-      apiTargetGroupArnSuffix: alb.apiTargetGroupArnSuffix,
-      realtimeTargetGroupArn: alb.realtimeTargetGroupArn,
-      listeners: alb.listeners,
-    },
+    alb: { securityGroupId: alb.securityGroupId, arnSuffix: alb.arnSuffix, targetGroups: alb.targetGroups, listeners: alb.listeners },
     deploymentAlarmNames: observability.deploymentAlarmNames,
-    extras: data.services,
+    data: { links: data.links, connections: data.connections },
     operator: data.operator,
   });
-  for (const svc of COMPUTE_SERVICES) data.connectService(svc, compute.services[svc].securityGroupId);
   data.connectOperator(compute.toolbox.securityGroupId);
 
   // ---- 5. Observability: alarms, dashboard, backup -----------------------------------------------------
@@ -171,10 +171,9 @@ export function buildPlatform(cfg: StackConfig) {
     albArnSuffix: alb.arnSuffix,
     albSecurityGroupId: alb.securityGroupId,
     albAccessLogBucket: alb.accessLogBucketName,
-    apiTargetGroupArn: alb.apiTargetGroupArn,
-    apiTargetGroupArnSuffix: alb.apiTargetGroupArnSuffix,
-    realtimeTargetGroupArn: alb.realtimeTargetGroupArn,
-    realtimeTargetGroupArnSuffix: alb.realtimeTargetGroupArnSuffix,
+    // <service>TargetGroupArn and <service>TargetGroupArnSuffix for each routed service
+    ...Object.fromEntries(Object.entries(alb.targetGroups).flatMap(([svc, tg]) => [[`${svc}TargetGroupArn`, tg.arn], [`${svc}TargetGroupArnSuffix`, tg.arnSuffix]])) as
+      Partial<Record<`${ServiceName}${"TargetGroupArn" | "TargetGroupArnSuffix"}`, pulumi.Output<string>>>,
     wafAclArn: waf.webAclArn,
     wafLogGroupName: waf.logGroupName,
     ...data.outputs,
@@ -199,3 +198,7 @@ export function buildPlatform(cfg: StackConfig) {
 }
 
 export type PlatformOutputs = ReturnType<typeof buildPlatform>;
+
+/** Compile-time check: the program's return type names every output of the table in infra/outputs.ts. */
+type OutputsMissingFromProgram = Exclude<StackOutputName, keyof PlatformOutputs>;
+export const OUTPUTS_TYPED: [OutputsMissingFromProgram] extends [never] ? true : OutputsMissingFromProgram = true;

@@ -18,6 +18,7 @@ import { TIERS } from "./config/tiers";
 import { byType, loadStackFile, REPO_ROOT, STACK_EXAMPLES, stackConfigWithExamples, synthesize } from "./synth";
 import { shortId } from "./synth/mocks";
 import type { SynthResult } from "./synth";
+import { SERVICE_NAMES } from "./catalogue";
 
 const RUNBOOK = readFileSync(join(REPO_ROOT, "docs", "RUNBOOK.md"), "utf8");
 const STACKS = readdirSync(REPO_ROOT)
@@ -430,7 +431,7 @@ describe("operators' runbook contract", () => {
     for (const stack of STACKS) {
       const run = runs.get(stack)!;
       const targets = byType(run, "aws:appautoscaling/target:Target");
-      for (const svc of ["api", "realtime", "workers"]) {
+      for (const svc of SERVICE_NAMES) {
         const t = targets.find((x) => x.name === `${svc}-scaling`)!.inputs;
         assert.deepEqual(run.outputs.serviceScalingBounds[svc], { min: t.minCapacity, max: t.maxCapacity }, `${stack} ${svc}`);
       }
@@ -603,7 +604,7 @@ describe("alarms in each stack", () => {
       const perTask = cfg.sizing.services.realtime.maxConnectionsPerTask;
       const pct = (n: number, p: number, round: (x: number) => number) => round((n * p) / 100);
       const rows: [string, { warning: number; critical: number }, (a: any) => void][] = [];
-      for (const svc of ["api", "realtime", "workers"]) {
+      for (const svc of SERVICE_NAMES) {
         const dims = (a: any) => {
           assert.equal(a.dimensions.ClusterName, cluster);
           assert.ok(services.has(a.dimensions.ServiceName), `${a.name}: no ECS service ${a.dimensions.ServiceName}`);

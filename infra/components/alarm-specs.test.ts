@@ -27,11 +27,14 @@ const X: AlarmTargets = {
   clusterName: "cluster-c",
   serviceNames: { api: "svc-api", realtime: "svc-rt", workers: "svc-wk" },
   alb: { arnSuffix: "app/lb/1", apiTargetGroupArnSuffix: "targetgroup/api/2", realtimeTargetGroupArnSuffix: "targetgroup/rt/3" },
+  deployment: { api: { targetGroupArnSuffix: "targetgroup/api/2", alarms: ["5xx"] }, realtime: { targetGroupArnSuffix: "targetgroup/rt/3", alarms: ["5xx", "unhealthy"] } },
   database: { instanceId: "db-i", maxConnections: 101 },
   redis: { replicationGroupId: "rg", nodeCount: 2 },
   queues: { push: { queueName: "q-push", dlqName: "d-push" }, offline: { queueName: "q-off", dlqName: "d-off" } },
   realtimeMaxConnectionsPerTask: 1000,
 };
+/** The services the fixture names (every one gets CPU and memory alarms). */
+const SERVICES = Object.keys(X.serviceNames);
 
 const specs = alarmSpecs(P, T, X);
 const byName = new Map(specs.map((s) => [s.name, s]));
@@ -44,7 +47,7 @@ const m = (namespace: string, metricName: string, dimensions: object, stat: stri
 
 test("the alarm list: names, severities, prefix length, once each", () => {
   const roles = [
-    ...["api", "realtime", "workers"].flatMap((s) => [`${s}-high-cpu`, `${s}-high-memory`]),
+    ...SERVICES.flatMap((s) => [`${s}-high-cpu`, `${s}-high-memory`]),
     "rds-high-connections", "redis-high-memory", "redis-high-cpu", "realtime-high-connections", "realtime-event-loop-lag",
   ];
   const expected = [
@@ -61,7 +64,7 @@ test("the alarm list: names, severities, prefix length, once each", () => {
   }
 });
 
-test.each(["api", "realtime", "workers"] as const)("%s CPU and memory: AWS/ECS on its own cluster and service", (svc) => {
+test.each(SERVICES)("%s CPU and memory: AWS/ECS on its own cluster and service", (svc) => {
   const dims = { ClusterName: "cluster-c", ServiceName: X.serviceNames[svc] };
   for (const [kind, metricName, t, what] of [["cpu", "CPUUtilization", T.ecsCpuPercent, "CPU"], ["memory", "MemoryUtilization", T.ecsMemoryPercent, "memory"]] as const) {
     for (const sev of ["warning", "critical"] as const) {
@@ -224,6 +227,19 @@ test("deployment alarms: each service's own target group on the ALB", () => {
       },
     ],
   });
+});
+
+test("deployment alarms: exactly the kinds each listed service asks for, on its own target group", () => {
+  const d = deploymentAlarmSpecs(P, { alb: X.alb, deployment: { search: { targetGroupArnSuffix: "targetgroup/search/9", alarms: ["unhealthy"] } } });
+  expect(Object.keys(d)).toStrictEqual(["search"]);
+  expect(d.search!.map((a) => [a.name, a.metric?.dimensions])).toStrictEqual([
+    [`${P}-deploy-search-unhealthy`, { TargetGroup: "targetgroup/search/9", LoadBalancer: "app/lb/1" }],
+  ]);
+});
+
+test("CPU and memory alarms for every service named, none for others", () => {
+  const names = alarmSpecs(P, T, { ...X, serviceNames: { realtime: "svc-rt", search: "svc-search" } }).map((a) => a.name).filter((n) => /-(realtime|search|api|workers)-high-(cpu|memory)$/.test(n));
+  expect(names.sort()).toStrictEqual(["realtime", "search"].flatMap((s) => ["critical", "warning"].flatMap((v) => [`${P}-${v}-${s}-high-cpu`, `${P}-${v}-${s}-high-memory`])).sort());
 });
 
 test("backup alarms: failed backup jobs always, failed copies only when the plan copies", () => {

@@ -70,12 +70,23 @@ export interface AlarmSpec {
   inputs?: Record<string, MetricRef>;
 }
 
+/** Alarms that can roll a deployment back. */
+export type DeploymentAlarmKind = "5xx" | "unhealthy";
+
 /** Identifiers of what the alarms watch. */
 export interface AlarmTargets {
   /** ECS cluster name (`<project>-<env>`). */
   clusterName: pulumi.Input<string>;
-  /** ECS service names, e.g. `chat-dev-api`; also the `ServiceName` dimension of the custom metrics. */
-  serviceNames: { api: pulumi.Input<string>; realtime: pulumi.Input<string>; workers: pulumi.Input<string> };
+  /**
+   * ECS service names by service (every service gets CPU and memory alarms), e.g. `chat-dev-api`; also the
+   * `ServiceName` dimension of the custom metrics. The realtime service's connection alarms need `realtime`.
+   */
+  serviceNames: Record<string, pulumi.Input<string>> & { realtime: pulumi.Input<string> };
+  /**
+   * Services whose deployments roll back on alarms: the target group they are behind (ARN suffix) and which
+   * alarms (`5xx`: target 5xx rate; `unhealthy`: unhealthy targets). Services not listed get none.
+   */
+  deployment: Record<string, { targetGroupArnSuffix: pulumi.Input<string>; alarms: readonly DeploymentAlarmKind[] }>;
   /** ALB and target group ARN suffixes (the CloudWatch dimensions). */
   alb: {
     arnSuffix: pulumi.Input<string>;
@@ -105,8 +116,6 @@ export function redisNodeIds(replicationGroupId: pulumi.Input<string>, nodeCount
   });
 }
 
-const SERVICES = ["api", "realtime", "workers"] as const;
-
 /** The warning + critical alarms for the runbook's Key Metrics and incident procedures. */
 export function alarmSpecs(prefix: string, t: AlarmThresholds, x: AlarmTargets): AlarmSpec[] {
   const out: AlarmSpec[] = [];
@@ -129,8 +138,8 @@ export function alarmSpecs(prefix: string, t: AlarmThresholds, x: AlarmTargets):
   };
   const minute = 60;
 
-  for (const svc of SERVICES) {
-    const dims = { ClusterName: x.clusterName, ServiceName: x.serviceNames[svc] };
+  for (const [svc, serviceName] of Object.entries(x.serviceNames)) {
+    const dims = { ClusterName: x.clusterName, ServiceName: serviceName };
     both(`${svc}-high-cpu`, t.ecsCpuPercent, `${svc} ECS CPU % (service average, 4 of 5 minutes)`, {
       comparison: "GreaterThanOrEqualToThreshold", evaluationPeriods: 5, datapointsToAlarm: 4, treatMissingData: "notBreaching",
       metric: { namespace: "AWS/ECS", metricName: "CPUUtilization", dimensions: dims, stat: "Average", period: minute },
@@ -245,10 +254,11 @@ export function alarmSpecs(prefix: string, t: AlarmThresholds, x: AlarmTargets):
 /**
  * Deployment alarms ECS watches during a rollout (`alarms: { enable, rollback }` on the service): the 5xx
  * rate of the service's target group, so a release that starts but answers with errors rolls back even
- * though its tasks stay up. Realtime also rolls back when its targets turn unhealthy.
+ * though its tasks stay up; `unhealthy` also rolls back when its targets turn unhealthy. Per service of
+ * `x.deployment`, in its order.
  */
-export function deploymentAlarmSpecs(prefix: string, x: Pick<AlarmTargets, "alb">): { api: AlarmSpec[]; realtime: AlarmSpec[] } {
-  const rate = (svc: "api" | "realtime", tg: pulumi.Input<string>): AlarmSpec => {
+export function deploymentAlarmSpecs(prefix: string, x: Pick<AlarmTargets, "alb" | "deployment">): Record<string, AlarmSpec[]> {
+  const rate = (svc: string, tg: pulumi.Input<string>): AlarmSpec => {
     const dims = { TargetGroup: tg, LoadBalancer: x.alb.arnSuffix };
     return {
       name: `${prefix}-deploy-${svc}-5xx`, prefixLength: prefix.length, severity: "deploy",
@@ -261,16 +271,17 @@ export function deploymentAlarmSpecs(prefix: string, x: Pick<AlarmTargets, "alb"
       },
     };
   };
-  const unhealthy: AlarmSpec = {
-    name: `${prefix}-deploy-realtime-unhealthy`, prefixLength: prefix.length, severity: "deploy",
-    description: "DEPLOY: realtime targets unhealthy in 2 of 3 minutes; ECS rolls the deployment back",
+  const unhealthy = (svc: string, tg: pulumi.Input<string>): AlarmSpec => ({
+    name: `${prefix}-deploy-${svc}-unhealthy`, prefixLength: prefix.length, severity: "deploy",
+    description: `DEPLOY: ${svc} targets unhealthy in 2 of 3 minutes; ECS rolls the deployment back`,
     threshold: 1, comparison: "GreaterThanOrEqualToThreshold", evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: "notBreaching",
     metric: {
       namespace: "AWS/ApplicationELB", metricName: "UnHealthyHostCount",
-      dimensions: { TargetGroup: x.alb.realtimeTargetGroupArnSuffix, LoadBalancer: x.alb.arnSuffix }, stat: "Maximum", period: 60,
+      dimensions: { TargetGroup: tg, LoadBalancer: x.alb.arnSuffix }, stat: "Maximum", period: 60,
     },
-  };
-  return { api: [rate("api", x.alb.apiTargetGroupArnSuffix)], realtime: [rate("realtime", x.alb.realtimeTargetGroupArnSuffix), unhealthy] };
+  });
+  const build = { "5xx": rate, unhealthy } as const;
+  return Object.fromEntries(Object.entries(x.deployment).map(([svc, d]) => [svc, d.alarms.map((kind) => build[kind](svc, d.targetGroupArnSuffix))]));
 }
 
 /**

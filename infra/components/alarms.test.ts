@@ -25,6 +25,7 @@ function argsFor(tier: TierName, extra: Partial<AlarmsArgs> = {}): AlarmsArgs {
     clusterName: PREFIX,
     serviceNames: { api: `${PREFIX}-api`, realtime: `${PREFIX}-realtime`, workers: `${PREFIX}-workers` },
     alb: { arnSuffix: "app/chat-test/abc", apiTargetGroupArnSuffix: "targetgroup/api/1", realtimeTargetGroupArnSuffix: "targetgroup/rt/2" },
+    deployment: { api: { targetGroupArnSuffix: "targetgroup/api/1", alarms: ["5xx"] }, realtime: { targetGroupArnSuffix: "targetgroup/rt/2", alarms: ["5xx", "unhealthy"] } },
     database: { instanceId: `${PREFIX}-db`, maxConnections: postgresMaxConnections(s.database.instanceClass) },
     redis: { replicationGroupId: `${PREFIX}-redis`, nodeCount: s.redis.replicas + 1 },
     queues: { push: { queueName: `${PREFIX}-push`, dlqName: `${PREFIX}-push-dlq` }, offline: { queueName: `${PREFIX}-offline`, dlqName: `${PREFIX}-offline-dlq` } },
@@ -67,7 +68,7 @@ function keyMetricRows(tier: TierName): { role: string; metric: string; warning:
   const maxConn = postgresMaxConnections(s.database.instanceClass);
   const perTask = s.services.realtime.maxConnectionsPerTask;
   const rows = [];
-  for (const svc of ["api", "realtime", "workers"]) {
+  for (const svc of Object.keys(argsFor("dev").serviceNames)) {
     rows.push({ role: `${svc}-high-cpu`, metric: "CPUUtilization", ...t.ecsCpuPercent });
     rows.push({ role: `${svc}-high-memory`, metric: "MemoryUtilization", ...t.ecsMemoryPercent });
   }

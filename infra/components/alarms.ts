@@ -88,7 +88,8 @@ export class Alarms extends pulumi.ComponentResource {
   readonly warningTopicArn: pulumi.Output<string>;
   readonly warningTopicName: string;
   readonly alarmNames: string[];
-  readonly deploymentAlarmNames: { api: pulumi.Output<string>[]; realtime: pulumi.Output<string>[] };
+  /** Per service of `deployment`: the names of the alarms that roll its deployments back. */
+  readonly deploymentAlarmNames: Record<string, pulumi.Output<string>[]>;
   readonly alarms: aws.cloudwatch.MetricAlarm[];
 
   constructor(name: string, args: AlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -104,13 +105,10 @@ export class Alarms extends pulumi.ComponentResource {
     const deploy = deploymentAlarmSpecs(args.namePrefix, args);
     const create = (s: AlarmSpec) => this.createAlarm(name, s, s.severity === "critical" ? critical.arn : warning.arn);
     this.alarms = specs.map(create);
-    const deployAlarms = { api: deploy.api.map(create), realtime: deploy.realtime.map(create) };
-    this.alarms.push(...deployAlarms.api, ...deployAlarms.realtime);
-    this.alarmNames = [...specs, ...deploy.api, ...deploy.realtime].map((s) => s.name);
-    this.deploymentAlarmNames = {
-      api: deployAlarms.api.map((a) => a.name),
-      realtime: deployAlarms.realtime.map((a) => a.name),
-    };
+    const deployAlarms = Object.fromEntries(Object.entries(deploy).map(([svc, list]) => [svc, list.map(create)]));
+    this.alarms.push(...Object.values(deployAlarms).flat());
+    this.alarmNames = [...specs, ...Object.values(deploy).flat()].map((s) => s.name);
+    this.deploymentAlarmNames = Object.fromEntries(Object.entries(deployAlarms).map(([svc, list]) => [svc, list.map((a) => a.name)]));
     this.registerOutputs({ topicArn: this.topicArn, warningTopicArn: this.warningTopicArn, alarmNames: this.alarmNames });
   }
 

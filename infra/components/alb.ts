@@ -16,19 +16,38 @@ export const ELB_LOG_ACCOUNTS: Record<string, string> = {
   "eu-south-1": "635631232127", "eu-north-1": "897822967062", "me-south-1": "076674570225", "sa-east-1": "507241528517",
 };
 
-/** Paths the listener sends to each service (ALB path patterns). */
-export const API_PATHS = ["/api/*", "/graphql"];
-export const REALTIME_PATHS = ["/socket.io/*"];
 /** TLS policy of the HTTPS listener: TLS 1.3 and 1.2 with forward-secret ciphers only. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /** Key prefix of access log objects in the bucket. */
 export const ACCESS_LOG_PREFIX = "alb";
 
+/** One service behind the load balancer: its target group and the listener rule that forwards to it. */
+export interface AlbRoute {
+  /** Target group name (32 characters at most; from the naming helper). Changing it replaces the target group. */
+  targetGroupName: string;
+  /** Container port of the service (traffic and health checks). */
+  port: number;
+  /** Path patterns the listener forwards to this service. */
+  paths: string[];
+  /** Listener rule priority (1 to 50000, unique). */
+  priority: number;
+  /** Path the target group's health check requests. */
+  healthCheckPath: string;
+  /** Seconds in-flight requests get when a task leaves (ECS signals the task only after it). @default 30 */
+  deregistrationDelaySeconds?: number;
+  /** Cookie stickiness (Socket.IO long-polling must stay on one task), for `stickinessSeconds`. @default false */
+  sticky?: boolean;
+}
+
 export interface AlbArgs {
   /** Load balancer name (32 characters at most; from the naming helper). Changing it replaces the ALB. */
   loadBalancerName: string;
-  /** Target group names `{ api, realtime }` (32 characters at most). Changing one replaces the target group. */
-  targetGroupNames: { api: string; realtime: string };
+  /**
+   * The services behind the load balancer, by name (the stack passes its service catalogue's routes). Each
+   * gets a target group `<name>-<service>`, a listener rule `<name>-<service>-rule` and an egress rule to its
+   * port inside the VPC.
+   */
+  routes: Record<string, AlbRoute>;
   /** Region of the stack: picks the principal allowed to write access logs. */
   region: string;
   /** VPC of the target groups and the security group. Changing it replaces them. */
@@ -42,18 +61,9 @@ export interface AlbArgs {
    * serves plain HTTP on port 80 and the program logs a warning: fine for a throwaway dev stack only.
    */
   certificateArn?: pulumi.Input<string>;
-  /** Container ports of the services behind the ALB. @default { api: 3000, realtime: 3001 } */
-  ports?: { api: number; realtime: number };
   /** Seconds a connection may stay silent; must exceed the Socket.IO ping interval + timeout. @default 120 */
   idleTimeoutSeconds?: number;
-  /** Seconds in-flight api requests get when a task leaves. @default 30 */
-  apiDeregistrationDelaySeconds?: number;
-  /**
-   * Seconds a leaving realtime task (deploy, scale-in) keeps its connections before the load balancer cuts
-   * them; ECS sends SIGTERM only after this delay, so keep it short (an in-flight long-poll). @default 30
-   */
-  realtimeDeregistrationDelaySeconds?: number;
-  /** Lifetime of the realtime stickiness cookie, seconds (long-polling must stay on one task). @default 86400 */
+  /** Lifetime of the stickiness cookie of sticky routes, seconds. @default 86400 */
   stickinessSeconds?: number;
   /** Days access log objects are kept. @default 30 */
   accessLogRetentionDays?: number;
@@ -75,26 +85,31 @@ export function albProblems(args: AlbArgs): Problems {
   if (!nameOk(args.loadBalancerName, AWS_NAME_LIMITS.loadBalancer.maxLength)) {
     p.add("loadBalancerName", args.loadBalancerName, `at most ${AWS_NAME_LIMITS.loadBalancer.maxLength} letters, digits or '-' (use Naming.loadBalancer)`);
   }
-  for (const svc of ["api", "realtime"] as const) {
-    const n = args.targetGroupNames[svc];
-    if (!nameOk(n, AWS_NAME_LIMITS.targetGroup.maxLength)) {
-      p.add(`targetGroupNames.${svc}`, n, `at most ${AWS_NAME_LIMITS.targetGroup.maxLength} letters, digits or '-' (use Naming.targetGroup)`);
+  const routes = Object.entries(args.routes);
+  if (routes.length === 0) p.add("routes", args.routes, "name at least one service to forward to");
+  const port = { min: 1, max: 65535 };
+  for (const [svc, r] of routes) {
+    if (!nameOk(r.targetGroupName, AWS_NAME_LIMITS.targetGroup.maxLength)) {
+      p.add(`routes.${svc}.targetGroupName`, r.targetGroupName, `at most ${AWS_NAME_LIMITS.targetGroup.maxLength} letters, digits or '-' (use Naming.targetGroup)`);
     }
+    intIn(`routes.${svc}.port`, r.port, port);
+    // listener rule priority: 1-50000 (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html)
+    intIn(`routes.${svc}.priority`, r.priority, { min: 1, max: 50_000 });
+    intIn(`routes.${svc}.deregistrationDelaySeconds`, r.deregistrationDelaySeconds, AWS_LIMITS.elb.deregistrationDelaySeconds);
+    if (r.paths.length === 0) p.add(`routes.${svc}.paths`, r.paths, "list at least one path pattern");
   }
-  if (args.targetGroupNames.api === args.targetGroupNames.realtime) p.add("targetGroupNames", args.targetGroupNames, "the two names must differ");
+  for (const field of ["targetGroupName", "port", "priority"] as const) {
+    const values = routes.map(([, r]) => r[field]);
+    const twice = values.filter((v, i) => values.indexOf(v) !== i);
+    if (twice.length) p.add(`routes.*.${field}`, [...new Set(twice)], `each route needs its own ${field}`);
+  }
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(args.vpcCidr)) p.add("vpcCidr", args.vpcCidr, "expected an IPv4 CIDR like 10.0.0.0/16");
   if (args.publicSubnetIds.length < 2) p.add("publicSubnetIds", `${args.publicSubnetIds.length} subnet(s)`, "an ALB needs subnets in at least 2 zones");
   if (typeof args.certificateArn === "string" && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(args.certificateArn)) {
     p.add("certificateArn", args.certificateArn, "expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>");
   }
-  const port = { min: 1, max: 65535 };
-  intIn("ports.api", args.ports?.api, port);
-  intIn("ports.realtime", args.ports?.realtime, port);
-  if (args.ports && args.ports.api === args.ports.realtime) p.add("ports", args.ports, "api and realtime need different ports");
   // how long a socket may stay quiet is the stack's rule (realtime-chat:sizing.alb.idleTimeoutSeconds); here only AWS's range
   intIn("idleTimeoutSeconds", args.idleTimeoutSeconds, AWS_LIMITS.elb.idleTimeoutSeconds);
-  intIn("apiDeregistrationDelaySeconds", args.apiDeregistrationDelaySeconds, AWS_LIMITS.elb.deregistrationDelaySeconds);
-  intIn("realtimeDeregistrationDelaySeconds", args.realtimeDeregistrationDelaySeconds, AWS_LIMITS.elb.deregistrationDelaySeconds);
   intIn("stickinessSeconds", args.stickinessSeconds, AWS_LIMITS.elb.stickinessSeconds);
   intIn("accessLogRetentionDays", args.accessLogRetentionDays, { min: 1, max: 3650 });
   return p;
@@ -107,9 +122,9 @@ export function validateAlbArgs(args: AlbArgs): void {
 
 /**
  * Internet-facing Application Load Balancer in the public subnets. Its security group admits 80 and 443 from
- * anywhere and sends only to the service ports inside the VPC. `/api/*` and `/graphql` go to the api target
- * group, `/socket.io/*` to the realtime one (cookie stickiness so long-polling stays on one task, a short
- * deregistration delay: ECS signals the task only after it); anything else gets a 404. Access logs go to an S3 bucket of their
+ * anywhere and sends only to the routed services' ports inside the VPC. Each route's paths go to its target
+ * group (sticky routes get cookie stickiness so long-polling stays on one task; a short deregistration delay
+ * matters because ECS signals the task only after it); anything else gets a 404. Access logs go to an S3 bucket of their
  * own: SSE-S3 encrypted (the only encryption ALB log delivery supports), public access blocked, TLS-only,
  * objects expired after the retention.
  */
@@ -121,10 +136,8 @@ export class Alb extends pulumi.ComponentResource {
   readonly arnSuffix: pulumi.Output<string>;
   readonly dnsName: pulumi.Output<string>;
   readonly zoneId: pulumi.Output<string>;
-  readonly apiTargetGroupArn: pulumi.Output<string>;
-  readonly apiTargetGroupArnSuffix: pulumi.Output<string>;
-  readonly realtimeTargetGroupArn: pulumi.Output<string>;
-  readonly realtimeTargetGroupArnSuffix: pulumi.Output<string>;
+  /** Per route: the target group ARN and its suffix (`targetgroup/<name>/<id>`, the CloudWatch dimension). */
+  readonly targetGroups: Record<string, { arn: pulumi.Output<string>; arnSuffix: pulumi.Output<string> }>;
   readonly accessLogBucketName: pulumi.Output<string>;
   /**
    * Listeners (HTTPS and the redirect, or the plain HTTP one) and the routing rules that attach the target
@@ -138,7 +151,6 @@ export class Alb extends pulumi.ComponentResource {
   constructor(name: string, args: AlbArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:alb:Alb", name, {}, opts);
     validateAlbArgs(args);
-    const ports = args.ports ?? { api: 3000, realtime: 3001 };
     const tags = args.tags ?? {};
     // Whether HTTPS exists is decided by the presence of the argument (plain), not by its value (an Output).
     const tls = args.certificateArn !== undefined;
@@ -148,7 +160,7 @@ export class Alb extends pulumi.ComponentResource {
         "Set realtime-chat:certificateArn to an ACM certificate in this region for HTTPS.", this);
     }
 
-    const sg = this.createSecurityGroup(name, args, ports, tags);
+    const sg = this.createSecurityGroup(name, args, tags);
     const logs = this.createAccessLogBucket(name, args, tags);
 
     this.loadBalancer = new aws.lb.LoadBalancer(`${name}-lb`, {
@@ -167,35 +179,32 @@ export class Alb extends pulumi.ComponentResource {
       tags: { ...tags, Name: args.loadBalancerName },
     }, { parent: this, dependsOn: logs.ready });
 
-    const api = this.createTargetGroup(`${name}-api`, args.targetGroupNames.api, args.vpcId, ports.api, {
-      path: "/api/health", deregistrationDelay: args.apiDeregistrationDelaySeconds ?? 30, tags,
-    });
-    const realtime = this.createTargetGroup(`${name}-realtime`, args.targetGroupNames.realtime, args.vpcId, ports.realtime, {
-      path: "/health", deregistrationDelay: args.realtimeDeregistrationDelaySeconds ?? 30, tags,
-      stickiness: { type: "lb_cookie", enabled: true, cookieDuration: args.stickinessSeconds ?? 86_400 },
-    });
+    const groups: Record<string, aws.lb.TargetGroup> = {};
+    for (const [svc, r] of Object.entries(args.routes)) {
+      groups[svc] = this.createTargetGroup(`${name}-${svc}`, r.targetGroupName, args.vpcId, r.port, {
+        path: r.healthCheckPath, deregistrationDelay: r.deregistrationDelaySeconds ?? 30, tags,
+        stickiness: r.sticky ? { type: "lb_cookie", enabled: true, cookieDuration: args.stickinessSeconds ?? 86_400 } : undefined,
+      });
+    }
 
-    this.listeners = this.createListeners(name, args, api, realtime, tags);
+    this.listeners = this.createListeners(name, args, groups, tags);
 
     this.securityGroupId = sg.id;
     this.arn = this.loadBalancer.arn;
     this.arnSuffix = this.loadBalancer.arnSuffix;
     this.dnsName = this.loadBalancer.dnsName;
     this.zoneId = this.loadBalancer.zoneId;
-    this.apiTargetGroupArn = api.arn;
-    this.apiTargetGroupArnSuffix = api.arnSuffix;
-    this.realtimeTargetGroupArn = realtime.arn;
-    this.realtimeTargetGroupArnSuffix = realtime.arnSuffix;
+    this.targetGroups = Object.fromEntries(Object.entries(groups).map(([svc, g]) => [svc, { arn: g.arn, arnSuffix: g.arnSuffix }]));
     this.accessLogBucketName = logs.bucketName;
     this.registerOutputs({
       securityGroupId: this.securityGroupId, arn: this.arn, arnSuffix: this.arnSuffix, dnsName: this.dnsName,
-      apiTargetGroupArn: this.apiTargetGroupArn, realtimeTargetGroupArn: this.realtimeTargetGroupArn,
+      targetGroupArns: Object.fromEntries(Object.entries(groups).map(([svc, g]) => [svc, g.arn])),
       accessLogBucketName: this.accessLogBucketName,
     });
   }
 
   /** Standalone rules (not inline), so the platform may add more to this group without conflicts. */
-  private createSecurityGroup(name: string, args: AlbArgs, ports: { api: number; realtime: number }, tags: Record<string, string>) {
+  private createSecurityGroup(name: string, args: AlbArgs, tags: Record<string, string>) {
     const child = { parent: this };
     const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
       vpcId: args.vpcId,
@@ -209,7 +218,7 @@ export class Alb extends pulumi.ComponentResource {
         description: port === 443 ? "HTTPS from the internet" : "HTTP from the internet",
       }, child);
     }
-    for (const [svc, port] of Object.entries(ports)) {
+    for (const [svc, { port }] of Object.entries(args.routes)) {
       new aws.vpc.SecurityGroupEgressRule(`${name}-out-${svc}`, {
         securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: args.vpcCidr,
         description: `To ${svc} tasks (traffic and health checks)`,
@@ -282,7 +291,7 @@ export class Alb extends pulumi.ComponentResource {
     }, { parent: this, deleteBeforeReplace: true });
   }
 
-  private createListeners(name: string, args: AlbArgs, api: aws.lb.TargetGroup, realtime: aws.lb.TargetGroup,
+  private createListeners(name: string, args: AlbArgs, groups: Record<string, aws.lb.TargetGroup>,
     tags: Record<string, string>): pulumi.Resource[] {
     const child = { parent: this };
     const notFound = {
@@ -313,7 +322,9 @@ export class Alb extends pulumi.ComponentResource {
         conditions: [{ pathPattern: { values: paths } }],
         actions: [{ type: "forward", targetGroupArn: tg.arn }], tags,
       }, child);
-    listeners.push(route("realtime", 10, REALTIME_PATHS, realtime), route("api", 20, API_PATHS, api));
+    // in priority order
+    const ordered = Object.entries(args.routes).sort(([, a], [, b]) => a.priority - b.priority);
+    listeners.push(...ordered.map(([svc, r]) => route(svc, r.priority, r.paths, groups[svc]!)));
     return listeners;
   }
 }

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { validateStackConfig } from "../config/load";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
-import { mergeEnvironment, REALTIME_STOP_TIMEOUT_SECONDS, realtimeShutdownGraceMs } from "../compute";
+import { REALTIME_STOP_TIMEOUT_SECONDS, realtimeShutdownGraceMs } from "../compute";
+import { SERVICE_NAMES } from "../catalogue";
 import { byType, one, REPO_ROOT, stackConfigWithExamples, synthesize } from "../synth";
 import type { SynthResource, SynthResult } from "../synth";
 import { shortId } from "../synth/mocks";
@@ -37,7 +38,7 @@ const T = {
   image: "docker-build:index:Image",
   listener: "aws:lb/listener:Listener",
 };
-const SERVICES = ["api", "realtime", "workers"] as const;
+const SERVICES = SERVICE_NAMES;
 const PORTS = { api: 3000, realtime: 3001, workers: 3002 };
 const sgId = (logicalName: string) => `sg-${shortId(T.sg, logicalName)}`;
 const URIS = {
@@ -106,7 +107,7 @@ describe("validateEcsClusterArgs and validateServiceImagesArgs", () => {
     ]);
   });
   it("finds the Dockerfiles of the services it builds", () => {
-    assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: ["api", "realtime", "workers"], contextDir: REPO_ROOT }), []);
+    assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: [...SERVICE_NAMES], contextDir: REPO_ROOT }), []);
     assert.deepEqual(missingDockerfiles({ namePrefix: "chat-dev", services: ["api", "workers"], imageUris: { api: URIS.api }, contextDir: "/nonexistent" }),
       ["/nonexistent/apps/workers/Dockerfile"]);
   });
@@ -148,9 +149,6 @@ describe("scaling and IAM helpers", () => {
     assert.equal(ecrRepositoryArn("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app@sha256:abc"), "arn:aws:ecr:eu-west-1:123456789012:repository/team/app");
     assert.equal(ecrRepositoryArn(URIS.workers), undefined);
   });
-  it("refuses an environment variable set by two layers", () =>
-    assert.throws(() => mergeEnvironment("workers", { PORT: "3002" }, { PORT: "1" }),
-      { message: "compute: workers environment PORT set by both the compute layer and the data tier; set each variable in one place" }));
 });
 
 describe("compute settings", () => {

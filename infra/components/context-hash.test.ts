@@ -6,6 +6,7 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { REPO_ROOT } from "../synth";
+import { SERVICE_NAMES } from "../catalogue";
 import { contextImageTag, copySources, imageInputFiles, isIgnored, parseDockerignore } from "./context-hash";
 import { serviceImageTag } from "./images";
 
@@ -21,7 +22,7 @@ describe("content-hash image tags", () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  const tags = () => Object.fromEntries(["api", "realtime", "workers"].map((s) => [s, serviceImageTag(root, s)]));
+  const tags = () => Object.fromEntries(SERVICE_NAMES.map((s) => [s, serviceImageTag(root, s)]));
 
   it("is a valid, stable Docker tag, different per service", () => {
     const t = tags();
@@ -60,7 +61,7 @@ describe("content-hash image tags", () => {
       const before = tags();
       appendFileSync(join(root, file), "\n");
       const after = tags();
-      for (const svc of ["api", "realtime", "workers"]) expect([file, after[svc]]).not.toEqual([file, before[svc]]);
+      for (const svc of SERVICE_NAMES) expect([file, after[svc]]).not.toEqual([file, before[svc]]);
     }
   });
 

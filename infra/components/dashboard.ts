@@ -16,10 +16,13 @@ export interface DashboardArgs extends AlarmTargets {
   thresholds: AlarmThresholds;
 }
 
-/** Dashboard widget order: the runbook's Key Metrics first, then the incident metrics. */
-const ORDER = [
-  "api-high-cpu", "realtime-high-cpu", "workers-high-cpu",
-  "api-high-memory", "realtime-high-memory", "workers-high-memory",
+/**
+ * Dashboard widget order: the runbook's Key Metrics first (each service's CPU, then each one's memory, in the
+ * order of `serviceNames`), then the incident metrics.
+ */
+const order = (services: string[]) => [
+  ...services.map((svc) => `${svc}-high-cpu`),
+  ...services.map((svc) => `${svc}-high-memory`),
   "rds-high-connections", "redis-high-memory", "redis-high-cpu",
   "realtime-high-connections", "realtime-event-loop-lag", "realtime-unhealthy-targets",
   "alb-5xx", "workers-message-age",
@@ -45,7 +48,7 @@ export function dashboardBody(args: DashboardArgs): Record<string, unknown> {
   const critical = new Map(specs.filter((s) => s.severity === "critical").map((s) => [s.name.slice(`${args.namePrefix}-critical-`.length), s]));
   const warning = new Map(specs.filter((s) => s.severity === "warning").map((s) => [s.name.slice(`${args.namePrefix}-warning-`.length), s]));
   const queueRoles = Object.keys(args.queues).flatMap((q) => [`sqs-${q}-queue-depth`, `sqs-${q}-dlq`]);
-  const roles = [...ORDER, ...queueRoles];
+  const roles = [...order(Object.keys(args.serviceNames)), ...queueRoles];
   const widgets = roles.map((role, i) => {
     const spec = critical.get(role);
     if (!spec) throw new Error(`Dashboard: no alarm definition for ${role}`);

@@ -1,7 +1,8 @@
 /**
  * Data tier (database, db-proxy, redis, queues, secrets, data-tier wiring): the validators without mocks, the
  * config-level check that names the stack file and key, then every stack file synthesized once through the
- * data tier with three stand-in service security groups, plus two variants (proxy off, restore from snapshot).
+ * data tier with a stand-in security group per catalogue service (linked as the compute layer links them), plus
+ * two variants (push gateway on, restore from snapshot).
  */
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
@@ -11,8 +12,10 @@ import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildDataTier, dataDefaultsTable, pushDisabledWarning, SERVICE_NAMES } from "../data-tier";
-import type { ServiceWiring } from "../data-tier";
+import { buildDataTier, dataDefaultsTable, openIngress, pushDisabledWarning } from "../data-tier";
+import { SERVICE_CATALOGUE, SERVICE_NAMES } from "../catalogue";
+import { mergeLinks } from "./link";
+import type { MergedLinks } from "./link";
 import { byType, loadStackFile, one, REPO_ROOT, synthesize } from "../synth";
 import type { SynthResult } from "../synth";
 import { Connections } from "./connect";
@@ -45,7 +48,7 @@ const T = {
 };
 
 const SECRET_ENV = ["DB_PASSWORD", "REDIS_AUTH_TOKEN", "JWT_KEYS", "PUSH_GATEWAY_SECRET"];
-const SERVICE_SG = { api: "sg-svc-api", realtime: "sg-svc-realtime", workers: "sg-svc-workers" } as const;
+const SERVICE_SG: Record<string, string> = Object.fromEntries(SERVICE_NAMES.map((svc) => [svc, `sg-svc-${svc}`]));
 const GATEWAY = "https://push.example.com/v1/notify";
 const ENDPOINT_SG = "sg-vpc-endpoints";
 
@@ -159,6 +162,8 @@ describe("data settings in the stack config", () => {
 
 // ---- synthesized stacks --------------------------------------------------------------------------------
 
+/** What a service gets from the data tier: its links, merged (as the compute layer does). */
+type ServiceWiring = Pick<MergedLinks, "environment" | "secrets" | "secretArns"> & { taskPolicyStatements: MergedLinks["statements"] };
 type Run = SynthResult & { wiring: Record<string, ServiceWiring> };
 
 /** Runs the data tier alone (stand-in network and service security groups) and resolves the wiring. */
@@ -171,8 +176,13 @@ async function synthData(stack: string, configOverrides: Record<string, unknown>
         vpcId: "vpc-data-test", privateSubnetIds: cfg.availabilityZones.map((z) => `subnet-private-${z}`),
         endpointSecurityGroupId: ENDPOINT_SG,
       });
-      for (const svc of SERVICE_NAMES) data.connectService(svc, SERVICE_SG[svc]);
-      return { ...data.outputs, wiring: pulumi.output(data.services) };
+      const wiring: Record<string, ServiceWiring> = {};
+      for (const svc of SERVICE_NAMES) {
+        const m = mergeLinks(svc, {}, data.links(SERVICE_CATALOGUE[svc].uses));
+        openIngress(data.connections, svc, svc, SERVICE_SG[svc], m.ingress);
+        wiring[svc] = { environment: m.environment, secrets: m.secrets, secretArns: m.secretArns, taskPolicyStatements: m.statements };
+      }
+      return { ...data.outputs, wiring: pulumi.output(wiring) };
     },
   });
   return { ...r, wiring: r.outputs.wiring };

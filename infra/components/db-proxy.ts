@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AWS_LIMITS, inRange } from "./aws-limits";
 import { Problems } from "./problems";
+import type { Link } from "./link";
 import type { PolicyStatement } from "./policy";
 
 export interface DbProxyArgs {
@@ -141,6 +142,23 @@ export class DbProxy extends pulumi.ComponentResource {
       Effect: "Allow",
       Action: ["rds-db:connect"],
       Resource: [this.arn.apply((a) => proxyDbUserArn(a, dbUser))],
+    };
+  }
+
+  /**
+   * What a client service needs to use `database` through this proxy: where it is, an IAM sign-in as the
+   * database's user (no password reaches the task), the proxy's port opened to the client, and the target
+   * registration to wait for.
+   */
+  link(database: { port: number; dbName: pulumi.Input<string>; username: string }): Link {
+    return {
+      environment: {
+        DB_HOST: this.endpoint, DB_PORT: String(database.port), DB_NAME: database.dbName, DB_USER: database.username,
+        DB_SSL: "require", DB_IAM_AUTH: "true",
+      },
+      statements: [this.connectStatement(database.username)],
+      ingress: [{ role: "db-proxy", what: "db proxy", securityGroupId: this.securityGroupId, port: database.port }],
+      dependsOn: [this.target],
     };
   }
 

@@ -47,8 +47,11 @@ describe("validateWafArgs", () => {
 });
 
 describe("validateAlbArgs", () => {
+  const route = (targetGroupName: string, port: number, priority: number) =>
+    ({ targetGroupName, port, priority, paths: ["/x/*"], healthCheckPath: "/health" });
+  const routes = { api: route("chat-dev-api", 3000, 20), realtime: route("chat-dev-realtime", 3001, 10) };
   const ok: AlbArgs = {
-    loadBalancerName: "chat-dev-alb", targetGroupNames: { api: "chat-dev-api", realtime: "chat-dev-realtime" },
+    loadBalancerName: "chat-dev-alb", routes,
     region: "us-east-1", vpcId: "vpc-1", vpcCidr: "10.0.0.0/16", publicSubnetIds: ["subnet-a", "subnet-b"],
   };
   it("accepts valid arguments", () => assert.doesNotThrow(() => validateAlbArgs(ok)));
@@ -58,13 +61,18 @@ describe("validateAlbArgs", () => {
     ["one subnet", { publicSubnetIds: ["subnet-a"] }, 'publicSubnetIds "1 subnet(s)": an ALB needs subnets in at least 2 zones'],
     ["long name", { loadBalancerName: "a".repeat(33) },
       `loadBalancerName "${"a".repeat(33)}": at most 32 letters, digits or '-' (use Naming.loadBalancer)`],
-    ["same target group names", { targetGroupNames: { api: "x", realtime: "x" } }, 'targetGroupNames {"api":"x","realtime":"x"}: the two names must differ'],
+    ["same target group names", { routes: { api: route("x", 3000, 20), realtime: route("x", 3001, 10) } }, 'routes.*.targetGroupName ["x"]: each route needs its own targetGroupName'],
+    ["long target group name", { routes: { ...routes, api: route("a".repeat(33), 3000, 20) } },
+      `routes.api.targetGroupName "${"a".repeat(33)}": at most 32 letters, digits or '-' (use Naming.targetGroup)`],
+    ["same priority", { routes: { api: route("a", 3000, 10), realtime: route("b", 3001, 10) } }, "routes.*.priority [10]: each route needs its own priority"],
+    ["no route", { routes: {} }, "routes {}: name at least one service to forward to"],
     ["bad certificate", { certificateArn: "arn:aws:iam::123456789012:server-certificate/x" },
       'certificateArn "arn:aws:iam::123456789012:server-certificate/x": expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>'],
-    ["deregistration delay", { realtimeDeregistrationDelaySeconds: 4000 }, "realtimeDeregistrationDelaySeconds 4000: must be a whole number from 0 to 3600"],
+    ["deregistration delay", { routes: { ...routes, realtime: { ...routes.realtime, deregistrationDelaySeconds: 4000 } } },
+      "routes.realtime.deregistrationDelaySeconds 4000: must be a whole number from 0 to 3600"],
     ["stickiness", { stickinessSeconds: 0 }, "stickinessSeconds 0: must be a whole number from 1 to 604800"],
     ["VPC range", { vpcCidr: "10.0.0.0" }, 'vpcCidr "10.0.0.0": expected an IPv4 CIDR like 10.0.0.0/16'],
-    ["port clash", { ports: { api: 3000, realtime: 3000 } }, 'ports {"api":3000,"realtime":3000}: api and realtime need different ports'],
+    ["port clash", { routes: { api: route("a", 3000, 20), realtime: route("b", 3000, 10) } }, "routes.*.port [3000]: each route needs its own port"],
   ];
   for (const [title, patch, message] of cases) {
     it(`rejects: ${title}`, () => assert.throws(() => validateAlbArgs({ ...ok, ...patch }), { message: `Alb: invalid arguments:\n  - ${message}` }));
@@ -306,9 +314,12 @@ describe("Alb component outside the stacks", () => {
     const run = await synthesize("dev", {
       program: () => {
         const alb = new Alb("probe", {
-          loadBalancerName: "probe-alb", targetGroupNames: { api: "probe-api", realtime: "probe-rt" }, region: "eu-south-2",
+          loadBalancerName: "probe-alb", region: "eu-south-2",
           vpcId: "vpc-1", vpcCidr: "10.8.0.0/16", publicSubnetIds: ["subnet-a", "subnet-b"], certificateArn: CERT,
-          ports: { api: 8080, realtime: 8081 },
+          routes: {
+            api: { targetGroupName: "probe-api", port: 8080, paths: ["/api/*"], priority: 20, healthCheckPath: "/api/health" },
+            realtime: { targetGroupName: "probe-rt", port: 8081, paths: ["/socket.io/*"], priority: 10, healthCheckPath: "/health", sticky: true },
+          },
         });
         const urns = alb.listeners.map((r) => r.urn);
         return { suffix: alb.arnSuffix, dependOn: pulumi.all(urns) };

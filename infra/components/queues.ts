@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AWS_LIMITS, inRange } from "./aws-limits";
 import { Problems } from "./problems";
+import type { Link } from "./link";
 import type { PolicyStatement } from "./policy";
 
 /** The work queues, each with its dead-letter queue. */
@@ -79,10 +80,14 @@ const MAX_RETENTION_DAYS = AWS_LIMITS.sqs.messageRetentionSeconds.max / DAY;
  */
 export class Queues extends pulumi.ComponentResource {
   readonly pairs: Record<QueueKind, QueuePair>;
+  private readonly consumerTimeoutSeconds: number;
+  private readonly visibilityTimeoutSeconds: number;
 
   constructor(name: string, args: QueuesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:messaging:Queues", name, {}, opts);
     validateQueuesArgs(args);
+    this.consumerTimeoutSeconds = args.consumerTimeoutSeconds;
+    this.visibilityTimeoutSeconds = args.visibilityTimeoutSeconds;
     this.pairs = {} as Record<QueueKind, QueuePair>;
     for (const kind of QUEUE_KINDS) this.pairs[kind] = this.createPair(name, kind, args);
     this.registerOutputs(Object.fromEntries(QUEUE_KINDS.map((k) => [`${k}QueueUrl`, this.pairs[k].queue.url])));
@@ -100,6 +105,24 @@ export class Queues extends pulumi.ComponentResource {
   /** Receive, delete and extend visibility on the work queues (workers); the DLQs are for operators. */
   consumerStatement(): PolicyStatement {
     return { Sid: "ConsumeJobs", Effect: "Allow", Action: CONSUMER_ACTIONS, Resource: QUEUE_KINDS.map((k) => this.pairs[k].queue.arn) };
+  }
+
+  /**
+   * What a client needs to send to (`producer`) or consume from (`consumer`) the queues of `kinds`: their URLs
+   * (`PUSH_QUEUE_URL`, `OFFLINE_QUEUE_URL`) and one statement scoped to exactly those queues. A consumer also
+   * gets its job deadline and the visibility timeout. The dead-letter queues are for operators: no link.
+   */
+  link(role: "producer" | "consumer", kinds: readonly QueueKind[]): Link {
+    const used = QUEUE_KINDS.filter((k) => kinds.includes(k));
+    if (used.length === 0) throw new Error("Queues.link: kinds is empty; name the queues the client uses (push, offline)");
+    const base = role === "producer" ? this.producerStatement() : this.consumerStatement();
+    const environment: Record<string, pulumi.Input<string>> =
+      Object.fromEntries(used.map((k) => [`${k.toUpperCase()}_QUEUE_URL`, this.url(k)]));
+    if (role === "consumer") {
+      environment.JOB_TIMEOUT_MS = String(this.consumerTimeoutSeconds * 1000);
+      environment.VISIBILITY_TIMEOUT_S = String(this.visibilityTimeoutSeconds);
+    }
+    return { environment, statements: [{ ...base, Resource: used.map((k) => this.pairs[k].queue.arn) }] };
   }
 
   private createPair(name: string, kind: QueueKind, args: QueuesArgs): QueuePair {

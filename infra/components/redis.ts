@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AWS_LIMITS, ELASTICACHE_OLD_NODE_FAMILIES, inRange } from "./aws-limits";
 import { Problems } from "./problems";
+import type { Link } from "./link";
 import * as random from "@pulumi/random";
 
 /**
@@ -162,5 +163,15 @@ export class Redis extends pulumi.ComponentResource {
     this.securityGroupId = sg.id;
     this.authSecretArn = secret.arn;
     this.registerOutputs({ replicationGroupId: this.replicationGroupId, primaryEndpoint: this.primaryEndpoint, authSecretArn: this.authSecretArn });
+  }
+
+  /** What a client service needs: the primary endpoint over TLS, the AUTH token as a task secret, the port opened to it. */
+  link(): Link {
+    return {
+      environment: { REDIS_HOST: this.primaryEndpoint, REDIS_PORT: String(this.port), REDIS_TLS: "true" },
+      secrets: { REDIS_AUTH_TOKEN: this.authSecretArn },
+      secretArns: [this.authSecretArn],
+      ingress: [{ role: "redis", what: "redis", securityGroupId: this.securityGroupId, port: this.port }],
+    };
   }
 }

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { Link } from "./link";
 import { Problems } from "./problems";
 
 export interface AppSecretsArgs {
@@ -72,5 +73,19 @@ export class AppSecrets extends pulumi.ComponentResource {
     this.jwtKeysSecretArn = jwt.arn;
     this.pushGatewaySecretArn = gateway.arn;
     this.registerOutputs({ jwtKeysSecretArn: this.jwtKeysSecretArn, pushGatewaySecretArn: this.pushGatewaySecretArn });
+  }
+
+  /** The JWT signing and verification keys (`JWT_KEYS`), as a task secret. */
+  jwtKeysLink(): Link {
+    return { secrets: { JWT_KEYS: this.jwtKeysSecretArn }, secretArns: [this.jwtKeysSecretArn] };
+  }
+
+  /** The push gateway: its URL and the HMAC key shared with it (`PUSH_GATEWAY_SECRET`). */
+  pushGatewayLink(url: string): Link {
+    return {
+      environment: { PUSH_GATEWAY_URL: url },
+      secrets: { PUSH_GATEWAY_SECRET: this.pushGatewaySecretArn },
+      secretArns: [this.pushGatewaySecretArn],
+    };
   }
 }

@@ -5,9 +5,10 @@
  * secrets, values derived from the tier) cannot be set here: change the setting they come from instead.
  */
 import { CONFIG_NAMESPACE } from "./schema";
+import type { ServiceName } from "../catalogue";
 
-export const SERVICE_ENV_SERVICES = ["api", "realtime", "workers"] as const;
-export type ServiceEnvService = (typeof SERVICE_ENV_SERVICES)[number];
+/** The services of the catalogue (infra/catalogue.ts): each has an entry in SERVICE_ENV_ALLOWED. */
+export type ServiceEnvService = ServiceName;
 
 /** Per service: `{ VARIABLE: value }`; values are whole numbers (given as numbers or digit strings). */
 export type ServiceEnv = Partial<Record<ServiceEnvService, Record<string, string>>>;
@@ -28,6 +29,9 @@ export const SERVICE_ENV_ALLOWED: Record<ServiceEnvService, readonly string[]> =
   ],
   workers: ["WORKER_CONCURRENCY", "PUSH_MAX_ATTEMPTS", "PUSH_ATTEMPT_TIMEOUT_MS", "SQS_WAIT_TIME_S", "DB_POOL_MAX"],
 };
+
+/** The services a stack may set limits for: the keys above (typed by the catalogue, so none is missing). */
+export const SERVICE_ENV_SERVICES = Object.keys(SERVICE_ENV_ALLOWED) as ServiceEnvService[];
 
 /**
  * Variables the stack sets itself, with the setting to change instead. A test compares this list with what the

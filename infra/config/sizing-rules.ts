@@ -14,9 +14,11 @@ import { SOCKET_IO } from "./capacity";
 import { CONFIG_NAMESPACE } from "./schema";
 import type { TierSizing } from "./tiers";
 import { SOCKET_IO_SILENCE_SECONDS } from "./tiers";
+import { SERVICE_NAMES, WORKERS_GRACE_MARGIN_SECONDS } from "../catalogue";
+import type { ServiceName } from "../catalogue";
 
-/** Seconds kept between a service's drain and its stop timeout (SIGKILL): the workers' last job, the api's last request. */
-export const WORKERS_GRACE_MARGIN_SECONDS = 5;
+/** The workers' drain margin (infra/catalogue.ts): their stop timeout must cover a job plus this. */
+export { WORKERS_GRACE_MARGIN_SECONDS };
 
 /**
  * The realtime target group's deregistration delay. ECS stops a task behind a load balancer by deregistering it,
@@ -41,7 +43,6 @@ export interface SizingRule {
   why(s: TierSizing): string;
 }
 
-const SERVICES = ["api", "realtime", "workers"] as const;
 const show = (v: unknown) => JSON.stringify(v);
 const why = (text: string) => () => text;
 
@@ -60,7 +61,8 @@ function knownDbClass(instanceClass: unknown): boolean {
   }
 }
 
-const perService = (rule: (svc: (typeof SERVICES)[number]) => SizingRule): SizingRule[] => SERVICES.map(rule);
+// every service of the catalogue has its sizing under sizing.services.<name>
+const perService = (rule: (svc: ServiceName) => SizingRule): SizingRule[] => SERVICE_NAMES.map(rule);
 const logRetention = (path: string, what: string): SizingRule => ({
   path,
   allowed: () => ({ oneOf: LOG_RETENTION_DAYS }),

@@ -9,6 +9,7 @@
 import type { Assumptions } from "./assumptions";
 import { TRAFFIC } from "../config/capacity";
 import { logGbPerMonth, logSourceOf } from "./log-volume";
+import { SERVICE_NAMES } from "../catalogue";
 import type { LogTraffic, TaskCounts } from "./log-volume";
 import { HOURS_PER_MONTH, pricesFor, RDS_VCPUS } from "./prices";
 import type { Price, RegionPrices } from "./prices";
@@ -139,7 +140,7 @@ const workerTasks = (ctx: CostContext) =>
 function serviceTasks(ctx: CostContext): TaskCounts {
   const out: TaskCounts = {};
   for (const s of byType(ctx, "aws:ecs/service:Service")) {
-    const service = (["api", "realtime", "workers"] as const).find((k) => s.name.startsWith(`${k}-`) || s.name === k);
+    const service = SERVICE_NAMES.find((k) => s.name.startsWith(`${k}-`) || s.name === k);
     if (service) out[service] = (out[service] ?? 0) + (Number(s.inputs.desiredCount) || 1);
   }
   return out;

@@ -9,8 +9,10 @@
  * (infra/config/capacity.ts) read the same figures.
  */
 import type { Assumptions } from "./assumptions";
+import { SERVICE_NAMES } from "../catalogue";
+import type { ServiceName } from "../catalogue";
 
-export type LogSource = "api" | "realtime" | "workers" | "toolbox" | "waf" | "flow";
+export type LogSource = ServiceName | "toolbox" | "waf" | "flow";
 
 /** The traffic figures log volume depends on (the capacity model's, or a stack's `traffic` override). */
 export interface LogTraffic {
@@ -19,7 +21,7 @@ export interface LogTraffic {
 }
 
 /** Tasks running per service (the autoscaling floor), for the per-task metric flushes and health checks. */
-export type TaskCounts = Partial<Record<"api" | "realtime" | "workers", number>>;
+export type TaskCounts = Partial<Record<ServiceName, number>>;
 
 const DAYS_PER_MONTH = 30;
 const HOURS_PER_MONTH = 730;
@@ -83,5 +85,5 @@ export function logGbPerMonth(source: LogSource, dau: number, a: Assumptions, tr
 
 /** GB a month the services send to CloudWatch Logs from inside the VPC (what a `logs` endpoint would carry). */
 export function serviceLogGbPerMonth(dau: number, a: Assumptions, traffic: LogTraffic, tasks: TaskCounts = {}): number {
-  return (["api", "realtime", "workers"] as const).reduce((gb, s) => gb + logGbPerMonth(s, dau, a, traffic, tasks), 0);
+  return SERVICE_NAMES.reduce((gb, s) => gb + logGbPerMonth(s, dau, a, traffic, tasks), 0);
 }
