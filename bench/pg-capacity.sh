@@ -6,8 +6,10 @@
 # (backends, WAL writer, checkpointer; read from /proc), which gives transactions per second per vCPU when the
 # database is CPU-bound. CPU time holds on a loaded machine far better than throughput does.
 #   sh bench/pg-capacity.sh [seconds per script, default 30] [clients, default 8]    (npm run bench:pg)
+# Environment: PG_RATE=N holds each script at N transactions per second (pgbench -R) instead of full speed, to
+# see what a lightly loaded database spends per transaction; PG_SCRIPTS="message" runs only the scripts named.
 set -eu
-DUR="${1:-30}"; CLIENTS="${2:-8}"
+DUR="${1:-30}"; CLIENTS="${2:-8}"; RATE="${PG_RATE:-}"; SCRIPTS="${PG_SCRIPTS:-message job-offline job-push}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 [ -x "$PGBIN/pgbench" ] || { echo "no pgbench in $PGBIN: install PostgreSQL 15 (apt-get install postgresql) or set PGBIN" >&2; exit 2; }
@@ -49,12 +51,12 @@ pg_cpu() {
   } | awk -v hz="$hz" '{ t += $1 } END { printf "%.3f", t / hz }'
 }
 wal_bytes() { $PSQL -c "select wal_bytes from pg_stat_wal" bench; }
-echo "pg-capacity: PostgreSQL $($PGBIN/postgres --version | awk '{ print $3 }'), $(nproc) cores, ${DUR} s per script, $CLIENTS clients, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "pg-capacity: PostgreSQL $($PGBIN/postgres --version | awk '{ print $3 }'), $(nproc) cores, ${DUR} s per script, $CLIENTS clients, rate ${RATE:-unlimited}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-12s %10s %12s %14s %18s %12s\n' script tps "cpu us/tx" "tx/s per vCPU" "statements/tx" "WAL B/tx"
-for s in message job-offline job-push; do
+for s in $SCRIPTS; do
   $PSQL -c "select pg_stat_statements_reset()" bench >/dev/null
   C0="$(pg_cpu)"; W0="$(wal_bytes)"
-  OUT="$("$PGBIN/pgbench" -h 127.0.0.1 -p "$PGPORT" -U postgres -n -M simple -c "$CLIENTS" -j 2 -T "$DUR" \
+  OUT="$("$PGBIN/pgbench" -h 127.0.0.1 -p "$PGPORT" -U postgres -n -M simple -c "$CLIENTS" -j 2 -T "$DUR" ${RATE:+-R "$RATE"} \
     -D nusers=$NUSERS -D nrooms=$NROOMS -D rooms_per_user=$ROOMS_PER_USER -D stride=$STRIDE -D nmessages=$NMESSAGES \
     -f "$ROOT/bench/pg/$s.sql" bench 2>&1)" || { echo "$OUT" >&2; exit 1; }
   C1="$(pg_cpu)"; W1="$(wal_bytes)"
