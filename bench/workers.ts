@@ -9,7 +9,7 @@
  * same local-aws-sqs server and an identical fresh queue of the same jobs. `ours / floor` is the share of the
  * queue's own throughput the workers reach; on a loaded machine both move, their ratio much less.
  *
- * Settings (environment): BENCH_JOBS (default 2000 per queue), WORKER_CONCURRENCY (default 10 per queue),
+ * Settings (environment): BENCH_JOBS (default 2000 per queue), WORKER_CONCURRENCY (default: the workers' own, 20 per queue),
  * BENCH_GATEWAY_DELAY_MS (sink answer delay, default 0), BENCH_QUEUES ("push,offline" by default).
  * Uses the test PostgreSQL cluster (test/support/postgres; TEST_PG_URL to point elsewhere).
  */
@@ -64,7 +64,8 @@ const callsOf = (name: string) => sqsCalls.get(name) ?? 0;
 
 async function main(): Promise<void> {
   const jobs = intSetting("BENCH_JOBS", 2000);
-  const concurrency = intSetting("WORKER_CONCURRENCY", 10);
+  // Unset: the workers' own default (apps/workers/src/config.ts).
+  const concurrencySetting = process.env.WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: String(intSetting("WORKER_CONCURRENCY", 0)) } : {};
   const gatewayDelayMs = intSetting("BENCH_GATEWAY_DELAY_MS", 0);
   const queues = (process.env.BENCH_QUEUES ?? "push,offline").split(",").map((q) => q.trim());
   for (const q of queues) if (q !== "push" && q !== "offline") throw new Error(`BENCH_QUEUES: unknown queue "${q}": use push and/or offline`);
@@ -84,12 +85,13 @@ async function main(): Promise<void> {
 
       const durations: number[] = [];
       const lines: string[] = [];
-      const config = loadWorkersConfig(
-        workersEnv(
-          { databaseUrl, sqsEndpoint: sqs.endpoint, push, offline, sinkUrl: sink.url },
-          { WORKER_CONCURRENCY: String(concurrency), VISIBILITY_TIMEOUT_S: "30", JOB_TIMEOUT_MS: "20000", SHUTDOWN_GRACE_MS: "5000" },
-        ),
+      const env = workersEnv(
+        { databaseUrl, sqsEndpoint: sqs.endpoint, push, offline, sinkUrl: sink.url },
+        { VISIBILITY_TIMEOUT_S: "30", JOB_TIMEOUT_MS: "20000", SHUTDOWN_GRACE_MS: "5000" },
       );
+      // The test environment's small concurrency is dropped: the workers' own default applies unless set here.
+      delete env.WORKER_CONCURRENCY;
+      const config = loadWorkersConfig({ ...env, ...concurrencySetting });
       const receives0 = callsOf("ReceiveMessage");
       const deletes0 = callsOf("DeleteMessageBatch");
       const started = Date.now();
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
       results.push({
         queue,
         jobs,
-        concurrency,
+        concurrency: config.concurrency,
         gatewayDelayMs,
         seconds: +(elapsedMs / 1000).toFixed(2),
         jobsPerSecond: Math.round(jobs / (elapsedMs / 1000)),
