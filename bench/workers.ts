@@ -9,13 +9,13 @@
  * same local-aws-sqs server and an identical fresh queue of the same jobs. `ours / floor` is the share of the
  * queue's own throughput the workers reach; on a loaded machine both move, their ratio much less.
  *
- * Settings (environment): BENCH_JOBS (default 2000 per queue), WORKER_CONCURRENCY (default 10 per queue),
+ * Settings (environment): BENCH_JOBS (default 2000 per queue), WORKER_CONCURRENCY (default: the workers' own, 20 per queue),
  * BENCH_GATEWAY_DELAY_MS (sink answer delay, default 0), BENCH_QUEUES ("push,offline" by default).
  * Uses the test PostgreSQL cluster (test/support/postgres; TEST_PG_URL to point elsewhere).
  */
 import { randomUUID } from "node:crypto";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import type { SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { cpus } from "node:os";
 import { createLogger } from "../apps/shared/src/log";
 import { Metrics, percentile } from "../apps/shared/src/metrics";
@@ -52,9 +52,20 @@ export async function bareReceiveDelete(client: SQSClient, queueUrl: string, job
   return jobs / ((Date.now() - started) / 1000);
 }
 
+/** SQS requests by command, counted on every client in this process (the workers' own client included). */
+const sqsCalls = new Map<string, number>();
+const send = SQSClient.prototype.send;
+SQSClient.prototype.send = function (this: SQSClient, command: { constructor: { name: string } }, ...rest: unknown[]) {
+  const name = command.constructor.name.replace(/Command$/, "");
+  sqsCalls.set(name, (sqsCalls.get(name) ?? 0) + 1);
+  return (send as (...a: unknown[]) => unknown).call(this, command, ...rest);
+} as typeof send;
+const callsOf = (name: string) => sqsCalls.get(name) ?? 0;
+
 async function main(): Promise<void> {
   const jobs = intSetting("BENCH_JOBS", 2000);
-  const concurrency = intSetting("WORKER_CONCURRENCY", 10);
+  // Unset: the workers' own default (apps/workers/src/config.ts).
+  const concurrencySetting = process.env.WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: String(intSetting("WORKER_CONCURRENCY", 0)) } : {};
   const gatewayDelayMs = intSetting("BENCH_GATEWAY_DELAY_MS", 0);
   const queues = (process.env.BENCH_QUEUES ?? "push,offline").split(",").map((q) => q.trim());
   for (const q of queues) if (q !== "push" && q !== "offline") throw new Error(`BENCH_QUEUES: unknown queue "${q}": use push and/or offline`);
@@ -74,12 +85,15 @@ async function main(): Promise<void> {
 
       const durations: number[] = [];
       const lines: string[] = [];
-      const config = loadWorkersConfig(
-        workersEnv(
-          { databaseUrl, sqsEndpoint: sqs.endpoint, push, offline, sinkUrl: sink.url },
-          { WORKER_CONCURRENCY: String(concurrency), VISIBILITY_TIMEOUT_S: "30", JOB_TIMEOUT_MS: "20000", SHUTDOWN_GRACE_MS: "5000" },
-        ),
+      const env = workersEnv(
+        { databaseUrl, sqsEndpoint: sqs.endpoint, push, offline, sinkUrl: sink.url },
+        { VISIBILITY_TIMEOUT_S: "30", JOB_TIMEOUT_MS: "20000", SHUTDOWN_GRACE_MS: "5000" },
       );
+      // The test environment's small concurrency is dropped: the workers' own default applies unless set here.
+      delete env.WORKER_CONCURRENCY;
+      const config = loadWorkersConfig({ ...env, ...concurrencySetting });
+      const receives0 = callsOf("ReceiveMessage");
+      const deletes0 = callsOf("DeleteMessageBatch");
       const started = Date.now();
       const workers = await startWorkers({
         config,
@@ -91,18 +105,22 @@ async function main(): Promise<void> {
           write: (l) => lines.push(l),
         }),
       });
-      const ids = list.map((j) => j.jobId);
+      // Progress check every 20 ms: a count of this queue's committed rows (a scan of at most 2 x BENCH_JOBS short
+      // rows, well under a millisecond), so the watcher takes little from the database the workers are using.
       for (;;) {
-        const done = (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_jobs WHERE job_id = ANY($1)", [ids])).rows[0].n;
+        const done = (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_jobs WHERE queue = $1", [queue])).rows[0].n;
         if (done === jobs) {
           const d = await queueDepth(sqs.client, target.url);
           if (d.visible + d.inFlight === 0) break;
         }
         if (Date.now() - started > 300_000) throw new Error(`only ${done} of ${jobs} ${queue} jobs done after 300 s`);
-        await new Promise((r) => setTimeout(r, 25));
+        await new Promise((r) => setTimeout(r, 20));
       }
       const elapsedMs = Date.now() - started;
       await workers.stop();
+      // Receives of both consumers (the idle queue's long polls included) and delete batches, per 10 jobs.
+      const receivesPer10 = +((callsOf("ReceiveMessage") - receives0) / (jobs / 10)).toFixed(2);
+      const deletesPer10 = +((callsOf("DeleteMessageBatch") - deletes0) / (jobs / 10)).toFixed(2);
       // the floor on an identical fresh queue, right after our run, same server and wait time
       const floorQueue = await createQueuePair(sqs.client, `bench-floor-${id}`, 5, 30);
       await sendJobs(sqs.client, floorQueue.url, list);
@@ -114,12 +132,14 @@ async function main(): Promise<void> {
       results.push({
         queue,
         jobs,
-        concurrency,
+        concurrency: config.concurrency,
         gatewayDelayMs,
         seconds: +(elapsedMs / 1000).toFixed(2),
         jobsPerSecond: Math.round(jobs / (elapsedMs / 1000)),
         floorJobsPerSecond: Math.round(floorPerSecond),
         oursOverFloor: +(jobs / (elapsedMs / 1000) / floorPerSecond).toFixed(2),
+        receivesPer10Jobs: receivesPer10,
+        deletesPer10Jobs: deletesPer10,
         jobP50Ms: percentile(durations, 50),
         jobP99Ms: percentile(durations, 99),
       });

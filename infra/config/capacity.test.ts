@@ -40,7 +40,7 @@ describe("database class: the cheapest that carries the peak", () => {
   it("a tier whose peak grows picks the next class", () => {
     const small = deriveDatabase(peakOf(10_000), HA, 95);
     const grown = deriveDatabase(peakOf(20_000), HA, 95);
-    expect(small.instanceClass).toBe("db.t4g.large");
+    expect(small.instanceClass).toBe("db.t4g.small");
     expect(grown.instanceClass).not.toBe(small.instanceClass);
     expect(dbMonthly(grown.instanceClass, 2)).toBeGreaterThan(dbMonthly(small.instanceClass, 2));
   });
@@ -139,8 +139,8 @@ describe("plan capacity section", () => {
     ]);
     for (const r of c.rows) expect(r.utilisation).toBeLessThanOrEqual(1 / CAPACITY.headroom + 1e-3);
     const db = c.rows.find((r) => r.resource === "database CPU")!;
-    expect(db).toMatchObject({ size: "db.r6g.2xlarge x 2 (Multi-AZ)", capacity: 8 });
-    expect(db.load).toBeCloseTo((1000 * 903 + 500 * 1806 + 3000 * 452) / 1e6, 3);
+    expect(db).toMatchObject({ size: "db.m6g.xlarge x 2 (Multi-AZ)", capacity: 4 });
+    expect(db.load).toBeCloseTo((1000 * 391 + 500 * 457 + 3000 * 452) / 1e6, 3);
   });
 
   it("reports overridden assumptions and an undersized override as utilisation above 100%", () => {

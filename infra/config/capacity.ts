@@ -95,24 +95,34 @@ export const CAPACITY = {
   workerJobsPerSecondPerVcpu: 100,
 
   /**
-   * PostgreSQL CPU per posted message, microseconds: 903. Measured 2026-12-01 with `sh bench/per-message.sh 5`
-   * (bench/results/per-message.md): CPU time of the whole cluster (backends, WAL writer, checkpointer) over the
-   * run divided by the messages stored. CPU time, not wall time, so the machine's load barely moves it; one
-   * message is ONE statement from the service (an insert guarded by the membership check, with two foreign-key
-   * checks inside PostgreSQL), 1.2 kB of WAL and 460 bytes stored.
+   * PostgreSQL CPU per posted message, microseconds: 391. Measured 2026-12-01 05:00 UTC with `npm run bench:pg`
+   * (bench/pg-capacity.sh, 30 s, 8 clients; bench/results/pg-capacity.md): pgbench running the statement the api
+   * sends (bench/pg/message.sql: the insert guarded by the membership check, with two foreign-key checks inside
+   * PostgreSQL) against a private durable PostgreSQL 15, CPU time of the whole cluster (backends, WAL writer,
+   * checkpointer) divided by the transactions: 2,555 messages per second per vCPU, 1.5 kB of WAL each. This is
+   * the cost at the database's own saturation, which is what sizing is about; a lightly loaded database spends
+   * more per message (fixed background work, no group commit): 704 us at 300 messages/s
+   * (`PG_RATE=300 PG_SCRIPTS=message sh bench/pg-capacity.sh 20 8`), and 967 us through the whole api at
+   * ~300 messages/s (`sh bench/per-message.sh 15`, bench/results/per-message.md). The machine was shared (load
+   * average 14-19), which inflates CPU time a little (cache misses), never deflates it.
    */
-  dbCpuMicrosecondsPerMessage: 903,
+  dbCpuMicrosecondsPerMessage: 391,
   /**
-   * PostgreSQL CPU per worker job: estimated as two messages (a job commits one transaction with its
-   * idempotency row, its effect row and the outcome update). Not measured yet.
+   * PostgreSQL CPU per worker job, microseconds: 457, the dearer of the two jobs in the same `npm run bench:pg`
+   * run: a push job (its record, delivery row, outcome and COMMIT: bench/pg/job-push.sql) 457 us, an offline job
+   * (record and digest row in one statement: bench/pg/job-offline.sql) 445 us.
    */
-  dbCpuMicrosecondsPerJob: 1806,
+  dbCpuMicrosecondsPerJob: 457,
   /**
-   * PostgreSQL CPU per other api request (history pages, room lists: indexed reads without WAL): estimated as
-   * half a message. Not measured yet.
+   * PostgreSQL CPU per other api request (history pages, room lists: indexed reads without WAL): an estimate,
+   * not measured: half of the message figure measured through the whole api (967 us, bench/per-message.sh),
+   * kept at the earlier 452 us until a read benchmark replaces it.
    */
   dbCpuMicrosecondsPerApiRequest: 452,
-  /** Bytes one stored message takes with its indexes (460 measured by bench/per-message.sh; rounded up for longer bodies). */
+  /**
+   * Bytes one stored message takes with its indexes: 380 to 460 measured by `sh bench/per-message.sh 15` and
+   * `5` (bench/results/per-message.md); rounded up for longer bodies.
+   */
   dbBytesPerStoredMessage: 600,
   /** Months of messages the allocated storage holds; storage autoscaling grows it beyond, up to maxStorageMonths. */
   storageMonths: 3,
@@ -124,12 +134,13 @@ export const CAPACITY = {
    */
   dbPoolPerTask: 10,
   /**
-   * Redis CPU per posted message, microseconds: 77 (`sh bench/per-message.sh 5`, used_cpu_user + used_cpu_sys of
-   * redis-server over the run divided by the messages: 2 EVAL rate-limit scripts, 1 MGET revocation check and
-   * 1 PUBLISH per message; the health-check phase is included, so it is an upper bound). An api request takes the
-   * same auth and rate-limit path, so it is counted at the same cost.
+   * Redis CPU per posted message, microseconds: 98 (`sh bench/per-message.sh 15`, 2026-12-01 04:55 UTC, load
+   * average 15-17, bench/results/per-message.md: used_cpu_user + used_cpu_sys of redis-server over the run
+   * divided by the messages: 3 EVAL rate-limit scripts, 1 MGET revocation check and 1 PUBLISH per message; the
+   * health-check phase is included, so it is an upper bound). An api request takes the same auth and rate-limit
+   * path, so it is counted at the same cost.
    */
-  redisCpuMicrosecondsPerMessage: 77,
+  redisCpuMicrosecondsPerMessage: 98,
   /**
    * Redis memory per connected client, bytes: 2048. Estimate, not measured: a presence entry, the Socket.IO
    * adapter's room memberships and two rate-limit counters are each well under 200 bytes; the rest is

@@ -20,7 +20,10 @@ export interface WorkersConfig {
   offlineQueueUrl: string;
   /** Push delivery; undefined when PUSH_QUEUE_URL and PUSH_GATEWAY_URL are both unset (push disabled). */
   push?: PushConfig;
-  /** Jobs running at once, per queue. */
+  /**
+   * Jobs running at once, per queue. Default 20: two full receive batches of 10, so the next batch is received
+   * while the last one runs (bench/results/workers.md: at 10 a consumer receives batches of 5 and waits on them).
+   */
   concurrency: number;
   /** Longest time one job may run; the queues' visibility timeout is sized from it. */
   jobTimeoutMs: number;
@@ -70,7 +73,7 @@ export function loadWorkersConfig(source: Record<string, string | undefined> = p
     sqsEndpoint: env.has("SQS_ENDPOINT") ? env.url("SQS_ENDPOINT", { protocols: ["http", "https"] }) : undefined,
     offlineQueueUrl: env.url("OFFLINE_QUEUE_URL", { protocols: ["http", "https"], hint: queueHint }),
     push: readPush(env, queueHint),
-    concurrency: env.int("WORKER_CONCURRENCY", { default: 10, min: 1, max: 200 }),
+    concurrency: env.int("WORKER_CONCURRENCY", { default: 20, min: 1, max: 200 }),
     jobTimeoutMs,
     visibilityTimeoutS,
     waitTimeS,

@@ -6,7 +6,8 @@ import type { Message } from "@aws-sdk/client-sqs";
 import type { Pool } from "pg";
 import { PoisonMessageError, errorMessage, type ConsumerLogger, type JobContext } from "./consumer";
 import { PushGatewayError, type PushGatewayClient } from "./push-gateway";
-import { runOnce } from "./idempotency";
+import { escapeLiteral } from "pg";
+import { runOnce, runOnceStatement } from "./idempotency";
 import { parseJob, type OfflineJob, type PushJob } from "@chat/shared/src/jobs";
 
 export interface HandlerDeps {
@@ -69,14 +70,16 @@ export function pushHandler(deps: HandlerDeps & { gateway: PushGatewayClient }):
         gatewayStatus = err.status;
         attempts = err.attempts;
       }
-      // A user deleted meanwhile has no delivery row to keep (the row would cascade away anyway).
-      await tx.query(
-        `INSERT INTO push_deliveries (job_id, user_id, message_id, status, gateway_status, attempts)
-         SELECT $1, u.id, $3, $4, $5, $6 FROM users u WHERE u.id = $2
+      // A user deleted meanwhile has no delivery row to keep (the row would cascade away anyway). Sent with the
+      // outcome and COMMIT in one round trip; the values are the validated job's, escaped.
+      const lit = (v: string | number | undefined) => (v === undefined ? "NULL" : escapeLiteral(String(v)));
+      return {
+        outcome: status,
+        write: `INSERT INTO push_deliveries (job_id, user_id, message_id, status, gateway_status, attempts)
+         SELECT ${lit(job.jobId)}, u.id, ${lit(job.messageId)}::bigint, ${lit(status)}, ${lit(gatewayStatus)}::integer, ${lit(attempts)}::integer
+           FROM users u WHERE u.id = ${lit(job.userId)}
          ON CONFLICT (job_id) DO NOTHING`,
-        [job.jobId, job.userId, job.messageId, status, gatewayStatus ?? null, attempts],
-      );
-      return status;
+      };
     }).catch(poisonOnDataError);
     if (result.status === "duplicate") deps.logger.info({ jobId: job.jobId, correlationId: job.correlationId }, "duplicate push job skipped");
     else deps.logger.info({ jobId: job.jobId, correlationId: job.correlationId, outcome: result.outcome }, "push job done");
@@ -91,17 +94,27 @@ export function pushHandler(deps: HandlerDeps & { gateway: PushGatewayClient }):
 export function offlineHandler(deps: HandlerDeps): Handler {
   return async (message, ctx) => {
     const job = parseAs<OfflineJob>(message, "offline");
-    const result = await runOnce(deps.pool, { jobId: job.jobId, queue: "offline", lockTimeoutMs: deps.lockTimeoutMs, statementTimeoutMs: deps.lockTimeoutMs, signal: ctx.signal }, async (tx) => {
-      const res = await tx.query(
-        `INSERT INTO offline_digests (user_id, room_id, message_id)
-         SELECT u.id, m.room_id, m.id
+    // One round trip: the processed_jobs row and the digest row in one statement. The digest insert joins the
+    // claim, so a duplicate (claim conflict) writes nothing; the outcome is decided from the same lookup.
+    const ids = [job.userId, job.roomId, job.messageId].map(escapeLiteral);
+    const [userId, roomId, messageId] = ids as [string, string, string];
+    const result = await runOnceStatement(deps.pool, { jobId: job.jobId, queue: "offline", lockTimeoutMs: deps.lockTimeoutMs, statementTimeoutMs: deps.lockTimeoutMs, signal: ctx.signal }, (jobId) =>
+      `WITH target AS (
+         SELECT u.id AS user_id, m.room_id, m.id AS message_id
            FROM users u, messages m
-          WHERE u.id = $1 AND m.id = $3 AND m.room_id = $2
-         ON CONFLICT (user_id, message_id) DO NOTHING`,
-        [job.userId, job.roomId, job.messageId],
-      );
-      return res.rowCount === 0 ? "skipped" : "recorded";
-    }).catch(poisonOnDataError);
+          WHERE u.id = ${userId} AND m.id = ${messageId} AND m.room_id = ${roomId}
+       ), claim AS (
+         INSERT INTO processed_jobs (job_id, queue, outcome)
+         SELECT ${jobId}, 'offline', CASE WHEN EXISTS (SELECT 1 FROM target) THEN 'recorded' ELSE 'skipped' END
+         ON CONFLICT (job_id) DO NOTHING
+         RETURNING outcome
+       ), digest AS (
+         INSERT INTO offline_digests (user_id, room_id, message_id)
+         SELECT t.user_id, t.room_id, t.message_id FROM target t, claim
+         ON CONFLICT (user_id, message_id) DO NOTHING
+       )
+       SELECT (SELECT outcome FROM claim) AS outcome`,
+    ).catch(poisonOnDataError);
     if (result.status === "duplicate") deps.logger.info({ jobId: job.jobId, correlationId: job.correlationId }, "duplicate offline job skipped");
     else deps.logger.info({ jobId: job.jobId, correlationId: job.correlationId, outcome: result.outcome }, "offline job done");
   };

@@ -12,11 +12,11 @@ const base = {
   PUSH_GATEWAY_SECRET: "s".repeat(32),
 };
 
-test("defaults: port 3002, 10 jobs per queue, 20 s long polls, visibility sized from the job timeout", () => {
+test("defaults: port 3002, 20 jobs per queue, 20 s long polls, visibility sized from the job timeout", () => {
   const c = loadWorkersConfig(base);
   assert.equal(c.port, 3002);
   assert.equal(c.serviceName, "chat-local-workers");
-  assert.equal(c.concurrency, 10);
+  assert.equal(c.concurrency, 20);
   assert.equal(c.waitTimeS, 20);
   assert.equal(c.jobTimeoutMs, 30_000);
   assert.equal(c.visibilityTimeoutS, 60, "job timeout + 30 s");
