@@ -346,6 +346,10 @@ describe("private rooms, invitations, removals and roles", () => {
 });
 
 describe("room ids in any case, message ids up to PostgreSQL's bigint, and text PostgreSQL can store", () => {
+  let guest: string;
+  beforeAll(async () => {
+    guest = await user("ex-author");
+  });
   test("an upper-case room id reaches the same room, and answers carry the lower-case id", async () => {
     const r = (await store.createRoom(owner, "casing")).id;
     const R = r.toUpperCase();
@@ -364,7 +368,39 @@ describe("room ids in any case, message ids up to PostgreSQL's bigint, and text 
     expect(await store.isMember(member, r)).toBe(false);
   });
 
+  test("a room id must be exactly a UUID: text around one is an unknown room, not a database error", async () => {
+    for (const id of [`x${roomId}`, `${roomId}x`, ` ${roomId}`, roomId.replace(/-/g, ""), roomId.slice(0, -1), `${roomId.slice(0, -1)}g`]) {
+      expect((await refused(store.requireMember(owner, id), ["not_found"])).message).toBe(`room ${JSON.stringify(id)} does not exist: room ids are UUIDs`);
+      await refused(store.history(owner, id), ["not_found"]);
+      await refused(store.joinRoom(owner, id), ["not_found"]);
+      await refused(store.postMessage({ userId: owner, roomId: id, body: "x", clientMsgId: "u-1" }), ["not_found"]);
+      expect(await store.getRoom(id)).toBeNull();
+      expect(await store.isMember(owner, id)).toBe(false);
+      expect(await store.messagesSince([id], new Date(0), 10)).toEqual([]);
+    }
+    await refused(store.invite(owner, roomId, `${owner}x`), ["not_found"]);
+    await refused(store.removeMember(owner, roomId, `x${member}`), ["not_found"]);
+    await refused(store.setRole(owner, roomId, `${member} `, "admin"), ["not_found"]);
+  });
+
+  test("an ex-member cannot edit or delete what they wrote: 404 like an unknown message; a member re-joining a private room stays", async () => {
+    const r = (await store.createRoom(owner, "ex-authors", "private")).id;
+    await store.joinRoom(owner, r); // idempotent for a member, even without an invitation
+    await store.invite(owner, r, guest);
+    await store.joinRoom(guest, r);
+    const { message } = await store.postMessage({ userId: guest, roomId: r, body: "mine", clientMsgId: "ex-1" });
+    await store.leaveRoom(guest, r);
+    const gone = `message ${message.id} does not exist or is not in a room you are a member of`;
+    expect((await refused(store.editMessage(guest, message.id, "changed"), ["not_member"])).message).toBe(gone);
+    expect((await refused(store.deleteMessage(guest, message.id), ["not_member"])).message).toBe(gone);
+    expect((await store.history(owner, r)).messages.map((m) => m.body)).toEqual(["mine"]);
+  });
+
   test("message ids are positive decimal integers up to 9223372036854775807", async () => {
+    // A long id is quoted cut to 40 characters.
+    expect((await refused(store.deleteMessage(member, "7".repeat(60)), ["bad_request"])).message).toBe(
+      `messageId must be a message id: a positive integer up to 9223372036854775807 (got ${JSON.stringify("7".repeat(40))})`,
+    );
     const bad = async (id: string) =>
       expect((await refused(store.editMessage(member, id, "x"), ["bad_request"])).message).toBe(
         `messageId must be a message id: a positive integer up to 9223372036854775807 (got ${JSON.stringify(id)})`,
