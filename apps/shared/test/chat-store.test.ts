@@ -18,6 +18,22 @@ async function user(name: string): Promise<string> {
   return rows[0].id;
 }
 
+/**
+ * Fixtures are written with SQL, not through the store: code that runs in a beforeAll counts for mutation
+ * testing as run by every test (each of its mutants would run the whole file), and what the store does is
+ * checked inside the tests.
+ */
+async function seedRoom(ownerId: string, name: string, members: string[] = []): Promise<string> {
+  const { rows } = await pool.query(
+    `WITH r AS (INSERT INTO rooms (name, created_by) VALUES ($1, $2) RETURNING id),
+          o AS (INSERT INTO room_members (room_id, user_id, role) SELECT id, $2, 'owner' FROM r)
+     SELECT id FROM r`,
+    [name, ownerId],
+  );
+  for (const m of members) await pool.query("INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)", [rows[0].id, m]);
+  return rows[0].id;
+}
+
 /** The promise rejects with a ChatError of one of the codes (a refusal, never data). */
 async function refused(p: Promise<unknown>, codes: string[] = ["forbidden", "not_found", "not_member"]): Promise<ChatError> {
   const err = await p.then(
@@ -37,13 +53,8 @@ beforeAll(async () => {
   await migrate(pool);
   store = new ChatStore(pool);
   [owner, member, outsider, leaver] = [await user("owner"), await user("member"), await user("outsider"), await user("leaver")];
-  roomId = (await store.createRoom(owner, "  plans  ")).id;
-  await store.joinRoom(member, roomId);
-  await store.joinRoom(leaver, roomId);
-  await store.postMessage({ userId: owner, roomId, body: SECRET, clientMsgId: "s-1" });
-  // While a member, the leaver can read: what is refused below is refused because they left.
-  expect((await store.history(leaver, roomId)).messages.map((m) => m.body)).toEqual([SECRET]);
-  await store.leaveRoom(leaver, roomId);
+  roomId = await seedRoom(owner, "plans", [member]);
+  await pool.query("INSERT INTO messages (room_id, author_id, body, client_msg_id) VALUES ($1, $2, $3, 's-1')", [roomId, owner, SECRET]);
 });
 afterAll(async () => {
   await pool?.end();
@@ -51,10 +62,19 @@ afterAll(async () => {
 
 describe("membership guards", () => {
   test.each([
-    ["outsider", () => outsider],
-    ["ex-member", () => leaver],
+    ["outsider", async () => outsider],
+    [
+      "ex-member",
+      async () => {
+        await store.joinRoom(leaver, roomId);
+        // While a member, the leaver can read: what is refused below is refused because they left.
+        expect((await store.history(leaver, roomId)).messages.map((m) => m.body)).toEqual([SECRET]);
+        await store.leaveRoom(leaver, roomId);
+        return leaver;
+      },
+    ],
   ])("history, members, read markers and posts are refused to an %s", async (_name, who) => {
-    const u = who();
+    const u = await who();
     const [latest] = (await store.history(owner, roomId)).messages;
     await refused(store.history(u, roomId));
     await refused(store.history(u, roomId, { before: String(Number(latest.id) + 1), limit: 10 }));
@@ -101,8 +121,7 @@ describe("membership guards", () => {
 describe("messages", () => {
   let room: string;
   beforeAll(async () => {
-    room = (await store.createRoom(owner, "messages")).id;
-    await store.joinRoom(member, room);
+    room = await seedRoom(owner, "messages", [member]);
   });
 
   test("a post is idempotent per author, room and clientMsgId, and moves the author's read marker", async () => {
