@@ -402,6 +402,26 @@ describe("room ids in any case, message ids up to PostgreSQL's bigint, and text 
     await refused(store.setRole(owner, roomId, `${member} `, "admin"), ["not_found"]);
   });
 
+  test("an id that is not a string is unknown, even one that prints as a UUID (socket payloads are any JSON)", async () => {
+    const asArray = (id: string) => [id] as unknown as string;
+    expect((await refused(store.requireMember(owner, asArray(roomId)), ["not_found"])).message).toBe(`room ${JSON.stringify([roomId])} does not exist: room ids are UUIDs`);
+    expect(await store.getRoom(asArray(roomId))).toBeNull();
+    expect(await store.isMember(owner, asArray(roomId))).toBe(false);
+    expect((await refused(store.invite(owner, roomId, asArray(guest)), ["not_found"])).message).toBe(`user ${JSON.stringify([guest])} does not exist`);
+    await refused(store.removeMember(owner, roomId, asArray(member)), ["not_found"]);
+    await refused(store.setRole(owner, roomId, asArray(member), "admin"), ["not_found"]);
+    expect(await store.isMember(member, roomId)).toBe(true);
+  });
+
+  test("a deleted message is gone for everyone: 404 to other members too, not 403", async () => {
+    const r = await seedRoom(owner, "deleted", [member]);
+    const { message } = await store.postMessage({ userId: member, roomId: r, body: "oops", clientMsgId: "del-1" });
+    await store.deleteMessage(member, message.id);
+    const gone = `message ${message.id} does not exist or is not in a room you are a member of`;
+    expect((await refused(store.editMessage(owner, message.id, "x"), ["not_found"])).message).toBe(gone);
+    expect((await refused(store.deleteMessage(owner, message.id), ["not_found"])).message).toBe(gone);
+  });
+
   test("an ex-member cannot edit or delete what they wrote: 404 like an unknown message; a member re-joining a private room stays", async () => {
     const r = (await store.createRoom(owner, "ex-authors", "private")).id;
     await store.joinRoom(owner, r); // idempotent for a member, even without an invitation
