@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AWS_LIMITS, inRange } from "./aws-limits";
 import { Problems } from "./problems";
-import { instanceMemoryGiB, postgresMaxConnections, RDS_MAX_CONNECTIONS_FORMULA } from "./postgres-limits";
+import { instanceMemoryGiB, POSTGRES_MAJORS, postgresMaxConnections, RDS_MAX_CONNECTIONS_FORMULA } from "./postgres-limits";
 
 /**
  * How long Pulumi waits for the instance. A restore from a snapshot (docs/DR.md, section 3, step 3: 35-50 min
@@ -11,8 +12,7 @@ import { instanceMemoryGiB, postgresMaxConnections, RDS_MAX_CONNECTIONS_FORMULA 
  */
 export const DATABASE_TIMEOUTS = { create: "240m", update: "240m", delete: "120m" } as const;
 
-/** PostgreSQL majors this component knows a parameter group family for. */
-export const POSTGRES_MAJORS = ["15", "16", "17"] as const;
+export { POSTGRES_MAJORS };
 
 /** True when `postgresMaxConnections` knows the class's memory. */
 function knownClass(instanceClass: string): boolean {
@@ -87,12 +87,14 @@ export function databaseProblems(args: DatabaseArgs): Problems {
   if (!knownClass(args.instanceClass)) {
     bad("instanceClass", args.instanceClass, "expected an RDS class such as db.t4g.small, db.m6g.large or db.r6g.xlarge");
   }
-  if (!Number.isInteger(args.storageGb) || args.storageGb < 20 || args.storageGb > 65536) bad("storageGb", args.storageGb, "must be a whole number from 20 to 65536 (gp3)");
-  if (!Number.isInteger(args.maxStorageGb) || args.maxStorageGb < args.storageGb || args.maxStorageGb > 65536) {
-    bad("maxStorageGb", args.maxStorageGb, `must be a whole number from storageGb (${args.storageGb}) to 65536`);
+  const storage = AWS_LIMITS.rds.gp3StorageGb;
+  if (!inRange(args.storageGb, storage)) bad("storageGb", args.storageGb, `must be a whole number from ${storage.min} to ${storage.max} (gp3)`);
+  if (!inRange(args.maxStorageGb, { min: args.storageGb, max: storage.max })) {
+    bad("maxStorageGb", args.maxStorageGb, `must be a whole number from storageGb (${args.storageGb}) to ${storage.max}`);
   }
-  if (!Number.isInteger(args.backupRetentionDays) || args.backupRetentionDays < 1 || args.backupRetentionDays > 35) {
-    bad("backupRetentionDays", args.backupRetentionDays, "must be 1 to 35 (0 would turn off backups and point-in-time recovery)");
+  const backups = { min: 1, max: AWS_LIMITS.rds.backupRetentionDays.max };
+  if (!inRange(args.backupRetentionDays, backups)) {
+    bad("backupRetentionDays", args.backupRetentionDays, `must be ${backups.min} to ${backups.max} (0 would turn off backups and point-in-time recovery)`);
   }
   if (args.multiAz && args.subnetIds.length < 2) bad("subnetIds", `${args.subnetIds.length} subnet(s)`, "Multi-AZ needs subnets in at least 2 zones");
   const slow = args.slowStatementMs ?? 500;
