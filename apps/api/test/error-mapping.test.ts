@@ -32,6 +32,7 @@ describe("toHttpError", () => {
     ["Redis stream not writeable", new Error("Stream isn't writeable and enableOfflineQueue options is false")],
     ["a socket error from another realm (not instanceof Error)", { name: "Error", code: "ECONNREFUSED", message: "connect ECONNREFUSED" }],
     ["Redis retries exhausted", Object.assign(new Error("Reached the max retries per request limit"), { name: "MaxRetriesPerRequestError" })],
+    ["Redis command timeout (REDIS_COMMAND_TIMEOUT_MS)", new Error("Command timed out")],
   ])("%s -> 503 unavailable with Retry-After", (_name, err) => {
     expect(toHttpError(err)).toEqual(UNAVAILABLE);
   });
@@ -43,6 +44,13 @@ describe("toHttpError", () => {
     ["an outage code with a suffix", withCode("57P01X")],
     ["a plain error", new Error("boom")],
     ["an outage code that is not a string", { code: 57, message: 57 }],
+    ["an outage code and message that are not strings (arrays that print as one)", { code: ["ECONNREFUSED"], message: ["Connection is closed."] }],
+    ["a class 22 SQLSTATE on an error that is not PostgreSQL's (no severity)", withCode("22003")],
+    ["a SQLSTATE too short to be class 22", Object.assign(withCode("2200"), { severity: "ERROR" })],
+    ["a SQLSTATE with a suffix", Object.assign(withCode("22003X"), { severity: "ERROR" })],
+    ["a SQLSTATE of class 22 behind a prefix", Object.assign(withCode("X22003"), { severity: "ERROR" })],
+    ["a syntax error of the api's own (no 400 status)", new SyntaxError("Unexpected token } in JSON")],
+    ["a 500 status", Object.assign(new Error("internal"), { statusCode: 500 })],
     ["a number", 503],
     ["a string", "ECONNREFUSED"],
     ["undefined", undefined],
@@ -63,6 +71,13 @@ describe("toHttpError", () => {
     expect(toHttpError(new ChatError("not_found", "gone"))!.status).toBe(404);
     expect(toHttpError(new ChatError("conflict", "twice"))!.status).toBe(409);
     expect(toHttpError(new ChatError("bad_request", "bad"))!.status).toBe(400);
+  });
+
+  test("a room or message the user is not a member of answers exactly like one that does not exist", () => {
+    const message = "room r does not exist or you are not a member";
+    const notFound = { status: 404, code: "not_found", message, headers: {} };
+    expect(toHttpError(new ChatError("not_found", message))).toEqual(notFound);
+    expect(toHttpError(new ChatError("not_member", message))).toEqual(notFound);
   });
 
   test("tooMany rounds Retry-After up to whole seconds, at least 1", () => {
@@ -86,12 +101,23 @@ describe("toHttpError", () => {
   });
 
   test.each([
-    ["FST_ERR_CTP_INVALID_JSON_BODY", 400, "bad_request"],
-    ["FST_ERR_CTP_EMPTY_JSON_BODY", 400, "bad_request"],
-    ["FST_ERR_CTP_BODY_TOO_LARGE", 413, "payload_too_large"],
-    ["FST_ERR_CTP_INVALID_MEDIA_TYPE", 415, "unsupported_media_type"],
-  ])("fastify %s -> %d %s", (code, status, mapped) => {
-    expect(toHttpError(withCode(code))).toMatchObject({ status, code: mapped, headers: {} });
+    ["FST_ERR_CTP_INVALID_JSON_BODY", 400, "bad_request", "the request body is not valid JSON"],
+    ["FST_ERR_CTP_EMPTY_JSON_BODY", 400, "bad_request", "the request body is not valid JSON"],
+    ["FST_ERR_CTP_BODY_TOO_LARGE", 413, "payload_too_large", "the request body is larger than the limit (BODY_LIMIT_BYTES)"],
+    ["FST_ERR_CTP_INVALID_MEDIA_TYPE", 415, "unsupported_media_type", "send the body as application/json"],
+  ])("fastify %s -> %d %s, with the fix in the message", (code, status, mapped, message) => {
+    expect(toHttpError(withCode(code, "fastify's own wording"))).toEqual({ status, code: mapped, message, headers: {} });
+  });
+
+  test.each([
+    ["22003 numeric_value_out_of_range", "22003"],
+    ["22P02 invalid_text_representation", "22P02"],
+    ["22021 character_not_in_repertoire", "22021"],
+  ])("a PostgreSQL data exception %s -> 400 naming the SQLSTATE and the fix", (_name, code) => {
+    expect(toHttpError(Object.assign(withCode(code, "internal detail"), { severity: "ERROR" }))).toEqual({
+      status: 400, code: "bad_request", headers: {},
+      message: `a value in the request cannot be stored (SQLSTATE ${code}): check numbers are in range and text is valid Unicode without NUL characters`,
+    });
   });
 
   test("a JSON syntax error with status 400 is bad_request; other 4xx keep their status", () => {
@@ -99,7 +125,7 @@ describe("toHttpError", () => {
       status: 400, code: "bad_request", message: "the request body is not valid JSON", headers: {},
     });
     expect(toHttpError(Object.assign(new Error("too many parts"), { statusCode: 413 }))).toEqual({ status: 413, code: "bad_request", message: "too many parts", headers: {} });
-    expect(toHttpError(Object.assign(new Error("bad"), { statusCode: 400 }))!.status).toBe(400);
+    expect(toHttpError(Object.assign(new Error("bad"), { statusCode: 400 }))).toEqual({ status: 400, code: "bad_request", message: "bad", headers: {} });
     expect(toHttpError(Object.assign(new Error("last 4xx"), { statusCode: 499 }))!.status).toBe(499);
   });
 });

@@ -10,7 +10,7 @@ import { createRedis, closeRedis, type Redis } from "../src/redis";
 import { ChatStore, Delivery } from "../src/chat";
 import { Presence } from "../src/presence";
 import { JobProducer, parseJob } from "../src/jobs";
-import { socketRoom } from "./socket-room";
+import { socketRoom, reaches } from "./socket-room";
 
 let pool: Pool;
 let server: TestRedis;
@@ -145,4 +145,43 @@ test("a publish that fails while Redis is unreachable is reported, never an unha
     process.off("unhandledRejection", onUnhandled);
     dead.disconnect();
   }
+});
+
+test("a membership change moves every open socket of the user into or out of the room's broadcasts", async () => {
+  const store = new ChatStore(pool);
+  const hal = await user("hal");
+  const room = await store.createRoom(hal, "moves");
+  const emitter = createEmitter(redis);
+  const delivery = new Delivery({ store, emitter, presence: new Presence(redis) });
+  const [mine, another] = [await socketRoom(server.url, [`user:${hal}`]), await socketRoom(server.url, ["user:someone-else"])];
+  try {
+    const hears = (s: typeof mine, marker: string) => reaches(s, emitter, `room:${room.id}`, marker);
+    expect(await hears(mine, `user:${hal}`)).toBe(false);
+    // Clients may send the room id in upper case: the socket joins the one lower-case room broadcasts use.
+    delivery.membershipChanged(hal, room.id.toUpperCase(), true);
+    expect(await hears(mine, `user:${hal}`)).toBe(true);
+    expect(await hears(another, "user:someone-else")).toBe(false);
+    delivery.membershipChanged(hal, room.id, false);
+    expect(await hears(mine, `user:${hal}`)).toBe(false);
+  } finally {
+    await mine.close();
+    await another.close();
+  }
+});
+
+test("the sender is never queued, whoever wrote the message; nothing is queued when every other member is online", async () => {
+  const store = new ChatStore(pool);
+  const [ida, jon, kim] = [await user("ida"), await user("jon"), await user("kim")];
+  const room = await store.createRoom(ida, "senders");
+  await store.joinRoom(jon, room.id);
+  await store.joinRoom(kim, room.id);
+  const presence = new Presence(redis);
+  const push = (await sqs.client.send(new CreateQueueCommand({ QueueName: "d-senders" }))).QueueUrl!;
+  const delivery = new Delivery({ store, emitter: createEmitter(redis), presence, producer: new JobProducer(sqs.client), pushQueueUrl: push });
+  const { message } = await store.postMessage({ userId: ida, roomId: room.id, body: "hi", clientMsgId: "s-1" });
+  // An edit notification sent on behalf of jon: jon is left out, the author (offline) is not.
+  expect((await delivery.notifyOffline(message, jon)).sort()).toEqual([ida, kim].sort());
+  await presence.markOnline([jon, kim]);
+  expect(await delivery.deliver(message)).toEqual([]);
+  expect((await drain(push)).sort()).toEqual([ida, kim].sort());
 });

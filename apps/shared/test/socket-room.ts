@@ -38,11 +38,15 @@ export async function socketRoom(redisUrl: string, rooms: string[]): Promise<Soc
     client.once("joined", () => resolve());
     client.once("connect_error", reject);
   });
-  // The adapter subscribes asynchronously; wait until Redis shows the subscription.
-  for (let i = 0; i < 50; i++) {
-    const n = (await pub.pubsub("NUMSUB", "socket.io#/#")) as [string, number];
+  // The adapter subscribes asynchronously: a pattern subscription for broadcasts, then channels of its own,
+  // in that order on one connection. Once Redis lists a subscriber on this adapter's own response channel
+  // (named after its uid), the broadcast pattern is in place too.
+  const own = `socket.io-response#/#${(io.of("/").adapter as unknown as { uid: string }).uid}#`;
+  for (let i = 0; ; i++) {
+    const n = (await pub.pubsub("NUMSUB", own)) as [string, number];
     if (Number(n[1]) > 0) break;
-    await new Promise((r) => setTimeout(r, 20));
+    if (i === 500) throw new Error(`the Socket.IO adapter never subscribed to ${own} in Redis`);
+    await new Promise((r) => setTimeout(r, 10));
   }
   return {
     events,
