@@ -5,6 +5,8 @@
  *
  *   connect -> opens every client (in small concurrent batches) and reports how many connected
  *   send    -> the worker's first client sends `count` messages keeping at most `window` of them unechoed
+ *   rate    -> for `seconds`, the worker's clients take turns sending `perSecond` messages a second in all
+ *              (each to its own room), as the capacity model's traffic does; reports sent and acknowledged
  *   stats   -> delivery count, latency histogram (0.1 ms buckets) and first/last delivery time
  *   close   -> closes every client and exits
  *
@@ -22,6 +24,8 @@ export interface WorkerInit {
   /** One access token per client (sio mode). */
   tokens: string[];
   roomId: string;
+  /** Per-client room (rooms of `--fanout` members in the model-rate mode); `roomId` for every client if absent. */
+  roomIds?: string[];
   bodyBytes: number;
   runId: string;
 }
@@ -30,6 +34,7 @@ type Cmd =
   | { cmd: "init"; init: WorkerInit }
   | { cmd: "connect" }
   | { cmd: "send"; count: number; window: number; timeoutMs: number }
+  | { cmd: "rate"; perSecond: number; seconds: number }
   | { cmd: "stats" }
   | { cmd: "reset" }
   | { cmd: "close" };
@@ -44,6 +49,8 @@ let init: WorkerInit;
 const sio: Socket[] = [];
 const raw: WebSocket[] = [];
 let echoed = 0;
+/** Sequence numbers continue across sends, so that every clientMsgId of a run is new. */
+let seqBase = 0;
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -132,7 +139,7 @@ async function sendAll(count: number, window: number, timeoutMs: number): Promis
   const deadline = started + timeoutMs;
   while ((sent < count || echoed < sent) && now() < deadline) {
     if (sent < count && sent - echoed < window) {
-      const seq = sent++;
+      const seq = seqBase + sent++;
       if (init.mode === "sio") {
         sio[0].emit("message:send", { roomId: init.roomId, body: bodyOf(seq), clientMsgId: `${init.runId}-${seq}` }, (r: { ok: boolean }) => {
           if (r?.ok) acked++;
@@ -145,11 +152,47 @@ async function sendAll(count: number, window: number, timeoutMs: number): Promis
     }
     await echoOrTimeout(50);
   }
+  seqBase += sent;
   const elapsedMs = now() - started;
   // The ack follows the broadcast (the server queues the offline members' jobs in between), so the last
   // echoes can arrive before their acks: wait for those, outside the timed part.
   while (init.mode === "sio" && acked < sent && now() < deadline) await echoOrTimeout(10);
   return { sent, acked, echoed, elapsedMs };
+}
+
+/**
+ * Sends at a steady rate from all clients in turn, without waiting for echoes (each client sends about
+ * perSecond / clients messages a second, far below its own budget). Waits for the outstanding acks after.
+ */
+async function sendAtRate(perSecond: number, seconds: number): Promise<{ sent: number; acked: number; failed: number }> {
+  let sent = 0;
+  let acked = 0;
+  let failed = 0;
+  const n = init.tokens.length;
+  const started = now();
+  const end = started + seconds * 1000;
+  let next = 0;
+  while (now() < end) {
+    const due = Math.floor(((now() - started) / 1000) * perSecond);
+    while (sent < due) {
+      const i = next;
+      next = (next + 1) % n;
+      const seq = sent++;
+      const s = sio[i];
+      if (!s?.connected) {
+        failed++;
+        continue;
+      }
+      s.emit("message:send", { roomId: init.roomIds?.[i] ?? init.roomId, body: bodyOf(seq), clientMsgId: `${init.runId}-r${seq}` }, (r: { ok: boolean }) => {
+        if (r?.ok) acked++;
+        else failed++;
+      });
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const deadline = now() + 10_000;
+  while (acked + failed < sent && now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return { sent, acked, failed };
 }
 
 function stats() {
@@ -171,6 +214,8 @@ process.on("message", (m: Cmd) => {
         return reply(await connectAll());
       case "send":
         return reply(await sendAll(m.count, m.window, m.timeoutMs));
+      case "rate":
+        return reply(await sendAtRate(m.perSecond, m.seconds));
       case "stats":
         return reply(stats());
       case "reset":
