@@ -478,7 +478,7 @@ async function main(): Promise<void> {
     let bare: PhaseResult | undefined;
     if (withBaselines) {
       // 2. The framework floor: the same Socket.IO + Redis adapter, same topology, nothing of ours.
-      const floorPorts = await Promise.all(ourPorts.map(() => startServer(join(__dirname, "realtime", "sio-floor.ts"), { REDIS_URL: redis.url, PORT: "0" })));
+      const floorPorts = await Promise.all(ourPorts.map(() => startServer(join(__dirname, "realtime", "sio-floor.ts"), { REDIS_URL: redis.url, PORT: "0" }, undefined, true)));
       servers.push(...floorPorts.map((f) => f.child));
       floor = await runPhase(`floor: socket.io x${args.processes} + redis adapter`, sioInits(floorPorts.map((f) => f.port), "floor"), servers.map((s) => s.pid!), args);
       loads.floor = os.loadavg()[0];
