@@ -177,7 +177,7 @@ async function sendAtRate(perSecond: number, seconds: number): Promise<{ sent: n
     while (sent < due) {
       const i = next;
       next = (next + 1) % n;
-      const seq = sent++;
+      const seq = seqBase + sent++;
       const s = sio[i];
       if (!s?.connected) {
         failed++;
@@ -190,6 +190,7 @@ async function sendAtRate(perSecond: number, seconds: number): Promise<{ sent: n
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+  seqBase += sent;
   const deadline = now() + 10_000;
   while (acked + failed < sent && now() < deadline) await new Promise((r) => setTimeout(r, 50));
   return { sent, acked, failed };
