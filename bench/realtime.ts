@@ -180,6 +180,8 @@ interface PhaseResult {
 
 interface WorkerStats {
   received: number;
+  /** Deliveries of the warm-up that arrived after it (not counted in the measurement). */
+  stale: number;
   firstAt: number;
   lastAt: number;
   buckets: Array<[number, number]>;
@@ -259,9 +261,9 @@ async function runPhase(label: string, inits: WorkerInit[], serverPids: number[]
     } else {
       warmSent = (await workers[0].call<{ sent: number }>("send", { count: 20, window: args.window, timeoutMs: 10_000 })).sent;
     }
-    const warmStats = await waitDelivered(workers, warmSent * deliveriesPerSend, 10_000);
+    const warmStats = await waitDelivered(workers, warmSent * deliveriesPerSend, 30_000);
     const warmup = { sent: warmSent, delivered: warmStats.reduce((s, x) => s + x.received, 0), ...latencyOf(warmStats) };
-    await Promise.all(workers.map((w) => w.call("reset")));
+    await Promise.all(workers.map((w) => w.call("reset", { phase: 1 })));
     const cpuStart = cpuOf();
     const sendT0 = Date.now();
 
@@ -283,6 +285,8 @@ async function runPhase(label: string, inits: WorkerInit[], serverPids: number[]
     const expected = (model ? acked : sent) * deliveriesPerSend;
     const stats = await waitDelivered(workers, expected, 10_000);
     const delivered = stats.reduce((s, x) => s + x.received, 0);
+    const lateWarmup = stats.reduce((s, x) => s + x.stale, 0);
+    if (lateWarmup > 0) console.error(`${label}: ${lateWarmup} warm-up deliveries arrived during the measurement (not counted in it)`);
     const sendCpu = cpuOf() - cpuStart;
     const sendWallS = (Date.now() - sendT0) / 1000;
     const first = Math.min(...stats.filter((s) => s.firstAt).map((s) => s.firstAt));

@@ -36,7 +36,7 @@ type Cmd =
   | { cmd: "send"; count: number; window: number; timeoutMs: number }
   | { cmd: "rate"; perSecond: number; seconds: number }
   | { cmd: "stats" }
-  | { cmd: "reset" }
+  | { cmd: "reset"; phase: number }
   | { cmd: "close" };
 
 const BUCKET_MS = 0.1;
@@ -81,14 +81,30 @@ function echoOrTimeout(ms: number): Promise<void> {
   });
 }
 
+/**
+ * The phase messages are sent in (0 = warm-up, then 1 after `reset`): a delivery of an earlier phase that
+ * arrives late is counted apart (`stale`), never in the current phase's figures.
+ */
+let phase = 0;
+let stale = 0;
+
 function bodyOf(seq: number): string {
-  const head = JSON.stringify({ t: now(), seq });
+  const head = JSON.stringify({ t: now(), seq, ph: phase });
   return head + " ".repeat(Math.max(0, init.bodyBytes - head.length));
 }
 
-function parseBody(text: string): number {
+function parseBody(text: string): { t: number; ph: number } {
   const end = text.indexOf("}");
-  return (JSON.parse(text.slice(0, end + 1)) as { t: number }).t;
+  return JSON.parse(text.slice(0, end + 1)) as { t: number; ph: number };
+}
+
+function onDelivery(text: string, isSender: boolean): void {
+  const { t, ph } = parseBody(text);
+  if (ph !== phase) {
+    stale++;
+    return;
+  }
+  record(t, isSender);
 }
 
 function openSio(i: number): Promise<boolean> {
@@ -99,7 +115,7 @@ function openSio(i: number): Promise<boolean> {
       reconnection: false,
       timeout: 20_000,
     });
-    s.on("message:new", (m: { body: string }) => record(parseBody(m.body), i === 0));
+    s.on("message:new", (m: { body: string }) => onDelivery(m.body, i === 0));
     s.once("connect", () => resolve(true));
     s.once("connect_error", (err) => {
       if (i < 3) process.stderr.write(`client ${i}: ${err.message}\n`);
@@ -112,7 +128,7 @@ function openSio(i: number): Promise<boolean> {
 function openWs(i: number): Promise<boolean> {
   return new Promise((resolve) => {
     const ws = new WebSocket(init.urls[i % init.urls.length], { perMessageDeflate: false });
-    ws.on("message", (data) => record(parseBody(data.toString()), i === 0));
+    ws.on("message", (data) => onDelivery(data.toString(), i === 0));
     ws.once("open", () => resolve(true));
     ws.once("error", () => resolve(false));
     raw[i] = ws;
@@ -201,7 +217,7 @@ function stats() {
   hist.forEach((c, i) => {
     if (c) buckets.push([i, c]);
   });
-  return { received, firstAt, lastAt, buckets, bucketMs: BUCKET_MS };
+  return { received, stale, firstAt, lastAt, buckets, bucketMs: BUCKET_MS };
 }
 
 process.on("message", (m: Cmd) => {
@@ -220,6 +236,8 @@ process.on("message", (m: Cmd) => {
       case "stats":
         return reply(stats());
       case "reset":
+        phase = m.phase;
+        stale = 0;
         hist = new Uint32Array(MAX_MS / BUCKET_MS + 1);
         received = 0;
         firstAt = 0;
