@@ -92,6 +92,18 @@ function cpuMs(pid: number): number {
 }
 const CLK_TCK = 100;
 
+/**
+ * Time the process's main (JavaScript) thread spent runnable but waiting for a CPU, in ms (/proc/<pid>/schedstat,
+ * second field, ns): how much the machine's other load delayed the server, apart from its own work.
+ */
+function runQueueWaitMs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : 0;
@@ -174,6 +186,11 @@ interface PhaseResult {
   warmup: { sent: number; delivered: number; p50: number; p99: number };
   /** Server CPU over the measured send, ms per second of wall time (model-rate mode: the whole load). */
   sendCpuMsPerSec: number;
+  /**
+   * Over the measured send, ms per second that the servers' JavaScript threads waited for a CPU while runnable
+   * (summed over the server processes): high values mean the wall-clock latencies measure the machine's other load.
+   */
+  runQueueWaitMsPerSec: number;
   /** Messages the load generator offered per second (model-rate mode). */
   offeredPerSecond?: number;
 }
@@ -264,7 +281,9 @@ async function runPhase(label: string, inits: WorkerInit[], serverPids: number[]
     const warmStats = await waitDelivered(workers, warmSent * deliveriesPerSend, 30_000);
     const warmup = { sent: warmSent, delivered: warmStats.reduce((s, x) => s + x.received, 0), ...latencyOf(warmStats) };
     await Promise.all(workers.map((w) => w.call("reset", { phase: 1 })));
+    const waitOf = () => serverPids.reduce((s, pid) => s + runQueueWaitMs(pid), 0);
     const cpuStart = cpuOf();
+    const waitStart = waitOf();
     const sendT0 = Date.now();
 
     let sent: number;
@@ -288,6 +307,7 @@ async function runPhase(label: string, inits: WorkerInit[], serverPids: number[]
     const lateWarmup = stats.reduce((s, x) => s + x.stale, 0);
     if (lateWarmup > 0) console.error(`${label}: ${lateWarmup} warm-up deliveries arrived during the measurement (not counted in it)`);
     const sendCpu = cpuOf() - cpuStart;
+    const sendWait = waitOf() - waitStart;
     const sendWallS = (Date.now() - sendT0) / 1000;
     const first = Math.min(...stats.filter((s) => s.firstAt).map((s) => s.firstAt));
     const lastAt = Math.max(...stats.map((s) => s.lastAt));
@@ -310,6 +330,7 @@ async function runPhase(label: string, inits: WorkerInit[], serverPids: number[]
       idleSeconds: Math.round(idleSeconds),
       warmup,
       sendCpuMsPerSec: Math.round(sendCpu / sendWallS),
+      runQueueWaitMsPerSec: Math.round(sendWait / sendWallS),
       ...(model ? { offeredPerSecond: Math.round(ratePerSecond * 10) / 10 } : {}),
     };
   } finally {
@@ -399,7 +420,7 @@ async function startServer(script: string, env: Record<string, string>, ready?: 
 }
 
 function row(r: PhaseResult): string {
-  return `| ${r.label} | ${r.connected} | ${Math.round(r.connected / (r.connectMs / 1000))} | ${r.delivered}/${r.expected} | ${r.perSecond} | ${r.p50} | ${r.p99} | ${r.warmup.p50} / ${r.warmup.p99} (${r.warmup.delivered}) | ${r.memPerConnKb} | ${r.cpuMsPerDelivery} | ${r.cpuMsPerConnect} | ${r.idleCpuMsPerConnPerSec} |`;
+  return `| ${r.label} | ${r.connected} | ${Math.round(r.connected / (r.connectMs / 1000))} | ${r.delivered}/${r.expected} | ${r.perSecond} | ${r.p50} | ${r.p99} | ${r.warmup.p50} / ${r.warmup.p99} (${r.warmup.delivered}) | ${r.memPerConnKb} | ${r.cpuMsPerDelivery} | ${r.cpuMsPerConnect} | ${r.idleCpuMsPerConnPerSec} | ${r.sendCpuMsPerSec} (${r.runQueueWaitMsPerSec}) |`;
 }
 
 const ratioOf = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
@@ -506,8 +527,8 @@ async function main(): Promise<void> {
     }
 
     console.log("");
-    console.log("| server | clients | connect/s | delivered | msgs/s delivered | p50 ms | p99 ms | warm-up p50 / p99 ms (deliveries) | RSS KiB/conn | server CPU ms/delivery | CPU ms/handshake | idle CPU ms/s/conn |");
-    console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    console.log("| server | clients | connect/s | delivered | msgs/s delivered | p50 ms | p99 ms | warm-up p50 / p99 ms (deliveries) | RSS KiB/conn | server CPU ms/delivery | CPU ms/handshake | idle CPU ms/s/conn | server CPU ms/s (run-queue wait ms/s) |");
+    console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const r of rows) console.log(row(r));
     const ratios = floor && bare
       ? { oursOverFloor: ratioOf(oursResult.perSecond, floor.perSecond), oursOverWs: ratioOf(oursResult.perSecond, bare.perSecond), floorOverWs: ratioOf(floor.perSecond, bare.perSecond) }
