@@ -1,20 +1,31 @@
 /**
- * `npm run bench:realtime [-- --clients 300 --messages 300 --window 20 --body 100 --workers 2 --fanout 20]`
+ * `npm run bench:realtime [-- --clients 300 --messages 300 --window 20 --body 100 --workers 2 --fanout 20
+ *   --processes 2 --idle 4 --model 0 --baselines 1]`
  *
- * Room fan-out through the realtime service: two realtime processes on one Redis (and a real Postgres, since
- * every `message:send` is committed before it is broadcast), N Socket.IO clients split evenly between them,
- * all members of one room. One client sends `messages` messages keeping at most `window` of them unechoed;
- * every client records the delivery latency of each message. Then, in the same run, a bare `ws` broadcast
- * server with the same client count, message count and window gives the baseline on this machine.
+ * Room fan-out through the realtime service: `--processes` realtime processes on one Redis (and a real
+ * Postgres, since every `message:send` is committed before it is broadcast), N Socket.IO clients spread over
+ * them, all members of one room. One client sends `messages` messages keeping at most `window` of them
+ * unechoed; every client records the delivery latency of each message. Then, in the same run and with the same
+ * clients, messages and window: the framework floor (bench/realtime/sio-floor.ts: the same Socket.IO and Redis
+ * adapter in the same number of processes, no auth, no database) and a bare `ws` broadcast server.
+ *
+ * `--model S` (S seconds > 0) measures the capacity model's traffic instead: rooms of `--fanout` members, every
+ * client sending messagesPerConnectionPerMinute (infra/config/capacity.ts) into its room; no baselines. With
+ * `--processes 1` every client is on one process (the one-process connection count behind
+ * maxMeasuredConnectionsPerTask).
  *
  * Clients live in separate worker processes (bench/realtime/clients.ts), never in a server's event loop.
  * Everything listens on 127.0.0.1; every phase is bounded in messages and in time (`--timeout` seconds).
+ * Each phase warms up first (20 messages, or 5 s at the model rate); the warm-up's latency is printed apart and
+ * its deliveries never count in the measurement (messages carry their phase; clientMsgIds never repeat).
  *
  * Prints: connect rate, delivered messages/s, p50/p99 delivery latency, memory per connection (RSS delta of
  * the server processes / N), server CPU time per handshake, per delivery and per idle connection (read from
- * /proc, so less sensitive to other load on the machine than wall-clock figures), the same for the
- * baseline, our throughput as a ratio of the baseline, and the connections per vCPU these figures support
- * under the capacity model (infra/config/capacity.ts) for rooms of `--fanout` members.
+ * /proc, so less sensitive to other load on the machine than wall-clock figures; `--idle` seconds of idle
+ * measurement, 30 covers a ping, a revocation check and a presence refresh), the time the servers waited for
+ * a CPU, our throughput as ratios of the floor and of bare `ws`, and the connections per vCPU these figures
+ * support under the capacity model for rooms of `--fanout` members. `BENCH_CPU_PROF=<folder>` writes V8 CPU
+ * profiles of the server processes there.
  *
  * `--window` bounds the messages in flight: with a large room the latency figures include the queue the
  * window builds (window x clients deliveries); `--window 1` measures the delivery latency of one message.
