@@ -547,6 +547,9 @@ async function main(): Promise<void> {
     if (ratios) {
       console.log(`\nthroughput ratios: ours / floor ${ratios.oursOverFloor}, ours / bare ws ${ratios.oursOverWs} (floor / bare ws ${ratios.floorOverWs})`);
       console.log(`server CPU per delivery: ours ${oursResult.cpuMsPerDelivery} ms, floor ${floor!.cpuMsPerDelivery} ms, bare ws ${bare!.cpuMsPerDelivery} ms (ours / floor ${ratioOf(oursResult.cpuMsPerDelivery, floor!.cpuMsPerDelivery)})`);
+      // Deliveries per server CPU second, as a ratio: what the throughput ratio becomes when both are CPU-bound
+      // on CPUs of their own, whatever else the machine runs (the wall-clock ratio moves with the load).
+      console.log(`CPU-normalised throughput ratios: ours / floor ${ratioOf(floor!.cpuMsPerDelivery, oursResult.cpuMsPerDelivery)}, ours / bare ws ${ratioOf(bare!.cpuMsPerDelivery, oursResult.cpuMsPerDelivery)}`);
     }
     console.log(`idle CPU per connection: ${oursResult.idleCpuMsPerConnPerSec} ms/s over ${oursResult.idleSeconds} s; CPU per handshake: ${oursResult.cpuMsPerConnect} ms`);
     if (model) {
