@@ -10,19 +10,19 @@
  * - workers (port 3002, health only): no load balancer, no ingress; scales on visible messages of the push and
  *   offline queues per running task; the stop timeout leaves a job its full consumer timeout after SIGTERM.
  *
- * `computeProblems(cfg)` checks the compute settings before any resource exists and names the stack file key
- * of each problem. What the data tier passes per service (environment, secrets, task-role statements) is
+ * The compute settings are checked with the rest of the stack config (infra/config/sizing-rules.ts), once.
+ * What the data tier passes per service (environment, secrets, task-role statements) is
  * merged with the compute layer's own variables; a name set by both is an error.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfigError } from "./config/load";
 import type { Naming } from "./config/naming";
 import { CONFIG_NAMESPACE } from "./config/schema";
 import type { StackConfig } from "./config/schema";
 import { SOCKET_IO } from "./config/capacity";
+import { REALTIME_DEREGISTRATION_DELAY_RANGE, WORKERS_GRACE_MARGIN_SECONDS } from "./config/sizing-rules";
 import { EcsCluster } from "./components/ecs-cluster";
-import { DEFAULT_CACHE_TAG, ServiceImages, servicesToBuild } from "./components/images";
+import { ServiceImages, servicesToBuild } from "./components/images";
 import type { ScalingPolicySpec } from "./components/scaling";
 import { albRequestsPolicy, backlogPolicy, connectionsPolicy, cpuPolicy } from "./components/scaling";
 import { FARGATE_MAX_STOP_TIMEOUT, FargateService } from "./components/service";
@@ -49,8 +49,8 @@ export const REALTIME_STOP_TIMEOUT_SECONDS = FARGATE_MAX_STOP_TIMEOUT;
 export const REALTIME_GRACE_MARGIN_SECONDS = 15;
 /** Seconds the api container gets after SIGTERM (ECS's default; requests are short). */
 export const API_STOP_TIMEOUT_SECONDS = 30;
-/** Margin kept between the api's and the workers' drain and their stop timeout (SIGKILL). */
-export const WORKERS_GRACE_MARGIN_SECONDS = 5;
+/** Margin kept between the api's and the workers' drain and their stop timeout (SIGKILL); the sizing rules use it too. */
+export { WORKERS_GRACE_MARGIN_SECONDS };
 
 /** What another layer adds to a service (the data tier's `services.<name>`). */
 export interface ServiceExtras {
@@ -81,60 +81,12 @@ export interface ComputeRefs {
   operator: { environment: Record<string, pulumi.Input<string>>; taskPolicyStatements: IamStatement[] };
 }
 
-/**
- * How ECS stops a task behind a load balancer: it deregisters the target first and waits out the target
- * group's deregistration delay (no new connections; at the end the load balancer breaks the ones left,
- * WebSockets included), and only THEN sends SIGTERM, and SIGKILL `stopTimeout` seconds later. A long
- * realtime deregistration delay therefore only postpones the moment the load balancer cuts the sockets; it
- * never lets the service move them itself. So the delay is short, just long enough for an in-flight
- * long-polling request to finish (one ping interval, plus a margin), and the drain after SIGTERM (closing
- * what is left, presence and Redis cleanup) fits inside the stop timeout.
- */
-export const REALTIME_DEREGISTRATION_DELAY_RANGE = { min: Math.ceil(SOCKET_IO.pingIntervalMs / 1000) + 5, max: 60 } as const;
+/** The realtime deregistration delay's range (why: infra/config/sizing-rules.ts). */
+export { REALTIME_DEREGISTRATION_DELAY_RANGE };
 
 /** Drain time of the realtime service after SIGTERM, ms: the stop timeout minus a margin. */
 export function realtimeShutdownGraceMs(): number {
   return (REALTIME_STOP_TIMEOUT_SECONDS - REALTIME_GRACE_MARGIN_SECONDS) * 1000;
-}
-
-/** Problems with the compute settings, each naming the config key, its value and the fix. */
-export function computeProblems(cfg: StackConfig): string[] {
-  const problems: string[] = [];
-  const s = cfg.sizing;
-  const key = (p: string) => `${CONFIG_NAMESPACE}:sizing.${p}`;
-  const w = s.services.workers;
-  const needed = s.queues.consumerTimeoutSeconds + WORKERS_GRACE_MARGIN_SECONDS;
-  if (!Number.isInteger(w.stopTimeoutSeconds) || w.stopTimeoutSeconds < needed || w.stopTimeoutSeconds > FARGATE_MAX_STOP_TIMEOUT) {
-    problems.push(`${key("services.workers.stopTimeoutSeconds")} = ${w.stopTimeoutSeconds}: must be a whole number from ${needed} ` +
-      `(queues.consumerTimeoutSeconds ${s.queues.consumerTimeoutSeconds} + ${WORKERS_GRACE_MARGIN_SECONDS} s to finish a job) ` +
-      `to ${FARGATE_MAX_STOP_TIMEOUT} (Fargate's limit); lower queues.consumerTimeoutSeconds if a job needs longer`);
-  }
-  const dereg = s.alb.realtimeDeregistrationDelaySeconds;
-  const range = REALTIME_DEREGISTRATION_DELAY_RANGE;
-  if (!Number.isInteger(dereg) || dereg < range.min || dereg > range.max) {
-    problems.push(`${key("alb.realtimeDeregistrationDelaySeconds")} = ${dereg}: must be a whole number from ${range.min} ` +
-      `(a long-polling request lasts up to the ${SOCKET_IO.pingIntervalMs / 1000} s ping interval) to ${range.max}: ECS sends SIGTERM only ` +
-      "after the delay and the load balancer cuts the remaining sockets when it ends, so a longer delay only slows deploys");
-  }
-  if (!Number.isInteger(w.backlogPerTaskTarget) || w.backlogPerTaskTarget < 1) {
-    problems.push(`${key("services.workers.backlogPerTaskTarget")} = ${w.backlogPerTaskTarget}: must be a whole number >= 1`);
-  }
-  if (s.services.api.requestsPerTargetTarget < 1) {
-    problems.push(`${key("services.api.requestsPerTargetTarget")} = ${s.services.api.requestsPerTargetTarget}: must be >= 1`);
-  }
-  if (s.services.realtime.connectionsPerTaskTarget < 1) {
-    problems.push(`${key("services.realtime.connectionsPerTaskTarget")} = ${s.services.realtime.connectionsPerTaskTarget}: must be >= 1`);
-  }
-  if (cfg.imageTag === DEFAULT_CACHE_TAG) {
-    problems.push(`${CONFIG_NAMESPACE}:imageTag = "${cfg.imageTag}": that tag holds the build cache; use a release tag such as the commit`);
-  }
-  return problems;
-}
-
-/** Throws one StackConfigError listing every compute problem. */
-export function validateCompute(cfg: StackConfig): void {
-  const problems = computeProblems(cfg);
-  if (problems.length) throw new StackConfigError(`Pulumi.${cfg.stack}.yaml`, problems);
 }
 
 function imageUris(cfg: StackConfig): Record<ImageName, string | undefined> {
@@ -193,7 +145,6 @@ export function mergeEnvironment(service: string, own: Record<string, string>, e
 }
 
 export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs) {
-  validateCompute(cfg);
   const s = cfg.sizing;
   const accountId = aws.getCallerIdentityOutput({}).accountId;
   const uris = imageUris(cfg);

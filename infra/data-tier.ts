@@ -9,27 +9,24 @@
  *   5432 and, for services that use it, to Redis on 6379. Nothing wider.
  * - `alarmTargets`: plain identifiers for the alarms; `outputs`: the stack outputs.
  *
- * `validateDataTier(cfg)` checks every data setting before any resource exists and names the stack file and
- * config key of each problem.
+ * The data settings are checked with the rest of the stack config (infra/config/sizing-rules.ts), once.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfigError } from "./config/load";
 import type { Naming } from "./config/naming";
 import { CONFIG_NAMESPACE } from "./config/schema";
 import { TIER_NAMES, TIERS } from "./config/tiers";
 import { postgresMaxConnections } from "./components/alarm-specs";
 import type { StackConfig } from "./config/schema";
 import { Connections } from "./components/connect";
-import { Database, databaseProblems } from "./components/database";
+import { Database } from "./components/database";
 import type { DatabaseArgs } from "./components/database";
-import { DbProxy, dbProxyProblems } from "./components/db-proxy";
+import { DbProxy } from "./components/db-proxy";
 import type { DbProxyArgs } from "./components/db-proxy";
 import { assertNoWildcardActions } from "./components/policy";
 import type { PolicyStatement } from "./components/policy";
-import type { Problems } from "./components/problems";
-import { QUEUE_KINDS, Queues, queuesProblems } from "./components/queues";
+import { QUEUE_KINDS, Queues } from "./components/queues";
 import type { QueueKind, QueuesArgs } from "./components/queues";
-import { Redis, redisProblems } from "./components/redis";
+import { Redis } from "./components/redis";
 import type { RedisArgs } from "./components/redis";
 import { AppSecrets } from "./components/secrets";
 
@@ -122,53 +119,6 @@ function componentArgs(cfg: StackConfig, naming: Naming): ComponentArgs {
   };
 }
 
-/** Component argument -> config key it comes from (without the namespace). */
-const CONFIG_KEY_OF: Record<string, Record<string, string>> = {
-  Database: {
-    identifier: "project/env", engineMajor: "sizing.database.engineMajor", instanceClass: "sizing.database.instanceClass",
-    storageGb: "sizing.database.storageGb", maxStorageGb: "sizing.database.maxStorageGb",
-    backupRetentionDays: "sizing.database.backupRetentionDays", safeguards: "sizing.database.deletionProtection", restoreSnapshotId: "restoreSnapshotId", subnetIds: "availabilityZones",
-  },
-  DbProxy: {
-    proxyName: "project/env", maxConnectionsPercent: "sizing.database.proxyMaxConnectionsPercent",
-    idleClientTimeoutSeconds: "sizing.database.proxyIdleClientTimeoutSeconds", subnetIds: "availabilityZones",
-  },
-  Redis: {
-    replicationGroupId: "project/env", authSecretName: "project/env", nodeType: "sizing.redis.nodeType", replicas: "sizing.redis.replicas",
-    multiAz: "sizing.redis.multiAz", snapshotRetentionDays: "sizing.redis.snapshotRetentionDays",
-  },
-  Queues: {
-    namePrefix: "project/env", maxReceiveCount: "sizing.queues.maxReceiveCount", consumerTimeoutSeconds: "sizing.queues.consumerTimeoutSeconds",
-    visibilityTimeoutSeconds: "sizing.queues.visibilityTimeoutSeconds", messageRetentionDays: "sizing.queues.messageRetentionDays",
-    dlqRetentionDays: "sizing.queues.dlqRetentionDays",
-  },
-};
-
-/** Every problem with the data settings, as `<config key> = <value>: <fix>` lines. */
-export function dataTierProblems(cfg: StackConfig, naming: Naming): string[] {
-  const a = componentArgs(cfg, naming);
-  const fakeSubnets = (n: number) => Array.from({ length: n }, (_, i) => `subnet-${i}`);
-  const checks: Array<[string, Problems]> = [
-    ["Database", databaseProblems({ ...a.database, vpcId: "vpc", subnetIds: fakeSubnets(a.database.subnetCount) })],
-    ["Redis", redisProblems({ ...a.redis, vpcId: "vpc", subnetIds: fakeSubnets(a.database.subnetCount) })],
-    ["Queues", queuesProblems(a.queues)],
-  ];
-  if (cfg.sizing.database.proxyEnabled) {
-    checks.push(["DbProxy", dbProxyProblems({ ...a.proxy, vpcId: "vpc", subnetIds: fakeSubnets(a.proxy.subnetCount), dbInstanceIdentifier: "db", secretArn: "arn", secretsManagerRoute: "nat" })]);
-  }
-  return checks.flatMap(([component, problems]) =>
-    problems.list.map((p) => {
-      const key = CONFIG_KEY_OF[component]?.[p.field] ?? p.field;
-      return `${CONFIG_NAMESPACE}:${key} = ${JSON.stringify(p.value)}: ${p.fix}`;
-    }));
-}
-
-/** Throws a StackConfigError naming `Pulumi.<stack>.yaml` and each bad key; call before creating any resource. */
-export function validateDataTier(cfg: StackConfig, naming: Naming): void {
-  const problems = dataTierProblems(cfg, naming);
-  if (problems.length) throw new StackConfigError(`Pulumi.${cfg.stack}.yaml`, problems);
-}
-
 export interface DataTier {
   database: Database;
   proxy: DbProxy | undefined;
@@ -194,7 +144,6 @@ export interface DataTier {
 }
 
 export function buildDataTier(cfg: StackConfig, naming: Naming, network: NetworkRefs): DataTier {
-  validateDataTier(cfg, naming);
   const a = componentArgs(cfg, naming);
   const net = { vpcId: network.vpcId, subnetIds: network.privateSubnetIds };
   const { subnetCount: _d, ...databaseArgs } = a.database;

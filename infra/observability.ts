@@ -10,14 +10,11 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import { drVaultNameOf } from "./config/dr";
-import { StackConfigError } from "./config/load";
-import { CONFIG_NAMESPACE } from "./config/schema";
 import type { Naming } from "./config/naming";
 import type { StackConfig } from "./config/schema";
-import { Alarms, alarmsProblems } from "./components/alarms";
-import { postgresMaxConnections } from "./components/postgres-limits";
+import { Alarms } from "./components/alarms";
 import type { AlarmTargets } from "./components/alarm-specs";
-import { Backup, backupProblems } from "./components/backup";
+import { Backup } from "./components/backup";
 import { Dashboard } from "./components/dashboard";
 
 export interface ObservabilityRefs {
@@ -38,61 +35,6 @@ export interface Observability {
   /** Deployment alarm names per service, for the ECS services' `alarms` setting. */
   deploymentAlarmNames: Alarms["deploymentAlarmNames"];
   outputs: Record<string, pulumi.Input<unknown>>;
-}
-
-/** Component argument -> the config key (under `realtime-chat:`) it comes from. */
-function configKeyOf(component: "Alarms" | "Backup", field: string): string {
-  if (component === "Alarms") {
-    if (field.startsWith("thresholds.")) return `sizing.observability.alarms.${field.slice("thresholds.".length)}`;
-    const keys: Record<string, string> = {
-      "database.maxConnections": "sizing.database.instanceClass",
-      "redis.nodeCount": "sizing.redis.replicas",
-      realtimeMaxConnectionsPerTask: "sizing.services.realtime.maxConnectionsPerTask",
-      namePrefix: "project/env",
-    };
-    return keys[field] ?? field;
-  }
-  if (field.startsWith("sizing.")) return `sizing.backup.${field.slice("sizing.".length)}`;
-  return ({ dbBackupRetentionDays: "sizing.database.backupRetentionDays", drRegion: "drRegion", namePrefix: "project/env" } as Record<string, string>)[field] ?? field;
-}
-
-/**
- * Checks the alarm and backup settings of a stack before any resource exists; throws a StackConfigError
- * naming the stack file and, per problem, the config key, the value and the fix.
- */
-export function validateObservability(cfg: StackConfig, naming: Naming): void {
-  const s = cfg.sizing;
-  const alarms = alarmsProblems({
-    namePrefix: naming.prefix,
-    thresholds: s.observability.alarms,
-    database: { instanceId: "db", maxConnections: safeMaxConnections(s.database.instanceClass) },
-    redis: { replicationGroupId: "redis", nodeCount: s.redis.replicas + 1 },
-    realtimeMaxConnectionsPerTask: s.services.realtime.maxConnectionsPerTask,
-    queues: { push: { queueName: "q", dlqName: "d" }, offline: { queueName: "q", dlqName: "d" } },
-  });
-  const backup = backupProblems({ namePrefix: naming.prefix, sizing: s.backup, dbBackupRetentionDays: s.database.backupRetentionDays, drRegion: cfg.drRegion });
-  const problems = [
-    ...alarms.list.map((p) => ({ ...p, component: "Alarms" as const })),
-    ...backup.list.map((p) => ({ ...p, component: "Backup" as const })),
-  ].map((p) => `${CONFIG_NAMESPACE}:${configKeyOf(p.component, p.field)} = ${JSON.stringify(p.value)}: ${p.fix}`);
-  // Through the proxy the database never sees more than its cap: the critical alarm must sit below it.
-  const critical = s.observability.alarms.rdsConnectionsPercentOfMax.critical;
-  if (s.database.proxyEnabled && s.database.proxyMaxConnectionsPercent <= critical) {
-    problems.push(
-      `${CONFIG_NAMESPACE}:sizing.database.proxyMaxConnectionsPercent = ${s.database.proxyMaxConnectionsPercent}: must be above the critical ` +
-        `connections alarm (sizing.observability.alarms.rdsConnectionsPercentOfMax.critical = ${critical}), or that alarm can never fire; e.g. ${Math.min(100, critical + 5)}`,
-    );
-  }
-  if (problems.length) throw new StackConfigError(`Pulumi.${cfg.stack}.yaml`, problems);
-}
-
-/** max_connections for the class, or 0 (reported as a problem) when the class is unknown. */
-function safeMaxConnections(instanceClass: string): number {
-  try {
-    return postgresMaxConnections(instanceClass);
-  } catch {
-    return 0;
-  }
 }
 
 export function buildObservability(cfg: StackConfig, naming: Naming, refs: ObservabilityRefs): Observability {

@@ -12,13 +12,13 @@ import { Network } from "./components/network";
 import { Alb } from "./components/alb";
 import { Waf } from "./components/waf";
 import { SiteAlias, SiteCertificate } from "./components/site-domain";
-import { buildDataTier, validateDataTier } from "./data-tier";
+import { buildDataTier } from "./data-tier";
 import { hasDrPilotLight, validateDrConfig, validateDrPilotLight } from "./config/dr";
 import { AlbLogQueries } from "./components/alb-log-queries";
 import { DrPilotLight } from "./components/dr-pilot-light";
 import { ACCESS_LOG_PREFIX } from "./components/alb";
-import { buildObservability, validateObservability } from "./observability";
-import { buildCompute, COMPUTE_SERVICES, validateCompute } from "./compute";
+import { buildObservability } from "./observability";
+import { buildCompute, COMPUTE_SERVICES } from "./compute";
 
 /**
  * The program: looks up the account's zones (the program's one lookup, before any resource is registered),
@@ -37,15 +37,11 @@ export function buildPlatform(cfg: StackConfig) {
   // DR stacks carry their generation in the names that outlive a destroy (docs/DR.md, "Retiring a DR stack").
   const naming = new Naming(cfg.project, cfg.env, cfg.primaryEnv !== undefined ? cfg.drGeneration : undefined);
   const s = cfg.sizing;
-  // Bad data-tier settings fail here, before any resource is registered.
-  validateDataTier(cfg, naming);
+  // Sizing settings were checked once, with the rest of the config (infra/config/sizing-rules.ts).
   // A DR stack without a restore source (or with one from another region) fails here too.
   validateDrConfig(cfg);
   // A primary stack that copies backups to drRegion keeps a pilot light there: its zones must be listed.
   validateDrPilotLight(cfg);
-  validateObservability(cfg, naming);
-  // Compute settings (stop timeouts vs. consumer timeout, realtime drain vs. deregistration delay) too.
-  validateCompute(cfg);
 
   // ---- 1. Network ------------------------------------------------------------------------------------
   const network = new Network("network", {

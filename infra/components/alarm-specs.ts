@@ -13,12 +13,29 @@
  *   targets, which is an outage.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ObservabilitySizing, Threshold } from "../config/tiers";
 
 export { instanceMemoryGiB, postgresMaxConnections } from "./postgres-limits";
 
-/** Thresholds per metric (the tier's `observability.alarms`). */
-export type AlarmThresholds = ObservabilitySizing["alarms"];
+/** A warning and a critical (paging) value for one metric. */
+export interface Threshold {
+  warning: number;
+  critical: number;
+}
+
+/** Thresholds per metric (the tier's `observability.alarms` has this shape). Percentages unless the name says otherwise. */
+export interface AlarmThresholds {
+  ecsCpuPercent: Threshold;
+  ecsMemoryPercent: Threshold;
+  rdsConnectionsPercentOfMax: Threshold;
+  redisMemoryPercent: Threshold;
+  realtimeConnectionsPercentOfMax: Threshold;
+  eventLoopLagMs: Threshold;
+  queueDepth: Threshold;
+  dlqMessages: Threshold;
+  redisEngineCpuPercent: Threshold;
+  alb5xxPercent: Threshold;
+  queueMessageAgeSeconds: Threshold;
+}
 
 export type Severity = "warning" | "critical" | "deploy";
 export type MissingData = "missing" | "notBreaching" | "breaching" | "ignore";

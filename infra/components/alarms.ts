@@ -15,9 +15,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { accountAdministersKey } from "./policy";
-import type { Threshold } from "../config/tiers";
 import { alarmSpecs, backupAlarmSpecs, deploymentAlarmSpecs } from "./alarm-specs";
-import type { AlarmSpec, AlarmTargets, AlarmThresholds } from "./alarm-specs";
+import type { AlarmSpec, AlarmTargets, AlarmThresholds, Threshold } from "./alarm-specs";
 import { Problems } from "./problems";
 
 export type { AlarmThresholds };

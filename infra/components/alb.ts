@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SOCKET_IO_SILENCE_SECONDS } from "../config/tiers";
+import { AWS_LIMITS, AWS_NAME_LIMITS, inRange } from "./aws-limits";
+import { Problems } from "./problems";
 
 /**
  * Elastic Load Balancing accounts that write access logs in regions opened before August 2022. Newer regions
@@ -64,38 +65,44 @@ export interface AlbArgs {
   tags?: Record<string, string>;
 }
 
-/** Checks the plain arguments; throws one error listing each bad field, its value and what is allowed. */
-export function validateAlbArgs(args: AlbArgs): void {
-  const problems: string[] = [];
-  const bad = (field: string, value: unknown, allowed: string) => problems.push(`${field} ${JSON.stringify(value)}: ${allowed}`);
-  const intIn = (field: string, v: number | undefined, min: number, max: number) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) bad(field, v, `must be a whole number from ${min} to ${max}`);
+/** Every wiring problem with the plain arguments (field, value, fix). */
+export function albProblems(args: AlbArgs): Problems {
+  const p = new Problems("Alb");
+  const intIn = (field: string, v: number | undefined, r: { min: number; max: number }) => {
+    if (v !== undefined && !inRange(v, r)) p.add(field, v, `must be a whole number from ${r.min} to ${r.max}`);
   };
-  if (args.loadBalancerName.length > 32 || !/^[a-zA-Z0-9-]+$/.test(args.loadBalancerName)) {
-    bad("loadBalancerName", args.loadBalancerName, "at most 32 letters, digits or '-' (use Naming.loadBalancer)");
+  const nameOk = (n: string, max: number) => n.length <= max && /^[a-zA-Z0-9-]+$/.test(n);
+  if (!nameOk(args.loadBalancerName, AWS_NAME_LIMITS.loadBalancer.maxLength)) {
+    p.add("loadBalancerName", args.loadBalancerName, `at most ${AWS_NAME_LIMITS.loadBalancer.maxLength} letters, digits or '-' (use Naming.loadBalancer)`);
   }
   for (const svc of ["api", "realtime"] as const) {
     const n = args.targetGroupNames[svc];
-    if (n.length > 32 || !/^[a-zA-Z0-9-]+$/.test(n)) bad(`targetGroupNames.${svc}`, n, "at most 32 letters, digits or '-' (use Naming.targetGroup)");
+    if (!nameOk(n, AWS_NAME_LIMITS.targetGroup.maxLength)) {
+      p.add(`targetGroupNames.${svc}`, n, `at most ${AWS_NAME_LIMITS.targetGroup.maxLength} letters, digits or '-' (use Naming.targetGroup)`);
+    }
   }
-  if (args.targetGroupNames.api === args.targetGroupNames.realtime) bad("targetGroupNames", args.targetGroupNames, "the two names must differ");
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(args.vpcCidr)) bad("vpcCidr", args.vpcCidr, "expected an IPv4 CIDR like 10.0.0.0/16");
-  if (args.publicSubnetIds.length < 2) bad("publicSubnetIds", `${args.publicSubnetIds.length} subnet(s)`, "an ALB needs subnets in at least 2 zones");
+  if (args.targetGroupNames.api === args.targetGroupNames.realtime) p.add("targetGroupNames", args.targetGroupNames, "the two names must differ");
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(args.vpcCidr)) p.add("vpcCidr", args.vpcCidr, "expected an IPv4 CIDR like 10.0.0.0/16");
+  if (args.publicSubnetIds.length < 2) p.add("publicSubnetIds", `${args.publicSubnetIds.length} subnet(s)`, "an ALB needs subnets in at least 2 zones");
   if (typeof args.certificateArn === "string" && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/.test(args.certificateArn)) {
-    bad("certificateArn", args.certificateArn, "expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>");
+    p.add("certificateArn", args.certificateArn, "expected an ACM certificate ARN like arn:aws:acm:us-east-1:123456789012:certificate/<id>");
   }
-  intIn("ports.api", args.ports?.api, 1, 65535);
-  intIn("ports.realtime", args.ports?.realtime, 1, 65535);
-  if (args.ports && args.ports.api === args.ports.realtime) bad("ports", args.ports, "api and realtime need different ports");
-  const idle = args.idleTimeoutSeconds ?? 120;
-  if (!Number.isInteger(idle) || idle <= SOCKET_IO_SILENCE_SECONDS || idle > 4000) {
-    bad("idleTimeoutSeconds", idle, `must be above the Socket.IO ping interval + timeout (${SOCKET_IO_SILENCE_SECONDS} s) and at most 4000`);
-  }
-  intIn("apiDeregistrationDelaySeconds", args.apiDeregistrationDelaySeconds, 0, 3600);
-  intIn("realtimeDeregistrationDelaySeconds", args.realtimeDeregistrationDelaySeconds, 0, 3600);
-  intIn("stickinessSeconds", args.stickinessSeconds, 1, 604_800);
-  intIn("accessLogRetentionDays", args.accessLogRetentionDays, 1, 3650);
-  if (problems.length) throw new Error(`Alb: invalid arguments:\n  - ${problems.join("\n  - ")}`);
+  const port = { min: 1, max: 65535 };
+  intIn("ports.api", args.ports?.api, port);
+  intIn("ports.realtime", args.ports?.realtime, port);
+  if (args.ports && args.ports.api === args.ports.realtime) p.add("ports", args.ports, "api and realtime need different ports");
+  // how long a socket may stay quiet is the stack's rule (realtime-chat:sizing.alb.idleTimeoutSeconds); here only AWS's range
+  intIn("idleTimeoutSeconds", args.idleTimeoutSeconds, AWS_LIMITS.elb.idleTimeoutSeconds);
+  intIn("apiDeregistrationDelaySeconds", args.apiDeregistrationDelaySeconds, AWS_LIMITS.elb.deregistrationDelaySeconds);
+  intIn("realtimeDeregistrationDelaySeconds", args.realtimeDeregistrationDelaySeconds, AWS_LIMITS.elb.deregistrationDelaySeconds);
+  intIn("stickinessSeconds", args.stickinessSeconds, AWS_LIMITS.elb.stickinessSeconds);
+  intIn("accessLogRetentionDays", args.accessLogRetentionDays, { min: 1, max: 3650 });
+  return p;
+}
+
+/** Throws one error listing each bad field, its value and what is allowed. */
+export function validateAlbArgs(args: AlbArgs): void {
+  albProblems(args).check();
 }
 
 /**

@@ -11,6 +11,9 @@
  * checked instead.
  */
 
+import { AWS_LIMITS, AWS_NAME_LIMITS, FARGATE_TASK_SIZES, LOG_RETENTION_DAYS, WAF_EVALUATION_WINDOWS } from "./aws-limits";
+import type { AwsRange } from "./aws-limits";
+
 /** A string field: length, characters and the shape rules AWS states for it. */
 export interface TextConstraint {
   kind: "text";
@@ -119,6 +122,9 @@ export const SOURCES = {
 // Reusable constraint shapes
 // ---------------------------------------------------------------------------------------------------------
 
+/** A range constraint from a limit of ./aws-limits.ts. */
+const fromLimit = (label: string, r: AwsRange): RangeConstraint => ({ kind: "range", label, min: r.min, max: r.max, source: r.source });
+
 /** EC2 security-group and rule descriptions (and group names in a VPC). */
 const EC2_TEXT = { pattern: "a-zA-Z0-9. _\\-:/()#,@\\[\\]+=&;{}!$*", text: "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*" };
 
@@ -129,7 +135,7 @@ const elbName = (source: string, extraForbidden: string[] = []): TextConstraint 
   kind: "text",
   label: "name",
   minLength: 1,
-  maxLength: 32,
+  maxLength: AWS_NAME_LIMITS.loadBalancer.maxLength,
   allowedChars: { pattern: "a-zA-Z0-9\\-", text: "letters, digits and hyphens" },
   firstChar: "letter-or-digit",
   lastChar: "not-hyphen",
@@ -182,22 +188,8 @@ const ipv4Cidr = (label: string, source: string): TextConstraint => ({
 
 const IAM_NAME_CHARS = { pattern: "\\w+=,.@\\-", text: "letters, digits and +=,.@_-" };
 
-/** CloudWatch Logs retention values accepted by PutRetentionPolicy. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
-
-/**
- * Fargate task sizes: CPU units -> accepted memory (MiB). 256: 512, 1024, 2048; 512: 1-4 GiB; 1024: 2-8 GiB;
- * 2048: 4-16 GiB; 4096: 8-30 GiB (1 GiB steps); 8192: 16-60 GiB (4 GiB steps); 16384: 32-120 GiB (8 GiB steps).
- */
-export const FARGATE_TASK_SIZES: Readonly<Record<string, readonly number[]>> = {
-  "256": [512, 1024, 2048],
-  "512": steps(1024, 4096, 1024),
-  "1024": steps(2048, 8192, 1024),
-  "2048": steps(4096, 16384, 1024),
-  "4096": steps(8192, 30720, 1024),
-  "8192": steps(16384, 61440, 4096),
-  "16384": steps(32768, 122880, 8192),
-};
+// Values shared with the stack configuration's sizing rules live in ./aws-limits.ts (each written once).
+export { FARGATE_TASK_SIZES, LOG_RETENTION_DAYS };
 
 function steps(from: number, to: number, by: number): number[] {
   const out: number[] = [];
@@ -231,11 +223,11 @@ export const CONSTRAINTS: Readonly<Record<string, Readonly<Record<string, Constr
 
   "aws:lb/loadBalancer:LoadBalancer": {
     name: elbName(SOURCES.elbLoadBalancer, ["internal-"]),
-    idleTimeout: { kind: "range", label: "idle timeout (seconds)", min: 1, max: 4000, source: SOURCES.elbAttributes },
+    idleTimeout: fromLimit("idle timeout (seconds)", AWS_LIMITS.elb.idleTimeoutSeconds),
   },
   "aws:lb/targetGroup:TargetGroup": {
     name: elbName(SOURCES.elbTargetGroup),
-    deregistrationDelay: { kind: "range", label: "deregistration delay (seconds)", min: 0, max: 3600, source: SOURCES.elbTgAttributes },
+    deregistrationDelay: fromLimit("deregistration delay (seconds)", AWS_LIMITS.elb.deregistrationDelaySeconds),
     "healthCheck.interval": { kind: "range", label: "health check interval (seconds)", min: 5, max: 300, source: SOURCES.elbTargetGroup },
     "healthCheck.timeout": { kind: "range", label: "health check timeout (seconds)", min: 2, max: 120, source: SOURCES.elbTargetGroup },
     "healthCheck.healthyThreshold": { kind: "range", label: "healthy threshold", min: 2, max: 10, source: SOURCES.elbTargetGroup },
@@ -251,9 +243,9 @@ export const CONSTRAINTS: Readonly<Record<string, Readonly<Record<string, Constr
   },
 
   "aws:rds/instance:Instance": {
-    identifier: dbIdentifier("DB instance identifier", 63, SOURCES.rdsInstance),
+    identifier: dbIdentifier("DB instance identifier", AWS_NAME_LIMITS.dbInstance.maxLength, SOURCES.rdsInstance),
     finalSnapshotIdentifier: dbIdentifier("final snapshot identifier", 255, SOURCES.rdsInstance),
-    backupRetentionPeriod: { kind: "range", label: "backup retention period (days)", min: 0, max: 35, source: SOURCES.rdsInstance },
+    backupRetentionPeriod: fromLimit("backup retention period (days)", AWS_LIMITS.rds.backupRetentionDays),
   },
   "aws:rds/cluster:Cluster": { clusterIdentifier: dbIdentifier("DB cluster identifier", 63, "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBCluster.html") },
   "aws:rds/parameterGroup:ParameterGroup": { name: dbIdentifier("DB parameter group name", 255, SOURCES.rdsParameterGroup) },
@@ -265,13 +257,13 @@ export const CONSTRAINTS: Readonly<Record<string, Readonly<Record<string, Constr
     },
   },
   "aws:rds/proxy:Proxy": {
-    name: dbIdentifier("DB proxy name", 63, SOURCES.rdsProxy),
-    idleClientTimeout: { kind: "range", label: "idle client timeout (seconds)", min: 1, max: 28800, source: SOURCES.rdsProxy },
+    name: dbIdentifier("DB proxy name", AWS_NAME_LIMITS.dbProxy.maxLength, SOURCES.rdsProxy),
+    idleClientTimeout: fromLimit("idle client timeout (seconds)", AWS_LIMITS.rds.proxyIdleClientTimeoutSeconds),
   },
 
   "aws:elasticache/replicationGroup:ReplicationGroup": {
-    replicationGroupId: dbIdentifier("replication group id", 40, SOURCES.cacheReplicationGroup),
-    snapshotRetentionLimit: { kind: "range", label: "snapshot retention limit (days)", min: 0, max: 35, source: SOURCES.cacheReplicationGroup },
+    replicationGroupId: dbIdentifier("replication group id", AWS_NAME_LIMITS.replicationGroup.maxLength, SOURCES.cacheReplicationGroup),
+    snapshotRetentionLimit: fromLimit("snapshot retention limit (days)", AWS_LIMITS.elasticache.snapshotRetentionDays),
   },
   "aws:elasticache/parameterGroup:ParameterGroup": { name: dbIdentifier("cache parameter group name", 255, SOURCES.cacheParameterGroup) },
   "aws:elasticache/subnetGroup:SubnetGroup": {
@@ -279,7 +271,7 @@ export const CONSTRAINTS: Readonly<Record<string, Readonly<Record<string, Constr
   },
 
   "aws:iam/role:Role": {
-    name: { kind: "text", label: "role name", minLength: 1, maxLength: 64, allowedChars: IAM_NAME_CHARS, source: SOURCES.iamRole },
+    name: { kind: "text", label: "role name", minLength: 1, maxLength: AWS_NAME_LIMITS.iamRole.maxLength, allowedChars: IAM_NAME_CHARS, source: SOURCES.iamRole },
     description: { kind: "text", label: "role description", maxLength: 1000, allowedChars: { pattern: "\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF", text: "printable Latin-1 characters" }, source: SOURCES.iamRole },
     assumeRolePolicy: { kind: "text", label: "trust policy", maxLength: 2048, countWithoutWhitespace: true, source: SOURCES.iamQuotas },
   },
@@ -293,9 +285,9 @@ export const CONSTRAINTS: Readonly<Record<string, Readonly<Record<string, Constr
   },
 
   "aws:sqs/queue:Queue": {
-    name: { kind: "text", label: "queue name", minLength: 1, maxLength: 80, pattern: { pattern: "^[A-Za-z0-9_\\-]+(\\.fifo)?$", text: "letters, digits, hyphens and underscores (FIFO queues end in .fifo)" }, source: SOURCES.sqsCreateQueue },
-    visibilityTimeoutSeconds: { kind: "range", label: "visibility timeout (seconds)", min: 0, max: 43200, source: SOURCES.sqsCreateQueue },
-    messageRetentionSeconds: { kind: "range", label: "message retention (seconds)", min: 60, max: 1209600, source: SOURCES.sqsCreateQueue },
+    name: { kind: "text", label: "queue name", minLength: 1, maxLength: AWS_NAME_LIMITS.queue.maxLength, pattern: { pattern: "^[A-Za-z0-9_\\-]+(\\.fifo)?$", text: "letters, digits, hyphens and underscores (FIFO queues end in .fifo)" }, source: SOURCES.sqsCreateQueue },
+    visibilityTimeoutSeconds: fromLimit("visibility timeout (seconds)", AWS_LIMITS.sqs.visibilityTimeoutSeconds),
+    messageRetentionSeconds: fromLimit("message retention (seconds)", AWS_LIMITS.sqs.messageRetentionSeconds),
     receiveWaitTimeSeconds: { kind: "range", label: "receive wait time (seconds)", min: 0, max: 20, source: SOURCES.sqsCreateQueue },
     delaySeconds: { kind: "range", label: "delay (seconds)", min: 0, max: 900, source: SOURCES.sqsCreateQueue },
   },
@@ -330,8 +322,8 @@ export const CONSTRAINTS: Readonly<Record<string, Readonly<Record<string, Constr
     "visibilityConfig.metricName": { kind: "text", label: "metric name", minLength: 1, maxLength: 255, pattern: { pattern: "^[\\w#:.\\-/]+$", text: "letters, digits and _#:.-/" }, reservedValues: ["All", "Default_Action"], source: SOURCES.wafVisibilityConfig },
     "rules[].name": { kind: "text", label: "rule name", minLength: 1, maxLength: 128, pattern: { pattern: "^[\\w\\-]+$", text: "letters, digits, underscores and hyphens" }, source: SOURCES.wafRule },
     "rules[].visibilityConfig.metricName": { kind: "text", label: "rule metric name", minLength: 1, maxLength: 255, pattern: { pattern: "^[\\w#:.\\-/]+$", text: "letters, digits and _#:.-/" }, reservedValues: ["All", "Default_Action"], source: SOURCES.wafVisibilityConfig },
-    "rules[].statement.rateBasedStatement.limit": { kind: "range", label: "rate limit", min: 10, max: 2_000_000_000, source: SOURCES.wafRateBased },
-    "rules[].statement.rateBasedStatement.evaluationWindowSec": { kind: "enum", label: "rate evaluation window (seconds)", values: [60, 120, 300, 600], source: SOURCES.wafRateBased },
+    "rules[].statement.rateBasedStatement.limit": fromLimit("rate limit", AWS_LIMITS.waf.rateLimit),
+    "rules[].statement.rateBasedStatement.evaluationWindowSec": { kind: "enum", label: "rate evaluation window (seconds)", ...WAF_EVALUATION_WINDOWS },
   },
 
   "aws:kms/alias:Alias": {

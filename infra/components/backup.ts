@@ -11,9 +11,25 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { BackupSizing } from "../config/tiers";
-import { fitName, NAME_LIMITS } from "../config/naming";
+import { AWS_NAME_LIMITS } from "./aws-limits";
+import { fitName } from "./names";
 import { Problems } from "./problems";
+
+/** The backup plan: retention per schedule and what crosses to the DR region (the tier's `backup` section has this shape). */
+export interface BackupSizing {
+  /** Days a daily recovery point is kept (at least 1). */
+  dailyRetentionDays: number;
+  /** Days a weekly recovery point is kept; 0 for none, otherwise at least 7. */
+  weeklyRetentionDays: number;
+  /** Days a monthly recovery point is kept; 0 for none, otherwise at least 28. */
+  monthlyRetentionDays: number;
+  /** AWS Backup vault lock (compliance mode): recovery points cannot be deleted early. */
+  vaultLock: boolean;
+  /** Copy recovery points to the DR region's vault. */
+  crossRegionCopy: boolean;
+  /** Replicate RDS automated backups (point-in-time recovery) to the DR region. */
+  crossRegionPitr: boolean;
+}
 
 export interface BackupArgs {
   /** `<project>-<env>`: names the plan, the selection and the role. */
@@ -189,7 +205,7 @@ export class Backup extends pulumi.ComponentResource {
   /** Role AWS Backup assumes; AWS's service-role policies for backup and restore, nothing else. */
   private createRole(name: string, prefix: string): aws.iam.Role {
     const role = new aws.iam.Role(`${name}-role`, {
-      name: fitName(`${prefix}-backup`, NAME_LIMITS.iamRole),
+      name: fitName(`${prefix}-backup`, AWS_NAME_LIMITS.iamRole.maxLength),
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],

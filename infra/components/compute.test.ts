@@ -7,11 +7,10 @@ import assert from "node:assert/strict";
 import { validateStackConfig } from "../config/load";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
-import { computeProblems, mergeEnvironment, REALTIME_STOP_TIMEOUT_SECONDS, realtimeShutdownGraceMs } from "../compute";
-import { byType, loadStackFile, one, REPO_ROOT, stackConfigWithExamples, synthesize } from "../synth";
+import { mergeEnvironment, REALTIME_STOP_TIMEOUT_SECONDS, realtimeShutdownGraceMs } from "../compute";
+import { byType, one, REPO_ROOT, stackConfigWithExamples, synthesize } from "../synth";
 import type { SynthResource, SynthResult } from "../synth";
 import { shortId } from "../synth/mocks";
-import { stackNames } from "../plan/sources";
 import { validateEcsClusterArgs } from "./ecs-cluster";
 import type { EcsClusterArgs } from "./ecs-cluster";
 import { lifecyclePolicy, missingDockerfiles, serviceImageTag, servicesToBuild, validateServiceImagesArgs } from "./images";
@@ -127,10 +126,10 @@ describe("scaling and IAM helpers", () => {
   });
   it("reports duplicate roles, non-positive targets and request tracking without a label", () => {
     assert.deepEqual(scalingPolicyProblems([cpuPolicy(60), cpuPolicy(0),
-      { role: "requests", targetValue: 5, metric: { kind: "predefined", predefinedMetricType: "ALBRequestCountPerTarget" } }]), [
-      'scaling.policies: role "cpu" is used twice; give each policy its own role',
+      { role: "requests", targetValue: 5, metric: { kind: "predefined", predefinedMetricType: "ALBRequestCountPerTarget" } }]).lines(), [
+      'scaling.policies "cpu": this role is used twice; give each policy its own role',
       "scaling.policies[cpu].targetValue 0: must be a number above 0",
-      "scaling.policies[requests].metric: ALBRequestCountPerTarget needs resourceLabel <alb arn suffix>/<target group arn suffix>",
+      'scaling.policies[requests].metric "ALBRequestCountPerTarget": needs resourceLabel <alb arn suffix>/<target group arn suffix>',
     ]);
   });
   it("scopes the execution role to its log group, repositories and secrets", () => {
@@ -154,32 +153,10 @@ describe("scaling and IAM helpers", () => {
       { message: "compute: workers environment PORT set by both the compute layer and the data tier; set each variable in one place" }));
 });
 
-describe("computeProblems", () => {
-  const cfg = (sizing: Record<string, unknown>) =>
-    validateStackConfig({ ...loadStackFile("dev").config, "realtime-chat:sizing": sizing }, "dev");
-  it("accepts every stack file", () => {
-    // The stack files themselves (the DR stack too), not the tier names.
-    const stacks = stackNames();
-    assert.ok(TIER_NAMES.every((t) => stacks.includes(t)) && stacks.includes("10k-dau-dr"), `stack files: ${stacks.join(", ")}`);
-    for (const stack of stacks) assert.deepEqual(computeProblems(validateStackConfig(stackConfigWithExamples(stack), stack)), [], stack);
-  });
-  it("needs a workers stop timeout that covers a job and fits Fargate", () => {
-    assert.deepEqual(computeProblems(cfg({ services: { workers: { stopTimeoutSeconds: 20 } } })), [
-      "realtime-chat:sizing.services.workers.stopTimeoutSeconds = 20: must be a whole number from 35 (queues.consumerTimeoutSeconds 30 + 5 s to finish a job) " +
-        "to 120 (Fargate's limit); lower queues.consumerTimeoutSeconds if a job needs longer",
-    ]);
-    assert.equal(computeProblems(cfg({ services: { workers: { stopTimeoutSeconds: 150 } } })).length, 1);
-  });
-  it("keeps the build cache tag for the cache", () => {
-    const c = validateStackConfig({ ...loadStackFile("dev").config, "realtime-chat:imageTag": "buildcache" }, "dev");
-    assert.deepEqual(computeProblems(c), ['realtime-chat:imageTag = "buildcache": that tag holds the build cache; use a release tag such as the commit']);
-  });
+describe("compute settings", () => {
+  // The rules themselves (workers stop timeout, realtime deregistration delay, scaling targets) are tested in
+  // infra/config/sizing-rules.test.ts; here what the compute layer derives from them.
   it("keeps the realtime deregistration delay short: ECS sends SIGTERM only after it, and the ALB cuts sockets when it ends", () => {
-    const msg = (v: number) => `realtime-chat:sizing.alb.realtimeDeregistrationDelaySeconds = ${v}: must be a whole number from 30 ` +
-      "(a long-polling request lasts up to the 25 s ping interval) to 60: ECS sends SIGTERM only after the delay and the load balancer " +
-      "cuts the remaining sockets when it ends, so a longer delay only slows deploys";
-    assert.deepEqual(computeProblems(cfg({ alb: { realtimeDeregistrationDelaySeconds: 10 } })), [msg(10)]);
-    assert.deepEqual(computeProblems(cfg({ alb: { realtimeDeregistrationDelaySeconds: 120 } })), [msg(120)], "the old 120 s delay is refused");
     for (const tier of TIER_NAMES) {
       const t = validateStackConfig(stackConfigWithExamples(tier), tier);
       assert.ok(t.sizing.alb.realtimeDeregistrationDelaySeconds <= 60, `${tier}: short delay`);

@@ -5,17 +5,16 @@
  */
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfigError, loadStackConfig, validateStackConfig } from "../config/load";
+import { StackConfigError, loadStackConfig } from "../config/load";
 import { Naming } from "../config/naming";
 import { TIER_NAMES, TIERS } from "../config/tiers";
 import type { TierName } from "../config/tiers";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildDataTier, dataDefaultsTable, dataTierProblems, pushDisabledWarning, SERVICE_NAMES } from "../data-tier";
+import { buildDataTier, dataDefaultsTable, pushDisabledWarning, SERVICE_NAMES } from "../data-tier";
 import type { ServiceWiring } from "../data-tier";
-import { byType, loadStackFile, one, REPO_ROOT, stackConfigWithExamples, synthesize } from "../synth";
+import { byType, loadStackFile, one, REPO_ROOT, synthesize } from "../synth";
 import type { SynthResult } from "../synth";
-import { stackNames } from "../plan/sources";
 import { Connections } from "./connect";
 import { validateDatabaseArgs } from "./database";
 import type { DatabaseArgs } from "./database";
@@ -127,11 +126,6 @@ describe("validateDatabaseArgs / validateDbProxyArgs", () => {
 });
 
 describe("data settings in the stack config", () => {
-  const cfgWith = (stack: string, sizing: object) => {
-    return validateStackConfig({ ...stackConfigWithExamples(stack), "realtime-chat:sizing": sizing }, stack);
-  };
-  const naming = (stack: string) => new Naming("chat", stack);
-
   it("docs/DATA.md shows the tier table's current defaults", () => {
     const doc = readFileSync(join(REPO_ROOT, "docs", "DATA.md"), "utf8");
     const m = /<!-- data-defaults:start[^>]*-->\n([\s\S]*?)\n<!-- data-defaults:end -->/.exec(doc);
@@ -139,22 +133,7 @@ describe("data settings in the stack config", () => {
     assert.equal(m[1], dataDefaultsTable(), "regenerate the table in docs/DATA.md from dataDefaultsTable()");
   });
 
-  it("every stack file's data settings are valid", () => {
-    // The stack files themselves (the DR stack too), not the tier names.
-    const stacks = stackNames();
-    assert.ok(TIER_NAMES.every((t) => stacks.includes(t)) && stacks.includes("10k-dau-dr"), `stack files: ${stacks.join(", ")}`);
-    for (const stack of stacks) assert.deepEqual(dataTierProblems(validateStackConfig(stackConfigWithExamples(stack), stack), naming(stack)), [], stack);
-  });
-
-  it("names the config key, the value and the fix", () => {
-    const cfg = cfgWith("10k-dau", { redis: { nodeType: "cache.t2.medium" }, queues: { maxReceiveCount: 0, visibilityTimeoutSeconds: 10 } });
-    assert.deepEqual(dataTierProblems(cfg, naming("10k-dau")), [
-      'realtime-chat:sizing.redis.nodeType = "cache.t2.medium": a previous-generation node cannot do Multi-AZ with automatic failover or encryption in transit; use cache.t4g.*, cache.m7g.* or cache.r7g.*',
-      "realtime-chat:sizing.queues.maxReceiveCount = 0: must be a whole number from 1 to 1000 (0 would dead-letter nothing and retry forever)",
-      "realtime-chat:sizing.queues.visibilityTimeoutSeconds = 10: must be longer than consumerTimeoutSeconds (30), or a job still running becomes visible and runs twice; e.g. 60",
-    ]);
-  });
-
+  // The data settings' rules (range, allowed values, why) are tested in infra/config/sizing-rules.test.ts.
   it("stops the program before any resource, naming the stack file", async () => {
     const registered: string[] = [];
     await assert.rejects(
@@ -170,7 +149,7 @@ describe("data settings in the stack config", () => {
       (err: Error) => {
         assert.ok(err instanceof StackConfigError, String(err));
         assert.match(err.message, /^Invalid configuration in Pulumi\.1k-dau\.yaml \(1 problem\):/);
-        assert.match(err.message, /realtime-chat:sizing\.database\.backupRetentionDays = 40: must be 1 to 35/);
+        assert.match(err.message, /realtime-chat:sizing\.database\.backupRetentionDays = 40: must be a whole number from 1 to 35 \(days of automated backups/);
         return true;
       },
     );

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Problems } from "./problems";
-import { instanceMemoryGiB, postgresMaxConnections, RDS_MAX_CONNECTIONS_FORMULA } from "./postgres-limits";
+import { instanceMemoryGiB, POSTGRES_MAJORS, postgresMaxConnections, RDS_MAX_CONNECTIONS_FORMULA } from "./postgres-limits";
 
 /**
  * How long Pulumi waits for the instance. A restore from a snapshot (docs/DR.md, section 3, step 3: 35-50 min
@@ -11,8 +11,7 @@ import { instanceMemoryGiB, postgresMaxConnections, RDS_MAX_CONNECTIONS_FORMULA 
  */
 export const DATABASE_TIMEOUTS = { create: "240m", update: "240m", delete: "120m" } as const;
 
-/** PostgreSQL majors this component knows a parameter group family for. */
-export const POSTGRES_MAJORS = ["15", "16", "17"] as const;
+export { POSTGRES_MAJORS };
 
 /** True when `postgresMaxConnections` knows the class's memory. */
 function knownClass(instanceClass: string): boolean {

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { accountAdministersKey } from "./policy";
+import { Problems } from "./problems";
 
 export type ContainerInsights = "enhanced" | "enabled" | "disabled";
 const INSIGHTS: readonly ContainerInsights[] = ["enhanced", "enabled", "disabled"];
@@ -24,10 +25,10 @@ export interface EcsClusterArgs {
   tags?: Record<string, string>;
 }
 
-/** Checks the plain arguments; throws one error naming each bad field, its value and what is allowed. */
-export function validateEcsClusterArgs(args: EcsClusterArgs): void {
-  const problems: string[] = [];
-  const bad = (field: string, value: unknown, allowed: string) => problems.push(`${field} ${JSON.stringify(value)}: ${allowed}`);
+/** Every wiring problem with the plain arguments (field, value, fix). */
+export function ecsClusterProblems(args: EcsClusterArgs): Problems {
+  const p = new Problems("EcsCluster");
+  const bad = (field: string, value: unknown, allowed: string) => p.add(field, value, allowed);
   if (!/^[a-zA-Z0-9_-]{1,255}$/.test(args.clusterName)) bad("clusterName", args.clusterName, "1 to 255 letters, digits, '-' or '_' (use Naming.prefix)");
   if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(args.region)) bad("region", args.region, "an AWS region name like us-east-1");
   if (args.containerInsights !== undefined && !INSIGHTS.includes(args.containerInsights)) {
@@ -35,7 +36,12 @@ export function validateEcsClusterArgs(args: EcsClusterArgs): void {
   }
   const w = args.keyDeletionWindowDays;
   if (w !== undefined && (!Number.isInteger(w) || w < 7 || w > 30)) bad("keyDeletionWindowDays", w, "must be a whole number from 7 to 30");
-  if (problems.length) throw new Error(`EcsCluster: invalid arguments:\n  - ${problems.join("\n  - ")}`);
+  return p;
+}
+
+/** Throws one error naming each bad field, its value and what is allowed. */
+export function validateEcsClusterArgs(args: EcsClusterArgs): void {
+  ecsClusterProblems(args).check();
 }
 
 /**

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { contextImageTag } from "./context-hash";
+import { Problems } from "./problems";
 
 /** Tag of the registry build cache in each repository. */
 export const DEFAULT_CACHE_TAG = "buildcache";
@@ -53,10 +54,10 @@ export function servicesToBuild(args: Pick<ServiceImagesArgs, "services" | "imag
   return args.services.filter((s) => !args.imageUris?.[s]);
 }
 
-/** Checks the plain arguments; throws one error naming each bad field, its value and the fix. */
-export function validateServiceImagesArgs(args: ServiceImagesArgs): void {
-  const problems: string[] = [];
-  const bad = (field: string, value: unknown, allowed: string) => problems.push(`${field} ${JSON.stringify(value)}: ${allowed}`);
+/** Every wiring problem with the plain arguments (field, value, fix). */
+export function serviceImagesProblems(args: ServiceImagesArgs): Problems {
+  const p = new Problems("ServiceImages");
+  const bad = (field: string, value: unknown, allowed: string) => p.add(field, value, allowed);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(args.namePrefix)) bad("namePrefix", args.namePrefix, "lowercase letters, digits and '-' (ECR repository names)");
   if (new Set(args.services).size !== args.services.length || args.services.length === 0) bad("services", args.services, "a non-empty list without repeats");
   for (const s of Object.keys(args.imageUris ?? {})) {
@@ -74,7 +75,12 @@ export function validateServiceImagesArgs(args: ServiceImagesArgs): void {
   if (cache !== null && args.tag !== undefined && args.tag === (cache ?? DEFAULT_CACHE_TAG)) bad("tag", args.tag, "is the build cache tag; pick another tag");
   const keep = args.keepImages;
   if (keep !== undefined && (!Number.isInteger(keep) || keep < 1 || keep > 1000)) bad("keepImages", keep, "must be a whole number from 1 to 1000");
-  if (problems.length) throw new Error(`ServiceImages: invalid arguments:\n  - ${problems.join("\n  - ")}`);
+  return p;
+}
+
+/** Throws one error naming each bad field, its value and the fix. */
+export function validateServiceImagesArgs(args: ServiceImagesArgs): void {
+  serviceImagesProblems(args).check();
 }
 
 /** Dockerfiles of the services to build that do not exist (the build would fail at `pulumi up`). */

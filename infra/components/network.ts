@@ -1,8 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import type { NatStrategy } from "../config/tiers";
 import { subnetLayout } from "./cidr";
+import { Problems } from "./problems";
+
+/** One NAT gateway for the whole VPC, or one per zone (no cross-zone dependency). */
+export type NatStrategy = "single" | "perZone";
 
 export interface NetworkArgs {
   /** Physical-name prefix for Name tags, e.g. `chat-dev`. */
@@ -21,13 +24,17 @@ export interface NetworkArgs {
   flowLogRetentionDays?: number;
 }
 
+/** Every wiring problem with the plain arguments (field, value, fix). */
+export function networkProblems(args: NetworkArgs): Problems {
+  const p = new Problems("Network");
+  if (args.zones.length < 2) p.add("zones", args.zones, "list at least 2 availability zones");
+  if (args.natGateways !== undefined && !["single", "perZone"].includes(args.natGateways)) p.add("natGateways", args.natGateways, 'allowed: "single", "perZone"');
+  return p;
+}
+
+/** Throws one error listing every problem. */
 export function validateNetworkArgs(args: NetworkArgs): void {
-  if (args.zones.length < 2) {
-    throw new Error(`Network: zones must list at least 2 availability zones (got ${JSON.stringify(args.zones)})`);
-  }
-  if (args.natGateways !== undefined && !["single", "perZone"].includes(args.natGateways)) {
-    throw new Error(`Network: natGateways must be "single" or "perZone" (got ${JSON.stringify(args.natGateways)})`);
-  }
+  networkProblems(args).check();
 }
 
 /** awsx's NAT gateway strategy for ours: `single` -> one NAT in the first zone; `perZone` -> one in every zone. */

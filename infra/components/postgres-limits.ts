@@ -3,6 +3,9 @@
  * parameter group) and the alarm specs (connection thresholds). Plain functions, no resources.
  */
 
+/** PostgreSQL majors the `Database` component knows a parameter group family for. */
+export const POSTGRES_MAJORS = ["15", "16", "17"] as const;
+
 /**
  * `max_connections` for an RDS for PostgreSQL instance class: RDS's default formula
  * `LEAST(DBInstanceClassMemory / 9531392, 5000)` on the class's nominal memory (GiB x 2^30 bytes).

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ELASTICACHE_OLD_NODE_FAMILIES } from "./aws-limits";
 import { Problems } from "./problems";
 import * as random from "@pulumi/random";
 
@@ -11,11 +12,6 @@ import * as random from "@pulumi/random";
  */
 export const EVICTION_POLICY = "noeviction";
 
-/**
- * Node families that cannot run a replication group with automatic failover / Multi-AZ, or encryption in
- * transit and at rest (previous generations).
- */
-const OLD_FAMILIES = ["t1", "t2", "m1", "m2", "m3", "c1", "r3"];
 
 export interface RedisArgs {
   /** Replication group id, `<project>-<env>-redis` (1-40 lowercase letters, digits, '-'). */
@@ -60,7 +56,7 @@ export function redisProblems(args: RedisArgs): Problems {
   const m = /^cache\.([a-z]+\d+[a-z]*)\.[a-z0-9]+$/.exec(args.nodeType);
   if (!m) {
     bad("nodeType", args.nodeType, "expected an ElastiCache node type such as cache.t4g.small or cache.r7g.large");
-  } else if (OLD_FAMILIES.includes(m[1]!)) {
+  } else if (ELASTICACHE_OLD_NODE_FAMILIES.includes(m[1]!)) {
     bad("nodeType", args.nodeType,
       "a previous-generation node cannot do Multi-AZ with automatic failover or encryption in transit; use cache.t4g.*, cache.m7g.* or cache.r7g.*");
   }

@@ -4,6 +4,7 @@
  * policy can be checked without the mock runtime.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { Problems } from "./problems";
 
 type Dimension = { name: string; value: pulumi.Input<string> };
 
@@ -136,22 +137,19 @@ export function targetTrackingConfiguration(spec: ScalingPolicySpec) {
   }
 }
 
-/** Problems with a policy list (empty when fine): duplicate roles, bad targets, metric math without exactly one result. */
-export function scalingPolicyProblems(specs: ScalingPolicySpec[]): string[] {
-  const problems: string[] = [];
+/** Problems with a policy list, added to `p`: duplicate roles, bad targets, metric math without exactly one result. */
+export function scalingPolicyProblems(specs: ScalingPolicySpec[], p: Problems = new Problems("scaling")): Problems {
   const roles = specs.map((s) => s.role);
   const dup = roles.filter((r, i) => roles.indexOf(r) !== i);
-  if (dup.length) problems.push(`scaling.policies: role ${JSON.stringify(dup[0])} is used twice; give each policy its own role`);
+  if (dup.length) p.add("scaling.policies", dup[0], "this role is used twice; give each policy its own role");
   for (const s of specs) {
-    if (!Number.isFinite(s.targetValue) || s.targetValue <= 0) {
-      problems.push(`scaling.policies[${s.role}].targetValue ${JSON.stringify(s.targetValue)}: must be a number above 0`);
-    }
+    if (!Number.isFinite(s.targetValue) || s.targetValue <= 0) p.add(`scaling.policies[${s.role}].targetValue`, s.targetValue, "must be a number above 0");
     if (s.metric.kind === "math" && s.metric.metrics.filter((x) => x.returnData).length !== 1) {
-      problems.push(`scaling.policies[${s.role}].metric: metric math needs exactly one entry with returnData true`);
+      p.add(`scaling.policies[${s.role}].metric`, "math", "metric math needs exactly one entry with returnData true");
     }
     if (s.metric.kind === "predefined" && s.metric.predefinedMetricType === "ALBRequestCountPerTarget" && s.metric.resourceLabel === undefined) {
-      problems.push(`scaling.policies[${s.role}].metric: ALBRequestCountPerTarget needs resourceLabel <alb arn suffix>/<target group arn suffix>`);
+      p.add(`scaling.policies[${s.role}].metric`, s.metric.predefinedMetricType, "needs resourceLabel <alb arn suffix>/<target group arn suffix>");
     }
   }
-  return problems;
+  return p;
 }

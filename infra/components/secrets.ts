@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { Problems } from "./problems";
 
 export interface AppSecretsArgs {
   /** `<project>-<env>`: secrets are `<prefix>-jwt-keys` and `<prefix>-push-gateway-secret`. */
@@ -10,10 +11,16 @@ export interface AppSecretsArgs {
   tags?: Record<string, string>;
 }
 
+/** Every wiring problem with the plain arguments (field, value, fix). */
+export function appSecretsProblems(args: AppSecretsArgs): Problems {
+  const p = new Problems("AppSecrets");
+  if (!/^[a-z][a-z0-9-]{0,100}$/.test(args.namePrefix)) p.add("namePrefix", args.namePrefix, "use lowercase letters, digits and '-'");
+  return p;
+}
+
+/** Throws one error listing every problem. */
 export function validateAppSecretsArgs(args: AppSecretsArgs): void {
-  if (!/^[a-z][a-z0-9-]{0,100}$/.test(args.namePrefix)) {
-    throw new Error(`AppSecrets: invalid arguments:\n  - namePrefix ${JSON.stringify(args.namePrefix)}: use lowercase letters, digits and '-'`);
-  }
+  appSecretsProblems(args).check();
 }
 
 /** First `JWT_KEYS` value (docs/CONTRACTS.md): one current key, no previous key yet. */

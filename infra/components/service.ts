@@ -1,13 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { LOG_RETENTION_DAYS, FARGATE_MEMORY } from "../config/load";
+import { AWS_LIMITS, FARGATE_TASK_SIZES, fargateMemoryFor, LOG_RETENTION_DAYS } from "./aws-limits";
 import type { IamStatement } from "./service-iam";
 import { ecsTasksTrustPolicy, executionRoleStatements, taskRoleStatements, wildcardActions } from "./service-iam";
 import type { ScalingPolicySpec } from "./scaling";
 import { scalingPolicyProblems, targetTrackingConfiguration } from "./scaling";
+import { Problems } from "./problems";
 
-/** Fargate's ceiling for a container's stop timeout, seconds. */
-export const FARGATE_MAX_STOP_TIMEOUT = 120;
+/** Fargate's ceiling for a container's stop timeout, seconds (`AWS_LIMITS.ecs`). */
+export const FARGATE_MAX_STOP_TIMEOUT = AWS_LIMITS.ecs.fargateStopTimeoutSeconds.max;
 
 /**
  * Writable scratch folders of a read-only container: the app's `/tmp`, and the folders the SSM agent of ECS
@@ -83,21 +84,22 @@ export interface FargateServiceArgs {
   tags?: Record<string, string>;
 }
 
-/** Checks the plain arguments; throws one error naming the service, each bad field, its value and the fix. */
-export function validateFargateServiceArgs(args: FargateServiceArgs): void {
-  const problems: string[] = [];
-  const bad = (field: string, value: unknown, allowed: string) => problems.push(`${field} ${JSON.stringify(value)}: ${allowed}`);
+/** Every wiring problem with the plain arguments (field, value, fix). */
+export function fargateServiceProblems(args: FargateServiceArgs): Problems {
+  const p = new Problems(`FargateService ${args.serviceName}`);
+  const bad = (field: string, value: unknown, allowed: string) => p.add(field, value, allowed);
   const whole = (v: number | undefined, min: number, max: number) => v === undefined || (Number.isInteger(v) && v >= min && v <= max);
   if (!/^[a-zA-Z0-9_-]{1,255}$/.test(args.serviceName)) bad("serviceName", args.serviceName, "1 to 255 letters, digits, '-' or '_' (use Naming.name)");
   if (!/^[a-zA-Z0-9_-]{1,255}$/.test(args.containerName)) bad("containerName", args.containerName, "letters, digits, '-' or '_'");
   if (!whole(args.port, 1, 65535)) bad("port", args.port, "must be a whole number from 1 to 65535");
   if (args.subnetIds.length === 0) bad("subnetIds", args.subnetIds, "list the private subnets the tasks run in");
-  const memories = FARGATE_MEMORY[args.cpu];
-  if (!memories) bad("cpu", args.cpu, `not a Fargate cpu value; allowed: ${Object.keys(FARGATE_MEMORY).join(", ")}`);
+  const memories = fargateMemoryFor(args.cpu);
+  if (!memories) bad("cpu", args.cpu, `not a Fargate cpu value; allowed: ${Object.keys(FARGATE_TASK_SIZES).join(", ")}`);
   else if (!memories.includes(args.memory)) bad("memory", args.memory, `not valid with cpu ${args.cpu} on Fargate`);
   if (!LOG_RETENTION_DAYS.includes(args.logRetentionDays)) bad("logRetentionDays", args.logRetentionDays, `allowed: ${LOG_RETENTION_DAYS.join(", ")}`);
   if (!args.logGroupName.startsWith("/ecs/")) bad("logGroupName", args.logGroupName, "expected /ecs/<project>-<env>/<service> (use Naming.logGroup)");
-  if (!whole(args.stopTimeoutSeconds, 2, FARGATE_MAX_STOP_TIMEOUT)) bad("stopTimeoutSeconds", args.stopTimeoutSeconds, `must be a whole number from 2 to ${FARGATE_MAX_STOP_TIMEOUT} (Fargate limit)`);
+  const stop = AWS_LIMITS.ecs.fargateStopTimeoutSeconds;
+  if (!whole(args.stopTimeoutSeconds, stop.min, stop.max)) bad("stopTimeoutSeconds", args.stopTimeoutSeconds, `must be a whole number from ${stop.min} to ${stop.max} (Fargate limit)`);
   if (!whole(args.healthCheckGracePeriodSeconds, 0, 2_147_483_647)) bad("healthCheckGracePeriodSeconds", args.healthCheckGracePeriodSeconds, "must be a whole number >= 0");
   if (args.healthCheckPath !== undefined && !/^\/[\w\-./]*$/.test(args.healthCheckPath)) bad("healthCheckPath", args.healthCheckPath, "a path like /health");
   const d = args.deployment;
@@ -107,7 +109,7 @@ export function validateFargateServiceArgs(args: FargateServiceArgs): void {
   const s = args.scaling;
   if (!whole(s.min, 0, 5000) || !whole(s.max, 1, 5000) || s.min > s.max) bad("scaling", { min: s.min, max: s.max }, "whole numbers with 0 <= min <= max and max >= 1");
   if (s.policies.length === 0) bad("scaling.policies", [], "add at least one policy (autoscaling owns desiredCount)");
-  problems.push(...scalingPolicyProblems(s.policies));
+  scalingPolicyProblems(s.policies, p);
   const env = Object.keys(args.environment ?? {});
   const clash = Object.keys(args.secrets ?? {}).filter((k) => env.includes(k));
   if (clash.length) bad("secrets", clash, "these names are also plain environment variables; keep each name in one of the two");
@@ -119,7 +121,12 @@ export function validateFargateServiceArgs(args: FargateServiceArgs): void {
   }
   const wild = wildcardActions(args.taskPolicyStatements ?? []);
   if (wild.length) bad("taskPolicyStatements", wild, "wildcard actions are not allowed; list the actions");
-  if (problems.length) throw new Error(`FargateService ${args.serviceName}: invalid arguments:\n  - ${problems.join("\n  - ")}`);
+  return p;
+}
+
+/** Throws one error naming the service, each bad field, its value and the fix. */
+export function validateFargateServiceArgs(args: FargateServiceArgs): void {
+  fargateServiceProblems(args).check();
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { LOG_RETENTION_DAYS } from "../config/load";
+import { LOG_RETENTION_DAYS } from "./aws-limits";
 import { Problems } from "./problems";
 import type { IamStatement } from "./service-iam";
 import { ecsTasksTrustPolicy, executionRoleStatements, taskRoleStatements, wildcardActions } from "./service-iam";

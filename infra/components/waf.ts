@@ -1,8 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { LOG_RETENTION_DAYS } from "../config/load";
-
-const WINDOWS = [60, 120, 300, 600];
+import { AWS_LIMITS, inRange, LOG_RETENTION_DAYS, WAF_EVALUATION_WINDOWS } from "./aws-limits";
+import { Problems } from "./problems";
 
 /** Metric name of the rate-based rule scoped to `/socket.io/`; operators query sampled requests by it. */
 export const SOCKET_IO_RATE_METRIC = "SocketIORateLimit";
@@ -75,28 +74,27 @@ export interface WafArgs {
   tags?: Record<string, string>;
 }
 
-/** Checks the plain arguments; throws one error naming the field, the bad value and what is allowed. */
-export function validateWafArgs(args: WafArgs): void {
-  const problems: string[] = [];
-  if (!/^[a-z][a-z0-9-]{0,100}$/.test(args.namePrefix)) {
-    problems.push(`namePrefix ${JSON.stringify(args.namePrefix)}: use lowercase letters, digits and '-'`);
-  }
+/** Every problem with the plain arguments (field, value, fix). */
+export function wafProblems(args: WafArgs): Problems {
+  const p = new Problems("Waf");
+  if (!/^[a-z][a-z0-9-]{0,100}$/.test(args.namePrefix)) p.add("namePrefix", args.namePrefix, "use lowercase letters, digits and '-'");
+  const rate = AWS_LIMITS.waf.rateLimit;
   for (const field of ["generalRateLimit", "socketIoRateLimit"] as const) {
-    const v = args[field];
-    if (!Number.isInteger(v) || v < 10 || v > 2_000_000_000) {
-      problems.push(`${field} ${JSON.stringify(v)}: must be a whole number from 10 to 2000000000 (WAF rate-based rule limit)`);
-    }
+    if (!inRange(args[field], rate)) p.add(field, args[field], `must be a whole number from ${rate.min} to ${rate.max} (WAF rate-based rule limit)`);
   }
   const window = args.evaluationWindowSeconds ?? 300;
-  if (!WINDOWS.includes(window)) problems.push(`evaluationWindowSeconds ${JSON.stringify(window)}: allowed: ${WINDOWS.join(", ")}`);
+  if (!WAF_EVALUATION_WINDOWS.values.includes(window)) p.add("evaluationWindowSeconds", window, `allowed: ${WAF_EVALUATION_WINDOWS.values.join(", ")}`);
   if (args.logGroupName !== undefined && !/^aws-waf-logs-[\w.\-/#]{1,499}$/.test(args.logGroupName)) {
-    problems.push(`logGroupName ${JSON.stringify(args.logGroupName)}: WAF only logs to groups named aws-waf-logs-<suffix>`);
+    p.add("logGroupName", args.logGroupName, "WAF only logs to groups named aws-waf-logs-<suffix>");
   }
   const retention = args.logRetentionDays ?? 30;
-  if (!LOG_RETENTION_DAYS.includes(retention)) {
-    problems.push(`logRetentionDays ${JSON.stringify(retention)}: not a CloudWatch Logs retention; allowed: ${LOG_RETENTION_DAYS.join(", ")}`);
-  }
-  if (problems.length) throw new Error(`Waf: invalid arguments:\n  - ${problems.join("\n  - ")}`);
+  if (!LOG_RETENTION_DAYS.includes(retention)) p.add("logRetentionDays", retention, `not a CloudWatch Logs retention; allowed: ${LOG_RETENTION_DAYS.join(", ")}`);
+  return p;
+}
+
+/** Throws one error naming the field, the bad value and what is allowed. */
+export function validateWafArgs(args: WafArgs): void {
+  wafProblems(args).check();
 }
 
 /**

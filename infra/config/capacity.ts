@@ -20,6 +20,7 @@
  * tier's availability promise (`deriveDatabase`, `deriveRedis`, `deriveNetwork`).
  */
 import { DEFAULT_ASSUMPTIONS } from "../plan/assumptions";
+import { serviceLogGbPerMonth } from "../plan/log-volume";
 import { HOURS_PER_MONTH, PRICES, RDS_VCPUS } from "../plan/prices";
 import { instanceMemoryGiB, postgresMaxConnections } from "../components/postgres-limits";
 
@@ -346,7 +347,8 @@ export interface NetworkChoice {
 /** GB a month each AWS API would carry at a DAU (usage assumptions of infra/plan/assumptions.ts). */
 function endpointTrafficGb(service: string, dau: number, model: CapacityModel): number {
   const a = DEFAULT_ASSUMPTIONS;
-  if (service === "logs") return a.logGbBaselinePerMonth + dau * a.logGbPerDauPerMonth;
+  // the services' own logs and metric lines (WAF and flow logs are delivered by AWS, not from the VPC)
+  if (service === "logs") return serviceLogGbPerMonth(dau, a, model);
   // three SQS calls (send, receive, delete) of about 2 kB per job
   if (service === "sqs") return (dau * model.messagesPerDauPerDay * model.jobsPerMessage * 30 * 3 * 2048) / 1e9;
   // image layers come from S3 through the free gateway endpoint; the rest are small API calls

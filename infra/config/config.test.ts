@@ -111,11 +111,11 @@ describe("validateStackConfig", () => {
     ["CIDR garbage", { ...base, "realtime-chat:vpcCidr": "10.0.0/16" },
       ['realtime-chat:vpcCidr = "10.0.0/16": expected an IPv4 network like 10.0.0.0/16 with a prefix from /16 to /20 and no host bits set']],
     ["invalid Fargate pair", { ...base, "realtime-chat:sizing": { services: { api: { cpu: 256, memory: 4096 } } } },
-      ["realtime-chat:sizing.services.api.memory = 4096: not valid with cpu 256 on Fargate; allowed: 512, 1024, 2048"]],
+      ["realtime-chat:sizing.services.api.memory = 4096: must be one of 512, 1024, 2048 (Fargate accepts only these memory sizes (MiB) with cpu 256)"]],
     ["invalid Fargate cpu", { ...base, "realtime-chat:sizing": { services: { workers: { cpu: 300 } } } },
-      ["realtime-chat:sizing.services.workers.cpu = 300: not a Fargate cpu value; allowed: 256, 512, 1024, 2048, 4096, 8192, 16384"]],
+      ["realtime-chat:sizing.services.workers.cpu = 300: must be one of 256, 512, 1024, 2048, 4096, 8192, 16384 (the cpu units a Fargate task can have; 256 = 0.25 vCPU)"]],
     ["min > max", { ...base, "realtime-chat:sizing": { services: { realtime: { min: 9, max: 4 } } } },
-      ["realtime-chat:sizing.services.realtime.min = 9: greater than max (4); keep min <= max"]],
+      ["realtime-chat:sizing.services.realtime.min = 9: must be a whole number from 0 to 4 (the autoscaling floor, also the first desired count, cannot exceed the ceiling services.realtime.max (4))"]],
     ["zone list too short", { ...base, "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b"] },
       ['realtime-chat:availabilityZones = ["us-east-1a","us-east-1b"]: tier 10k-dau needs at least 3 zones; list 3 or more']],
     ["zone in another region", { ...base, "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b", "us-west-2c"] },
@@ -127,7 +127,7 @@ describe("validateStackConfig", () => {
     ["wrong sizing type", { ...base, "realtime-chat:sizing": { database: { multiAz: "yes" } } },
       ['realtime-chat:sizing.database.multiAz = "yes": expected a boolean (tier value true)']],
     ["idle timeout below Socket.IO silence", { ...base, "realtime-chat:sizing": { alb: { idleTimeoutSeconds: 30 } } },
-      ["realtime-chat:sizing.alb.idleTimeoutSeconds = 30: must be above the Socket.IO ping interval + timeout (45 s) and at most 4000"]],
+      ["realtime-chat:sizing.alb.idleTimeoutSeconds = 30: must be a whole number from 46 to 4000 (a quiet socket sees up to the Socket.IO ping interval + timeout (45 s) without traffic and must not be cut; the load balancer allows at most 4000)"]],
     ["DR region equals region", { ...base, "realtime-chat:drRegion": "us-east-1" },
       ['realtime-chat:drRegion = "us-east-1": must differ from aws:region (us-east-1); pick another region such as us-west-2']],
     ["certificate in another region", { ...base, "realtime-chat:certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc" },
@@ -135,7 +135,7 @@ describe("validateStackConfig", () => {
     ["missing region", { "realtime-chat:tier": "dev", "realtime-chat:availabilityZones": ["us-east-1a", "us-east-1b"] },
       ['aws:region is missing; add e.g. "aws:region: us-east-1" to Pulumi.test.yaml']],
     ["bad log retention", { ...base, "realtime-chat:sizing": { observability: { logRetentionDays: 10 } } },
-      ["realtime-chat:sizing.observability.logRetentionDays = 10: not a CloudWatch Logs retention; allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"]],
+      ["realtime-chat:sizing.observability.logRetentionDays = 10: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (CloudWatch Logs keeps the services' log groups only for these numbers of days)"]],
   ];
   for (const [title, raw, expected] of cases) {
     it(`rejects: ${title}`, () => assert.deepEqual(problems(raw), expected));
@@ -147,8 +147,8 @@ describe("validateStackConfig", () => {
       [{ "realtime-chat:colour": "blue" }, `realtime-chat:colour = "blue": unknown key; known keys: ${Object.keys(CONFIG_KEYS).join(", ")}`],
       [{ "realtime-chat:vpcCidr": "10.0.0.0/33" }, 'realtime-chat:vpcCidr = "10.0.0.0/33": prefix /33 not allowed; expected an IPv4 network like 10.0.0.0/16 with a prefix from /16 to /20 and no host bits set'],
       [{ "realtime-chat:sizing": { services: { realtime: { cpu: 512, memory: 512 } } } },
-        "realtime-chat:sizing.services.realtime.memory = 512: not valid with cpu 512 on Fargate; allowed: 1024, 2048, 3072, 4096"],
-      [{ "realtime-chat:sizing": { services: { workers: { min: 3, max: 2 } } } }, "realtime-chat:sizing.services.workers.min = 3: greater than max (2); keep min <= max"],
+        "realtime-chat:sizing.services.realtime.memory = 512: must be one of 1024, 2048, 3072, 4096 (Fargate accepts only these memory sizes (MiB) with cpu 512)"],
+      [{ "realtime-chat:sizing": { services: { workers: { min: 3, max: 2 } } } }, "realtime-chat:sizing.services.workers.min = 3: must be a whole number from 0 to 2 (the autoscaling floor, also the first desired count, cannot exceed the ceiling services.workers.max (2))"],
       [{ "realtime-chat:availabilityZones": ["us-east-1a"] }, 'realtime-chat:availabilityZones = ["us-east-1a"]: tier 10k-dau needs at least 3 zones; list 3 or more'],
     ];
     for (const [patch, line] of listed) {

@@ -9,7 +9,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, CONFIG_NAMESPACE, ConfigValueError, fromJson } from "./schema";
 import type { ConfigKeyName, SizingOverrides, StackConfig } from "./schema";
-import { SOCKET_IO_SILENCE_SECONDS, TIERS, tierSizing } from "./tiers";
+import { TIERS, tierSizing } from "./tiers";
+import { sizingProblems } from "./sizing-rules";
 import { withTraffic } from "./capacity";
 import type { TrafficModel } from "./capacity";
 import type { TierName, TierSizing } from "./tiers";
@@ -30,32 +31,7 @@ export class StackConfigError extends Error {
   }
 }
 
-/** Valid Fargate memory sizes (MiB) per cpu value. */
-export const FARGATE_MEMORY: Record<number, number[]> = {
-  256: [512, 1024, 2048],
-  512: range(1024, 4096, 1024),
-  1024: range(2048, 8192, 1024),
-  2048: range(4096, 16384, 1024),
-  4096: range(8192, 30720, 1024),
-  8192: range(16384, 61440, 4096),
-  16384: range(32768, 122880, 8192),
-};
-
-function range(from: number, to: number, step: number): number[] {
-  const out: number[] = [];
-  for (let v = from; v <= to; v += step) out.push(v);
-  return out;
-}
-
-/** CloudWatch Logs retention values. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-
 const show = (v: unknown) => JSON.stringify(v);
-
-/** Formats several memory sizes compactly. */
-function listMemory(values: number[]): string {
-  return values.length > 4 ? `${values[0]} to ${values[values.length - 1]} in steps of ${values[1]! - values[0]!}` : values.join(", ");
-}
 
 export function validateStackConfig(raw: Record<string, unknown>, stackName: string): StackConfig {
   const file = `Pulumi.${stackName}.yaml`;
@@ -101,7 +77,7 @@ export function validateStackConfig(raw: Record<string, unknown>, stackName: str
       sizing = tierSizing(tier);
     }
     if (values.sizing !== undefined) mergeOverrides(sizing, values.sizing as SizingOverrides, `${CONFIG_NAMESPACE}:sizing`, at);
-    checkSizing(sizing, at);
+    problems.push(...sizingProblems(sizing));
     checkSafeguards(tier, sizing, file, at);
     const zones = values.availabilityZones as string[] | undefined;
     if (zones && zones.length < sizing.network.minZones) {
@@ -232,55 +208,6 @@ function checkSafeguards(tier: TierName, s: TierSizing, file: string, at: (k: st
   }
   if (s.redis.replicas < 1) at(key("redis.replicas"), s.redis.replicas, `must be at least 1 (failover target); ${why}`);
   if (s.redis.snapshotRetentionDays < 1) at(key("redis.snapshotRetentionDays"), s.redis.snapshotRetentionDays, `must be at least 1 (daily snapshots); ${why}`);
-}
-
-/** Cross-field checks on the merged sizing. */
-function checkSizing(s: TierSizing, at: (k: string, v: unknown, m: string) => void): void {
-  const key = (p: string) => `${CONFIG_NAMESPACE}:sizing.${p}`;
-  for (const name of ["api", "realtime", "workers"] as const) {
-    const svc = s.services[name];
-    const allowed = FARGATE_MEMORY[svc.cpu];
-    if (!allowed) {
-      at(key(`services.${name}.cpu`), svc.cpu, `not a Fargate cpu value; allowed: ${Object.keys(FARGATE_MEMORY).join(", ")}`);
-    } else if (!allowed.includes(svc.memory)) {
-      at(key(`services.${name}.memory`), svc.memory, `not valid with cpu ${svc.cpu} on Fargate; allowed: ${listMemory(allowed)}`);
-    }
-    if (svc.min > svc.max) at(key(`services.${name}.min`), svc.min, `greater than max (${svc.max}); keep min <= max`);
-    if (svc.max < 1) at(key(`services.${name}.max`), svc.max, "must be at least 1");
-    if (!Number.isInteger(svc.min) || !Number.isInteger(svc.max)) at(key(`services.${name}`), { min: svc.min, max: svc.max }, "task counts must be whole numbers");
-    if (svc.cpuTarget < 10 || svc.cpuTarget > 95) at(key(`services.${name}.cpuTarget`), svc.cpuTarget, "must be between 10 and 95 (percent)");
-  }
-  const rt = s.services.realtime;
-  if (rt.connectionsPerTaskTarget > rt.maxConnectionsPerTask) {
-    at(key("services.realtime.connectionsPerTaskTarget"), rt.connectionsPerTaskTarget,
-      `must not exceed maxConnectionsPerTask (${rt.maxConnectionsPerTask})`);
-  }
-  if (s.network.minZones < 2) at(key("network.minZones"), s.network.minZones, "must be at least 2 (the ALB and RDS need two zones)");
-  if (!["single", "perZone"].includes(s.network.natGateways)) at(key("network.natGateways"), s.network.natGateways, 'allowed: "single", "perZone"');
-  if (s.alb.idleTimeoutSeconds <= SOCKET_IO_SILENCE_SECONDS || s.alb.idleTimeoutSeconds > 4000) {
-    at(key("alb.idleTimeoutSeconds"), s.alb.idleTimeoutSeconds,
-      `must be above the Socket.IO ping interval + timeout (${SOCKET_IO_SILENCE_SECONDS} s) and at most 4000`);
-  }
-  if (![60, 120, 300, 600].includes(s.waf.evaluationWindowSeconds)) at(key("waf.evaluationWindowSeconds"), s.waf.evaluationWindowSeconds, "allowed: 60, 120, 300, 600");
-  for (const r of ["generalRateLimit", "socketIoRateLimit"] as const) {
-    if (s.waf[r] < 10 || s.waf[r] > 2_000_000_000) at(key(`waf.${r}`), s.waf[r], "must be between 10 and 2000000000 (WAF rate-based rule limits)");
-  }
-  if (s.waf.generalRateLimit < s.waf.socketIoRateLimit) {
-    at(key("waf.generalRateLimit"), s.waf.generalRateLimit,
-      `must be at least waf.socketIoRateLimit (${s.waf.socketIoRateLimit}): the site-wide rule counts the same /socket.io/ requests and would block the reconnect storm the Socket.IO limit allows`);
-  }
-  if (s.database.storageGb < 20) at(key("database.storageGb"), s.database.storageGb, "must be at least 20 (RDS gp3 minimum)");
-  if (s.database.maxStorageGb < s.database.storageGb) at(key("database.maxStorageGb"), s.database.maxStorageGb, `must be >= storageGb (${s.database.storageGb})`);
-  if (!/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(s.database.instanceClass)) at(key("database.instanceClass"), s.database.instanceClass, "expected an RDS class like db.t4g.small");
-  if (s.database.backupRetentionDays < 1 || s.database.backupRetentionDays > 35) at(key("database.backupRetentionDays"), s.database.backupRetentionDays, "must be 1 to 35");
-  if (s.database.proxyMaxConnectionsPercent < 1 || s.database.proxyMaxConnectionsPercent > 100) at(key("database.proxyMaxConnectionsPercent"), s.database.proxyMaxConnectionsPercent, "must be 1 to 100");
-  if (!/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(s.redis.nodeType)) at(key("redis.nodeType"), s.redis.nodeType, "expected an ElastiCache node type like cache.t4g.small");
-  if (s.redis.multiAz && s.redis.replicas < 1) at(key("redis.multiAz"), s.redis.multiAz, "Multi-AZ needs at least 1 replica; set redis.replicas >= 1 or multiAz false");
-  if (s.redis.replicas > 5) at(key("redis.replicas"), s.redis.replicas, "must be 0 to 5");
-  for (const [p, v] of [["observability.logRetentionDays", s.observability.logRetentionDays], ["waf.logRetentionDays", s.waf.logRetentionDays],
-    ["network.flowLogRetentionDays", s.network.flowLogRetentionDays]] as const) {
-    if (!LOG_RETENTION_DAYS.includes(v)) at(key(p), v, `not a CloudWatch Logs retention; allowed: ${LOG_RETENTION_DAYS.join(", ")}`);
-  }
 }
 
 /** Reads the running stack's configuration from Pulumi and validates it. */

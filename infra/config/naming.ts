@@ -4,26 +4,20 @@
  * cut, then a 6-character hash of the full name, so two long names never collide and a name never changes
  * between runs.
  */
-import { createHash } from "node:crypto";
+import { AWS_NAME_LIMITS } from "../components/aws-limits";
+import { fitName } from "../components/names";
+
+export { fitName };
 
 export const NAME_LIMITS = {
   /** ALB and target group names. */
-  loadBalancer: 32,
-  targetGroup: 32,
+  loadBalancer: AWS_NAME_LIMITS.loadBalancer.maxLength,
+  targetGroup: AWS_NAME_LIMITS.targetGroup.maxLength,
   /** ECS services, clusters, SQS queues, CloudWatch alarms... */
   default: 255,
   /** IAM role names. */
-  iamRole: 64,
+  iamRole: AWS_NAME_LIMITS.iamRole.maxLength,
 } as const;
-
-/** Shortens `name` to `max` characters: `<prefix>-<hash6>`, keeping it unique and stable. */
-export function fitName(name: string, max: number): string {
-  if (name.length <= max) return name;
-  if (max < 8) throw new Error(`fitName: limit ${max} is too small to keep a name unique (need at least 8)`);
-  const hash = createHash("sha256").update(name).digest("hex").slice(0, 6);
-  const prefix = name.slice(0, max - 7).replace(/-+$/, "");
-  return `${prefix}-${hash}`;
-}
 
 export function physicalName(project: string, env: string, role: string, max: number = NAME_LIMITS.default): string {
   return fitName(`${project}-${env}-${role}`, max);

@@ -11,6 +11,7 @@ import { TIER_NAMES } from "./tiers";
 import { TRAFFIC, TRAFFIC_LIMITS } from "./capacity";
 import type { TrafficModel } from "./capacity";
 import { parseServiceEnv } from "./service-env";
+import { DEFAULT_CACHE_TAG } from "../components/images";
 import type { ServiceEnv } from "./service-env";
 
 export const CONFIG_NAMESPACE = "realtime-chat";
@@ -218,7 +219,11 @@ export const CONFIG_KEYS = {
     doc: "Tag of the images the stack builds (ECR tags are immutable: use a new one per build, e.g. the commit). Default: per service, ctx-<hash> of its Dockerfile and the context files it copies (minus .dockerignore), so only a change the image sees gives a new tag.",
     type: "Docker tag",
     default: undefined,
-    parse: (v) => str(v, "a Docker tag: letters, digits, '_', '.', '-', at most 128, e.g. 1.4.2 or git-3f2c1a9", /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
+    parse: (v) => {
+      const tag = str(v, "a Docker tag: letters, digits, '_', '.', '-', at most 128, e.g. 1.4.2 or git-3f2c1a9", /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/);
+      if (tag === DEFAULT_CACHE_TAG) throw new ConfigValueError(`"${DEFAULT_CACHE_TAG}" holds the build cache; use a release tag such as the commit`);
+      return tag;
+    },
   }),
   primaryEnv: key<string | undefined>({
     doc: "Marks a disaster-recovery stack: the env of the primary stack it replaces (e.g. 10k-dau). Requires restoreSnapshotId; stack outputs name the primary's DR vault.",

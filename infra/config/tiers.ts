@@ -16,7 +16,8 @@ import { HOURS_PER_MONTH, PRICES } from "../plan/prices";
 export const TIER_NAMES = ["dev", "1k-dau", "10k-dau", "100k-dau"] as const;
 export type TierName = (typeof TIER_NAMES)[number];
 
-export type NatStrategy = "single" | "perZone";
+import type { NatStrategy } from "../components/network";
+export type { NatStrategy };
 
 export interface NetworkSizing {
   /** Fewest availability zones the stack may list (RDS and ALB need two; production tiers spread over three). */

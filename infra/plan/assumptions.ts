@@ -18,10 +18,40 @@ export const DEFAULT_ASSUMPTIONS = {
   natGbBaselinePerMonth: 20,
   /** GB through interface endpoints per DAU per month (SQS, Secrets Manager, logs, metrics). */
   endpointGbPerDauPerMonth: 0.005,
-  /** GB of logs (services, WAF, flow logs) per DAU per month. */
-  logGbPerDauPerMonth: 0.01,
-  /** GB of logs per month whatever the traffic (health checks, idle tasks, flow logs). */
-  logGbBaselinePerMonth: 5,
+  // Log volume (infra/plan/log-volume.ts). Service figures: `npm run bench:logs` (bench/results/logs.md), the
+  // real services at LOG_LEVEL=info, bytes as written to stdout (what the awslogs driver sends).
+  /** Bytes the api logs per request (one JSON line, plus its metric values): measured 270. */
+  apiLogBytesPerRequest: 270,
+  /** Bytes the api logs per load-balancer health check (it logs each one): measured 196. */
+  apiLogBytesPerHealthCheck: 196,
+  /** Health checks per api task per hour: one per load-balancer node (one per zone, 3) every 15 s. */
+  healthChecksPerTaskHour: 720,
+  /** Bytes the realtime service logs per message (metric values only; nothing per message at info): measured 1.6-1.7. */
+  realtimeLogBytesPerMessage: 1.7,
+  /** Bytes the workers log per job (one line when it is done): measured 196-198. */
+  workersLogBytesPerJob: 198,
+  /** Bytes a service task logs per hour with no traffic (metric flushes every 10 s): measured 100,000 (api) and 166,000 (realtime). */
+  serviceLogBytesPerTaskHour: 166_000,
+  /**
+   * Share of requests WAF logs: only those a rule blocked or counted (the logging filter in
+   * infra/components/waf.ts). Rate-limited clients, scanners and the count-mode SQL-injection matches on message
+   * paths; an assumption, to revisit from the `waf-logs` group's first month.
+   */
+  wafLoggedShare: 0.01,
+  /** Bytes per WAF log record: the records in AWS WAF's log examples (with the request headers) are 1-2 kB. */
+  wafLogRecordBytes: 1500,
+  /**
+   * Bytes per VPC flow log record in CloudWatch Logs: a default-format (version 2) line is about 100 characters,
+   * and CloudWatch Logs counts 26 bytes per event on top of its message.
+   */
+  flowLogRecordBytes: 130,
+  /**
+   * Flow log records per connection per 10-minute aggregation interval: both directions, seen on the load
+   * balancer's interface (client side and target side) and on the task's.
+   */
+  flowRecordsPerConnection: 6,
+  /** HTTP requests a client sends per TCP connection (keep-alive) before it opens another. */
+  requestsPerClientConnection: 10,
   /** SQS requests per DAU per month (send + receive + delete of ~20 jobs a day). */
   sqsRequestsPerDauPerMonth: 1800,
   /** Long-poll receives per worker task per month per queue with no traffic (20 s polls). */

@@ -7,6 +7,9 @@
  * "not priced" instead of silently costing $0. Prices come from `prices.ts`, usage from `assumptions.ts`.
  */
 import type { Assumptions } from "./assumptions";
+import { TRAFFIC } from "../config/capacity";
+import { logGbPerMonth, logSourceOf } from "./log-volume";
+import type { LogTraffic, TaskCounts } from "./log-volume";
 import { HOURS_PER_MONTH, pricesFor, RDS_VCPUS } from "./prices";
 import type { Price, RegionPrices } from "./prices";
 
@@ -49,6 +52,8 @@ export interface CostContext {
   drRegion: string | undefined;
   dau: number;
   a: Assumptions;
+  /** The traffic model's figures the usage lines depend on (the stack's, after its `traffic` overrides). */
+  traffic: LogTraffic;
   prices: RegionPrices;
   drPrices: RegionPrices | undefined;
   resources: CostResource[];
@@ -129,6 +134,16 @@ const workerTasks = (ctx: CostContext) =>
   byType(ctx, "aws:ecs/service:Service")
     .filter((s) => /worker/.test(s.name))
     .reduce((n, s) => n + (Number(s.inputs.desiredCount) || 1), 0);
+
+/** Tasks per service at the autoscaling floor, from the ECS services' `desiredCount`. */
+function serviceTasks(ctx: CostContext): TaskCounts {
+  const out: TaskCounts = {};
+  for (const s of byType(ctx, "aws:ecs/service:Service")) {
+    const service = (["api", "realtime", "workers"] as const).find((k) => s.name.startsWith(`${k}-`) || s.name === k);
+    if (service) out[service] = (out[service] ?? 0) + (Number(s.inputs.desiredCount) || 1);
+  }
+  return out;
+}
 
 export const COST_RULES: Record<string, CostRule> = {
   "aws:ecs/service:Service": (r, ctx) => {
@@ -231,12 +246,13 @@ export const COST_RULES: Record<string, CostRule> = {
   },
   "aws:cloudwatch/dashboard:Dashboard": (r, ctx) => [{ monthlyUsd: ctx.use("cloudwatchDashboardMonth", ctx.prices.cloudwatchDashboardMonth), basis: "1 dashboard" }],
   "aws:cloudwatch/logGroup:LogGroup": (r, ctx) => {
-    const groups = byType(ctx, "aws:cloudwatch/logGroup:LogGroup").length || 1;
-    const gb = (ctx.a.logGbBaselinePerMonth + ctx.dau * ctx.a.logGbPerDauPerMonth) / groups;
+    const source = logSourceOf(r.inputs.name);
+    if (!source) return [{ monthlyUsd: 0, basis: `no volume model for log group ${String(r.inputs.name)}` }];
+    const gb = logGbPerMonth(source, ctx.dau, ctx.a, ctx.traffic, serviceTasks(ctx));
     const months = Math.min(Number(r.inputs.retentionInDays ?? 3650) / 30, 12);
     return [{
       monthlyUsd: gb * ctx.use("logsIngestGb", ctx.prices.logsIngestGb) + gb * months * ctx.use("logsStorageGbMonth", ctx.prices.logsStorageGbMonth),
-      basis: `${num(gb)} GB/month ingested, kept ${r.inputs.retentionInDays ?? "forever"} days`,
+      basis: `${num(gb)} GB/month ingested (${source}), kept ${r.inputs.retentionInDays ?? "forever"} days`,
     }];
   },
   "aws:backup/plan:Plan": (r, ctx) => {
@@ -328,7 +344,7 @@ export const FREE_TYPES = new Set([
 /** Estimates the monthly cost of a stack's resources. */
 export function estimateCost(
   resources: CostResource[],
-  opts: { region: string; drRegion?: string; dau: number; assumptions: Assumptions },
+  opts: { region: string; drRegion?: string; dau: number; assumptions: Assumptions; traffic?: LogTraffic },
 ): CostEstimate {
   const sources: Record<string, string> = {};
   const ctx: CostContext = {
@@ -336,6 +352,7 @@ export function estimateCost(
     drRegion: opts.drRegion,
     dau: opts.dau,
     a: opts.assumptions,
+    traffic: opts.traffic ?? { messagesPerDauPerDay: TRAFFIC.messagesPerDauPerDay, jobsPerMessage: TRAFFIC.jobsPerMessage },
     prices: pricesFor(opts.region),
     drPrices: opts.drRegion ? pricesFor(opts.drRegion) : undefined,
     resources,

@@ -154,9 +154,11 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
     .filter((e) => e.r.custom || e.r.type === AWSX_VPC)
     .map((e) => ({ type: e.r.type, name: e.r.name, inputs: e.r.inputs, id: e.id, arn: e.arn, outputs: e.outputs }));
   const violations = evaluate(policyInput, { tier });
+  // The example values the synthesis filled in (labelled in the output) make a production stack file validate here too.
+  const capacity = capacityOf(result.stack, tier, { ...(result.examplesUsed ?? {}), ...opts.config });
   const cost = estimateCost(
     enriched.map((e) => ({ type: e.r.type, name: e.r.name, custom: e.r.custom, inputs: e.r.inputs, id: e.id, arn: e.arn })),
-    { region: result.region, drRegion, dau, assumptions },
+    { region: result.region, drRegion, dau, assumptions, traffic: capacity.traffic },
   );
 
   const findings = preflight(result.resources);
@@ -167,9 +169,6 @@ export function buildPlan(result: SynthResult, opts: BuildOptions): PlanDocument
   const counts = countQuotas(enriched.filter((e) => !inOtherRegion(e.r.options.provider))
     .map((e) => ({ type: e.r.type, name: e.r.name, custom: e.r.custom, inputs: e.r.inputs, id: e.id })));
   const stackQuotas = quotaReport([result.stack], result.region, counts, { includeDefaultVpc: true });
-
-  // The example values the synthesis filled in (labelled in the output) make a production stack file validate here too.
-  const capacity = capacityOf(result.stack, tier, { ...(result.examplesUsed ?? {}), ...opts.config });
 
   const outputs: Record<string, any> = {};
   for (const [k, v] of Object.entries(result.outputs)) outputs[k] = result.secretOutputs.includes(k) ? SECRET : redact(v, k);
