@@ -524,15 +524,15 @@ describe("operators' runbook contract", () => {
   it("a proxy cap at or below the critical connections alarm is refused at program start", async () => {
     const err = await synthesize("dev", { configOverrides: { "realtime-chat:sizing": { database: { proxyMaxConnectionsPercent: 90 } } } }).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof Error, "synthesis must fail");
-    assert.match(err.message, /realtime-chat:sizing\.database\.proxyMaxConnectionsPercent = 90: must be above the critical connections alarm \(sizing\.observability\.alarms\.rdsConnectionsPercentOfMax\.critical = 90\), or that alarm can never fire; e\.g\. 95/);
+    assert.match(err.message, /realtime-chat:sizing\.database\.proxyMaxConnectionsPercent = 90: must be a whole number from 91 to 100 \(the share of max_connections the proxy may open must stay above the critical connections alarm \(observability\.alarms\.rdsConnectionsPercentOfMax\.critical = 90\), or that alarm can never fire through the proxy\)/);
   });
 
   it("bad alarm or backup sizing fails at program start, naming the stack file and the config keys", () => {
     assert.ok(badObservability instanceof Error, "synthesis must fail");
     const msg = (badObservability as Error).message;
     assert.match(msg, /Invalid configuration in Pulumi\.10k-dau\.yaml \(2 problems\)/);
-    assert.match(msg, /realtime-chat:sizing\.observability\.alarms\.ecsCpuPercent = \{"warning":90,"critical":80\}: warning must not exceed critical/);
-    assert.match(msg, /realtime-chat:sizing\.backup\.weeklyRetentionDays = 3: use 0 \(no weekly points\) or at least 7/);
+    assert.match(msg, /realtime-chat:sizing\.observability\.alarms\.ecsCpuPercent\.warning = 90: must be a number from 0 to 80 \(the warning fires before the page: at most observability\.alarms\.ecsCpuPercent\.critical \(80\)\)/);
+    assert.match(msg, /realtime-chat:sizing\.backup\.weeklyRetentionDays = 3: must be 0 \(no weekly points\) or a whole number >= 7 \(a weekly point kept less than a week is gone before the next one\)/);
   });
 
   for (const stack of STACKS) {

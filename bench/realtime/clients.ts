@@ -15,6 +15,10 @@
  */
 import { performance } from "node:perf_hooks";
 import { io as ioClient, type Socket } from "socket.io-client";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../apps/shared/src/socket-events";
+
+/** A client bound to the realtime contract (apps/shared/src/socket-events.ts). */
+type ChatClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 import WebSocket from "ws";
 
 export interface WorkerInit {
@@ -46,7 +50,7 @@ let received = 0;
 let firstAt = 0;
 let lastAt = 0;
 let init: WorkerInit;
-const sio: Socket[] = [];
+const sio: ChatClientSocket[] = [];
 const raw: WebSocket[] = [];
 let echoed = 0;
 /** Sequence numbers continue across sends, so that every clientMsgId of a run is new. */
@@ -109,13 +113,13 @@ function onDelivery(text: string, isSender: boolean): void {
 
 function openSio(i: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = ioClient(init.urls[i % init.urls.length], {
+    const s: ChatClientSocket = ioClient(init.urls[i % init.urls.length], {
       transports: ["websocket"],
       auth: { token: init.tokens[i] },
       reconnection: false,
       timeout: 20_000,
     });
-    s.on("message:new", (m: { body: string }) => onDelivery(m.body, i === 0));
+    s.on("message:new", (m) => onDelivery(m.body, i === 0));
     s.once("connect", () => resolve(true));
     s.once("connect_error", (err) => {
       if (i < 3) process.stderr.write(`client ${i}: ${err.message}\n`);
@@ -157,7 +161,7 @@ async function sendAll(count: number, window: number, timeoutMs: number): Promis
     if (sent < count && sent - echoed < window) {
       const seq = seqBase + sent++;
       if (init.mode === "sio") {
-        sio[0].emit("message:send", { roomId: init.roomId, body: bodyOf(seq), clientMsgId: `${init.runId}-${seq}` }, (r: { ok: boolean }) => {
+        sio[0].emit("message:send", { roomId: init.roomId, body: bodyOf(seq), clientMsgId: `${init.runId}-${seq}` }, (r) => {
           if (r?.ok) acked++;
         });
       } else {

@@ -11,7 +11,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AWS_NAME_LIMITS } from "./aws-limits";
+import { AWS_LIMITS, AWS_NAME_LIMITS, inRange } from "./aws-limits";
 import { fitName } from "./names";
 import { Problems } from "./problems";
 
@@ -100,8 +100,9 @@ export function backupProblems(args: BackupCheckedArgs): Problems {
   if ((s.crossRegionCopy || s.crossRegionPitr) && !args.drProvider && !REGION.test(args.drRegion)) {
     p.add("drRegion", args.drRegion, "the tier copies backups to the DR region; give a region name like us-west-2 or an aws.Provider for it");
   }
-  if (s.crossRegionPitr && (args.dbBackupRetentionDays < 1 || args.dbBackupRetentionDays > 35)) {
-    p.add("dbBackupRetentionDays", args.dbBackupRetentionDays, "replicated automated backups need 1 to 35 days");
+  const pitr = { min: 1, max: AWS_LIMITS.rds.backupRetentionDays.max };
+  if (s.crossRegionPitr && !inRange(args.dbBackupRetentionDays, pitr)) {
+    p.add("dbBackupRetentionDays", args.dbBackupRetentionDays, `replicated automated backups need ${pitr.min} to ${pitr.max} days`);
   }
   if (s.vaultLock && !s.crossRegionCopy) p.add("sizing.vaultLock", s.vaultLock, "a locked vault without a DR copy leaves one region; enable crossRegionCopy too");
   return p;

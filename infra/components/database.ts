@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AWS_LIMITS, inRange } from "./aws-limits";
 import { Problems } from "./problems";
 import { instanceMemoryGiB, POSTGRES_MAJORS, postgresMaxConnections, RDS_MAX_CONNECTIONS_FORMULA } from "./postgres-limits";
 
@@ -86,12 +87,14 @@ export function databaseProblems(args: DatabaseArgs): Problems {
   if (!knownClass(args.instanceClass)) {
     bad("instanceClass", args.instanceClass, "expected an RDS class such as db.t4g.small, db.m6g.large or db.r6g.xlarge");
   }
-  if (!Number.isInteger(args.storageGb) || args.storageGb < 20 || args.storageGb > 65536) bad("storageGb", args.storageGb, "must be a whole number from 20 to 65536 (gp3)");
-  if (!Number.isInteger(args.maxStorageGb) || args.maxStorageGb < args.storageGb || args.maxStorageGb > 65536) {
-    bad("maxStorageGb", args.maxStorageGb, `must be a whole number from storageGb (${args.storageGb}) to 65536`);
+  const storage = AWS_LIMITS.rds.gp3StorageGb;
+  if (!inRange(args.storageGb, storage)) bad("storageGb", args.storageGb, `must be a whole number from ${storage.min} to ${storage.max} (gp3)`);
+  if (!inRange(args.maxStorageGb, { min: args.storageGb, max: storage.max })) {
+    bad("maxStorageGb", args.maxStorageGb, `must be a whole number from storageGb (${args.storageGb}) to ${storage.max}`);
   }
-  if (!Number.isInteger(args.backupRetentionDays) || args.backupRetentionDays < 1 || args.backupRetentionDays > 35) {
-    bad("backupRetentionDays", args.backupRetentionDays, "must be 1 to 35 (0 would turn off backups and point-in-time recovery)");
+  const backups = { min: 1, max: AWS_LIMITS.rds.backupRetentionDays.max };
+  if (!inRange(args.backupRetentionDays, backups)) {
+    bad("backupRetentionDays", args.backupRetentionDays, `must be ${backups.min} to ${backups.max} (0 would turn off backups and point-in-time recovery)`);
   }
   if (args.multiAz && args.subnetIds.length < 2) bad("subnetIds", `${args.subnetIds.length} subnet(s)`, "Multi-AZ needs subnets in at least 2 zones");
   const slow = args.slowStatementMs ?? 500;

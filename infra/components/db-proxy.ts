@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AWS_LIMITS, inRange } from "./aws-limits";
 import { Problems } from "./problems";
 import type { PolicyStatement } from "./policy";
 
@@ -35,9 +36,11 @@ export function dbProxyProblems(args: DbProxyArgs): Problems {
     bad("proxyName", args.proxyName, "1-60 lowercase letters, digits and single '-', starting with a letter");
   }
   const pct = args.maxConnectionsPercent ?? 90;
-  if (!Number.isInteger(pct) || pct < 1 || pct > 100) bad("maxConnectionsPercent", pct, "must be a whole number from 1 to 100");
+  const pool = AWS_LIMITS.rds.proxyMaxConnectionsPercent;
+  if (!inRange(pct, pool)) bad("maxConnectionsPercent", pct, `must be a whole number from ${pool.min} to ${pool.max}`);
   const idle = args.idleClientTimeoutSeconds ?? 1800;
-  if (!Number.isInteger(idle) || idle < 1 || idle > 28_800) bad("idleClientTimeoutSeconds", idle, "must be a whole number from 1 to 28800");
+  const idleRange = AWS_LIMITS.rds.proxyIdleClientTimeoutSeconds;
+  if (!inRange(idle, idleRange)) bad("idleClientTimeoutSeconds", idle, `must be a whole number from ${idleRange.min} to ${idleRange.max}`);
   if (args.subnetIds.length < 2) bad("subnetIds", `${args.subnetIds.length} subnet(s)`, "RDS Proxy needs subnets in at least 2 zones");
   return p;
 }

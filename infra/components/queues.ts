@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AWS_LIMITS, inRange } from "./aws-limits";
 import { Problems } from "./problems";
 import type { PolicyStatement } from "./policy";
 
@@ -33,18 +34,20 @@ export function queuesProblems(args: QueuesArgs): Problems {
   const p = new Problems("Queues");
   const bad = (field: string, value: unknown, fix: string) => p.add(field, value, fix);
   if (!/^[a-z][a-z0-9-]{0,60}$/.test(args.namePrefix)) bad("namePrefix", args.namePrefix, "use lowercase letters, digits and '-' (at most 61 characters)");
-  if (!Number.isInteger(args.maxReceiveCount) || args.maxReceiveCount < 1 || args.maxReceiveCount > 1000) {
-    bad("maxReceiveCount", args.maxReceiveCount, "must be a whole number from 1 to 1000 (0 would dead-letter nothing and retry forever)");
+  const receives = AWS_LIMITS.sqs.maxReceiveCount;
+  if (!inRange(args.maxReceiveCount, receives)) {
+    bad("maxReceiveCount", args.maxReceiveCount, `must be a whole number from ${receives.min} to ${receives.max} (0 would dead-letter nothing and retry forever)`);
   }
   if (!Number.isInteger(args.consumerTimeoutSeconds) || args.consumerTimeoutSeconds < 1) bad("consumerTimeoutSeconds", args.consumerTimeoutSeconds, "must be a whole number of seconds >= 1");
-  if (!Number.isInteger(args.visibilityTimeoutSeconds) || args.visibilityTimeoutSeconds > 43_200) {
-    bad("visibilityTimeoutSeconds", args.visibilityTimeoutSeconds, "must be a whole number of seconds up to 43200 (12 hours)");
+  const visibility = AWS_LIMITS.sqs.visibilityTimeoutSeconds;
+  if (!inRange(args.visibilityTimeoutSeconds, visibility)) {
+    bad("visibilityTimeoutSeconds", args.visibilityTimeoutSeconds, `must be a whole number of seconds up to ${visibility.max} (12 hours)`);
   } else if (args.visibilityTimeoutSeconds <= args.consumerTimeoutSeconds) {
     bad("visibilityTimeoutSeconds", args.visibilityTimeoutSeconds,
       `must be longer than consumerTimeoutSeconds (${args.consumerTimeoutSeconds}), or a job still running becomes visible and runs twice; e.g. ${args.consumerTimeoutSeconds + 30}`);
   }
   const days = (field: string, v: number) => {
-    if (!Number.isInteger(v) || v < 1 || v > 14) bad(field, v, "must be a whole number of days from 1 to 14 (SQS limit)");
+    if (!inRange(v, { min: 1, max: MAX_RETENTION_DAYS })) bad(field, v, `must be a whole number of days from 1 to ${MAX_RETENTION_DAYS} (SQS limit)`);
   };
   days("messageRetentionDays", args.messageRetentionDays);
   const dlqDays = args.dlqRetentionDays ?? 14;
@@ -66,6 +69,8 @@ export interface QueuePair {
 }
 
 const DAY = 86_400;
+/** Longest SQS message retention, whole days (14). */
+const MAX_RETENTION_DAYS = AWS_LIMITS.sqs.messageRetentionSeconds.max / DAY;
 
 /**
  * The push-notification and offline-message queues. Each has a dead-letter queue that admits only its own

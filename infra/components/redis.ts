@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ELASTICACHE_OLD_NODE_FAMILIES } from "./aws-limits";
+import { AWS_LIMITS, ELASTICACHE_OLD_NODE_FAMILIES, inRange } from "./aws-limits";
 import { Problems } from "./problems";
 import * as random from "@pulumi/random";
 
@@ -60,10 +60,12 @@ export function redisProblems(args: RedisArgs): Problems {
     bad("nodeType", args.nodeType,
       "a previous-generation node cannot do Multi-AZ with automatic failover or encryption in transit; use cache.t4g.*, cache.m7g.* or cache.r7g.*");
   }
-  if (!Number.isInteger(args.replicas) || args.replicas < 0 || args.replicas > 5) bad("replicas", args.replicas, "must be a whole number from 0 to 5");
+  const replicas = AWS_LIMITS.elasticache.replicas;
+  if (!inRange(args.replicas, replicas)) bad("replicas", args.replicas, `must be a whole number from ${replicas.min} to ${replicas.max}`);
   if (args.multiAz && args.replicas < 1) bad("multiAz", args.multiAz, "Multi-AZ with automatic failover needs replicas >= 1; add a replica or set multiAz false");
-  if (!Number.isInteger(args.snapshotRetentionDays) || args.snapshotRetentionDays < 0 || args.snapshotRetentionDays > 35) {
-    bad("snapshotRetentionDays", args.snapshotRetentionDays, "must be a whole number from 0 to 35");
+  const snapshots = AWS_LIMITS.elasticache.snapshotRetentionDays;
+  if (!inRange(args.snapshotRetentionDays, snapshots)) {
+    bad("snapshotRetentionDays", args.snapshotRetentionDays, `must be a whole number from ${snapshots.min} to ${snapshots.max}`);
   }
   if (!/^[a-z0-9][a-z0-9/_+=.@-]{0,511}$/i.test(args.authSecretName)) bad("authSecretName", args.authSecretName, "letters, digits and /_+=.@- only");
   return p;

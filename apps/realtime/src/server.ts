@@ -23,6 +23,10 @@ import { bufferedBytes } from "./slow-consumer";
 import { RealtimeMetrics } from "./metrics";
 import type { Metrics } from "@chat/shared/src/metrics";
 import { codePoints, MESSAGE_BODY_MAX } from "@chat/shared/src/chat";
+import {
+  CLIENT_EVENTS as CLIENT_EVENT_NAMES, CLIENT_MSG_ID, CLIENT_MSG_ID_RULE, EVENT_ID_MAX, REFRESH_TOKEN_MAX,
+  type ClientToServerEvents, type ServerToClientEvents,
+} from "@chat/shared/src/socket-events";
 import { ClientError, type ChatMessage, type Principal, type RealtimeDeps } from "./ports";
 import type { RealtimeSettings } from "./settings";
 
@@ -61,9 +65,11 @@ interface EngineConn {
   once(event: "close", fn: (reason: string, description?: unknown) => void): void;
 }
 
-type ChatSocket = Socket<Record<string, (...args: any[]) => void>, Record<string, (...args: any[]) => void>, Record<string, never>, SocketState>;
+/** The Socket.IO contract (apps/shared/src/socket-events.ts): what clients emit, what the server emits. */
+type ChatServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketState>;
+type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketState>;
 
-const CLIENT_EVENTS = new Set(["message:send", "typing", "read", "auth:refresh"]);
+const CLIENT_EVENTS: ReadonlySet<string> = new Set(CLIENT_EVENT_NAMES);
 /** Client errors counted in `Rejections` (anything else a handler throws is a server fault). */
 const REFUSAL_CODES = ["invalid_event", "not_member", "not_found", "send_rate_limited"] as const;
 /** Where `allowRequest` leaves the client IP whose session slot it reserved, until the session exists. */
@@ -71,7 +77,7 @@ const SESSION_IP = Symbol("sessionIp");
 /** Longest delay setTimeout takes (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_BODY_CHARS = MESSAGE_BODY_MAX;
-const MAX_ID_CHARS = 128;
+const MAX_ID_CHARS = EVENT_ID_MAX;
 /** How far before a lost Redis subscription the replay starts, to cover publishes in flight. */
 const REPLAY_MARGIN_MS = 2000;
 const REPLAY_LIMIT = 1000;
@@ -101,7 +107,9 @@ function validateSend(p: unknown): { roomId: string; body: string; clientMsgId: 
   if (typeof o.body !== "string" || o.body.trim() === "") throw new ClientError("invalid_event", "message:send: body must be a non-empty string");
   const chars = codePoints(o.body);
   if (chars > MAX_BODY_CHARS) throw new ClientError("invalid_event", `message:send: body is ${chars} characters (Unicode code points); the limit is ${MAX_BODY_CHARS}`);
-  if (!isId(o.clientMsgId)) throw new ClientError("invalid_event", `message:send: clientMsgId must be a string of 1-${MAX_ID_CHARS} characters (a client-generated unique id, reused on retry)`);
+  if (typeof o.clientMsgId !== "string" || !CLIENT_MSG_ID.test(o.clientMsgId)) {
+    throw new ClientError("invalid_event", `message:send: clientMsgId must be ${CLIENT_MSG_ID_RULE} (a client-generated unique id, reused on retry)`);
+  }
   return { roomId: o.roomId, body: o.body, clientMsgId: o.clientMsgId };
 }
 
@@ -123,7 +131,7 @@ function validateRead(p: unknown): { roomId: string; messageId: string } {
 
 export class RealtimeServer {
   readonly http: HttpServer;
-  readonly io: Server;
+  readonly io: ChatServer;
   readonly metrics: RealtimeMetrics;
   private readonly limiter: ConnectionLimiter;
   private readonly sessions: SessionLimiter;
@@ -144,7 +152,7 @@ export class RealtimeServer {
     this.http = createServer((req, res) => void this.handleHttp(req, res));
     // Engine-level cap on sessions, above the Socket.IO limit, so handshake floods cannot pile up sessions.
     const engineCap = Math.ceil(settings.maxConnectionsPerTask * 1.1) + 100;
-    this.io = new Server(this.http, {
+    this.io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketState>(this.http, {
       adapter: createAdapter(
         guardFireAndForget(opts.pubClient, (err) => opts.log.warn({ error: err.message }, "redis publish failed")),
         guardFireAndForget(opts.subClient, (err) => opts.log.warn({ error: err.message }, "redis subscription command failed")),
@@ -499,7 +507,7 @@ export class RealtimeServer {
       if (ack) ack(r);
       else if (!r.ok) socket.emit("error", r.error);
     };
-    if (typeof token !== "string" || token.length === 0 || token.length > 4096) {
+    if (typeof token !== "string" || token.length === 0 || token.length > REFRESH_TOKEN_MAX) {
       this.metrics.rejection("invalid_event");
       return answer({ ok: false, error: { code: "invalid_event", message: "auth:refresh expects { token: string } (a new access token from POST /api/auth/refresh)" } });
     }

@@ -69,12 +69,12 @@ test("a store that answers message:send with another room's row: the socket is n
   // The other room keeps talking; the victim hears it (the message went out), the attacker does not.
   const said = await send(victim, { roomId: theirs.roomId, body: "still private", clientMsgId: "theirs-2" });
   expect(said.ok).toBe(true);
-  await victim.next("message:new", (m) => m.id === said.message.id);
+  await victim.next("message:new", (m) => m.id === said.message!.id);
   // A message of the attacker's own room, sent after, is the signal that everything before it has arrived.
   lie = false;
   const own = await send(attacker, { roomId: mine.roomId, body: "own room", clientMsgId: "mine-2" });
   expect(own.ok).toBe(true);
-  await attacker.next("message:new", (m) => m.id === own.message.id);
+  await attacker.next("message:new", (m) => m.id === own.message!.id);
   expect(attacker.of("message:new").filter((m) => m.roomId === theirs.roomId)).toEqual([]);
   // Nor was the stolen row broadcast to its own room.
   expect(victim.of("message:new").map((m) => m.id)).not.toContain(foreign.id);

@@ -63,7 +63,7 @@ test("a message sent through one process reaches clients of both, acknowledged a
   }
   // A retry with the same clientMsgId (lost ack) returns the same row and creates no second one.
   const retry = await send(a, { roomId, body: "hello across tasks", clientMsgId: "cross-1" });
-  assert.equal(retry.message.id, ack.message.id);
+  assert.equal(retry.message!.id, ack.message!.id);
   const count = await f.pool.query("SELECT count(*)::int AS n FROM messages WHERE client_msg_id = 'cross-1'");
   assert.equal(count.rows[0].n, 1);
   a.close();
@@ -236,7 +236,7 @@ test("SIGTERM with connected clients: they reconnect to the other process, exit 
     assert.equal(after.connections, 4, "every client now on the remaining process");
 
     const ack = await send(clients[0], { roomId, body: "after sigterm", clientMsgId: "sigterm-1" });
-    for (const c of clients) await c.next("message:new", (x) => x.id === ack.message.id);
+    for (const c of clients) await c.next("message:new", (x) => x.id === ack.message!.id);
     for (const c of clients) c.close();
   } finally {
     await lb.close();

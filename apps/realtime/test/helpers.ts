@@ -14,6 +14,15 @@ import { startRedis, freePort, type TestRedis } from "../../../test/support/redi
 import { migrate } from "@chat/shared/src/migrate";
 import { TokenService } from "@chat/shared/src/auth";
 import type { JwtKeys } from "@chat/shared/src/config";
+import type { ClientToServerEvents, SendAck, SendPayload, ServerToClientEvents } from "@chat/shared/src/socket-events";
+
+/** A socket.io-client socket bound to the realtime contract (apps/shared/src/socket-events.ts). */
+export type ChatClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** The same socket without the contract's types, for tests that send what the contract forbids. */
+export function untyped(socket: ChatClientSocket): Socket {
+  return socket as unknown as Socket;
+}
 
 const ROOT = join(__dirname, "..", "..", "..");
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -153,7 +162,7 @@ export async function spawnRealtime(f: Fixture, extra: Record<string, string> = 
 }
 
 export interface Client {
-  socket: Socket;
+  socket: ChatClientSocket;
   events: { event: string; args: any[] }[];
   /** Waits for the first event named `event` (after index `from`) matching `where`. */
   next(event: string, where?: (arg: any) => boolean, timeoutMs?: number, from?: number): Promise<any>;
@@ -162,7 +171,7 @@ export interface Client {
 }
 
 export function client(url: string, token: string | undefined, opts: Partial<ManagerOptions & SocketOptions> = {}): Client {
-  const socket = connect(url, {
+  const socket: ChatClientSocket = connect(url, {
     transports: ["websocket"],
     reconnection: false,
     ...(token === undefined ? {} : { auth: { token } }),
@@ -207,9 +216,9 @@ export async function connected(url: string, token: string, opts: Partial<Manage
   return c;
 }
 
-/** Sends `message:send` and resolves with the acknowledgement. */
-export function send(c: Client, payload: unknown, timeoutMs = 5000): Promise<any> {
-  return c.socket.timeout(timeoutMs).emitWithAck("message:send", payload);
+/** Sends `message:send` and resolves with the acknowledgement (`payload` may break the contract on purpose). */
+export function send(c: Client, payload: SendPayload | Record<string, unknown> | null, timeoutMs = 5000): Promise<SendAck> {
+  return c.socket.timeout(timeoutMs).emitWithAck("message:send", payload as SendPayload);
 }
 
 /**

@@ -60,7 +60,7 @@ test("online members get presence keys (no presence events past PRESENCE_MAX_ROO
   const ack = await send(a, { roomId, body: "are you there?", clientMsgId: "push-1" });
   assert.equal(ack.ok, true);
   const retry = await send(a, { roomId, body: "are you there?", clientMsgId: "push-1" });
-  assert.equal(retry.message.id, ack.message.id);
+  assert.equal(retry.message!.id, ack.message!.id);
 
   // Queued before each ack: one job per send, both with the job id the workers deduplicate on.
   const jobs = (await receiveAll(1000)).map((body) => parseJob(body));
@@ -99,18 +99,18 @@ test("jobs that cannot be queued: the send is answered delivery_pending (the mes
     assert.equal(first.ok, false, JSON.stringify(first));
     assert.equal(first.error.code, "delivery_pending");
     assert.match(first.error.message, /retry with the same clientMsgId/);
-    assert.equal((await a.next("message:new", (m) => m.id === first.message.id)).body, "please deliver", "saved and broadcast");
+    assert.equal((await a.next("message:new", (m) => m.id === first.message!.id)).body, "please deliver", "saved and broadcast");
 
     const created = await sqs.client.send(new CreateQueueCommand({ QueueName: name }));
     assert.equal(created.QueueUrl, lateUrl);
     const retry = await send(a, payload);
     assert.equal(retry.ok, true, JSON.stringify(retry));
-    assert.equal(retry.message.id, first.message.id);
+    assert.equal(retry.message!.id, first.message!.id);
     const out = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: lateUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     const jobs = (out.Messages ?? []).map((m) => parseJob(m.Body));
     assert.equal(jobs.length, 1, JSON.stringify(jobs));
     assert.ok(jobs[0].ok);
-    assert.equal(jobs[0].job.jobId, `push:${first.message.id}:${userIds[1]}`);
+    assert.equal(jobs[0].job.jobId, `push:${first.message!.id}:${userIds[1]}`);
     assert.equal((await f.pool.query("SELECT count(*)::int AS n FROM messages WHERE client_msg_id = 'late-1'")).rows[0].n, 1);
   } finally {
     await late.stop(500);

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { ChatStore, Delivery, Presence, TokenService, createEmitter, createRedis, closeRedis, revokedBeforeKey, revokedSessionKey } from "@chat/shared";
 import { startRealtime, type RunningRealtime } from "../src/app";
-import { fixture, client, connected, send, sleep, type Fixture, type Client } from "./helpers";
+import { CLIENT_MSG_ID_MAX } from "@chat/shared/src/socket-events";
+import { fixture, client, connected, send, sleep, untyped, type Fixture, type Client } from "./helpers";
 import { freePort } from "../../../test/support/redis";
 
 let f: Fixture;
@@ -200,9 +201,9 @@ test("membership changes reach open sockets: a room joined after connecting deli
     assert.equal(replay.error.code, "not_member");
     await inRoom(b, `room:${room.id}`, false);
     const third = await send(a, { roomId: room.id, body: "still private", clientMsgId: "mc-3" });
-    await a.next("message:new", (m) => m.id === third.message.id);
+    await a.next("message:new", (m) => m.id === third.message!.id);
     await markerReaches(b, "after-third");
-    assert.equal(b.of("message:new").filter((m) => m.id === third.message.id).length, 0);
+    assert.equal(b.of("message:new").filter((m) => m.id === third.message!.id).length, 0);
   } finally {
     await closeRedis(redis);
     await closeAll();
@@ -217,8 +218,14 @@ test("bad events get a clear error: invalid payloads, unknown events, rooms the 
   assert.match(bad.error.message, /body must be a non-empty string/);
 
   const badId = await send(a, { roomId, body: "x", clientMsgId: "has spaces" });
+  assert.ok(!badId.ok);
   assert.equal(badId.error.code, "invalid_event");
   assert.match(badId.error.message, /clientMsgId/);
+  // the one clientMsgId limit of the contract (apps/shared/src/socket-events.ts), checked here before the store
+  const longId = await send(a, { roomId, body: "x", clientMsgId: "k".repeat(CLIENT_MSG_ID_MAX + 1) });
+  assert.ok(!longId.ok);
+  assert.equal(longId.error.code, "invalid_event");
+  assert.equal(longId.error.message, `message:send: clientMsgId must be 1 to ${CLIENT_MSG_ID_MAX} characters of letters, digits, _ . : - (a client-generated unique id, reused on retry)`);
 
   const unknownRoom = await send(a, { roomId: randomUUID(), body: "x", clientMsgId: "nm-1" });
   assert.equal(unknownRoom.ok, false);
@@ -244,7 +251,7 @@ test("bad events get a clear error: invalid payloads, unknown events, rooms the 
   assert.deepEqual(insider.of("typing"), [], "nor the outsider's typing");
   assert.deepEqual(insider.of("read"), [], "nor the outsider's read marker");
 
-  a.socket.emit("shout", { hello: 1 });
+  untyped(a.socket).emit("shout", { hello: 1 });
   const unknown = await a.next("error", (e) => e.code === "invalid_event");
   assert.match(unknown.message, /unknown event "shout"/);
 

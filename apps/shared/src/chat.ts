@@ -8,6 +8,7 @@ import type { Emitter } from "@socket.io/redis-emitter";
 import type { Presence } from "./presence";
 import { pushJob, offlineJob, type JobProducer } from "./jobs";
 import { withTransaction } from "./db";
+import { CLIENT_MSG_ID, CLIENT_MSG_ID_RULE } from "./socket-events";
 
 export interface Message {
   id: string;
@@ -67,7 +68,6 @@ export const MESSAGE_BODY_MAX = 4000;
 export const BODY_MAX = MESSAGE_BODY_MAX;
 export const ROOM_NAME_MAX = 100;
 export const DISPLAY_NAME_MAX = 64;
-export const CLIENT_MSG_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BIGINT = /^[1-9]\d{0,18}$/;
 /** PostgreSQL's bigint maximum (2^63 - 1): message ids and cursors above it cannot exist. */
@@ -339,7 +339,7 @@ export class ChatStore {
     const roomId = normaliseRoomId(input.roomId);
     checkBody(body);
     if (typeof clientMsgId !== "string" || !CLIENT_MSG_ID.test(clientMsgId)) {
-      throw new ChatError("bad_request", "clientMsgId must be 1 to 64 characters of letters, digits, _ . : -");
+      throw new ChatError("bad_request", `clientMsgId must be ${CLIENT_MSG_ID_RULE}`);
     }
     const { rows } = await this.pool.query(
       `WITH ins AS (

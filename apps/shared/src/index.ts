@@ -8,6 +8,7 @@ export * from "./auth";
 export * from "./presence";
 export * from "./jobs";
 export * from "./chat";
+export * from "./socket-events";
 export * from "./emitter";
 export * from "./http";
 export * from "./limits";

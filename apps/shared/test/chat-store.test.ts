@@ -1,6 +1,7 @@
 // ChatStore on a real PostgreSQL: membership guards every read of a room (outsiders and ex-members are
 // refused by the store itself, whatever the api in front of it does), and the data operations keep their
 // contracts (idempotent posts, own-message edits, cursors, read markers that only move forward).
+import { CLIENT_MSG_ID_MAX } from "../src/socket-events";
 import { createTestDatabase } from "../../../test/support/postgres";
 import { createPool, type Pool } from "../src/db";
 import { migrate } from "../src/migrate";
@@ -129,7 +130,8 @@ describe("messages", () => {
     expect((await refused(post("x".repeat(BODY_MAX + 1), "ok"), ["bad_request"])).message).toBe(`body must be 1 to ${BODY_MAX} characters (Unicode code points; got ${BODY_MAX + 1})`);
     await store.postMessage({ userId: member, roomId: room, body: "x".repeat(BODY_MAX), clientMsgId: "max-len" });
     expect((await refused(post("hi", "has space"), ["bad_request"])).message).toMatch(/clientMsgId must be 1 to 64 characters/);
-    await refused(post("hi", "x".repeat(65)), ["bad_request"]);
+    await refused(post("hi", "x".repeat(CLIENT_MSG_ID_MAX + 1)), ["bad_request"]);
+    expect((await store.postMessage({ userId: member, roomId: room, body: "longest id", clientMsgId: "k".repeat(CLIENT_MSG_ID_MAX) })).created).toBe(true);
     await refused(post("hi", ""), ["bad_request"]);
     await refused(post("hi", 7), ["bad_request"]);
     await refused(post("hi", "ok", "not-a-room"), ["not_found"]);

@@ -1,4 +1,4 @@
-import { DISPLAY_NAME_MAX, MESSAGE_BODY_MAX, ROOM_NAME_MAX } from "@chat/shared";
+import { CLIENT_MSG_ID_CHARS, CLIENT_MSG_ID_MAX, DISPLAY_NAME_MAX, MESSAGE_BODY_MAX, ROOM_NAME_MAX } from "@chat/shared";
 /** JSON schemas shared by the routes. Unknown fields are refused, so typos surface as a 400 naming the field. */
 export const uuidParam = (name: string) => ({
   type: "object",
@@ -18,7 +18,7 @@ export const password = { type: "string", minLength: 8, maxLength: 256 };
 export const displayName = { type: "string", minLength: 1, maxLength: DISPLAY_NAME_MAX };
 // maxLength counts Unicode code points (JSON Schema), as the store, realtime and the database constraint do.
 export const messageBody = { type: "string", minLength: 1, maxLength: MESSAGE_BODY_MAX };
-export const clientMsgId = { type: "string", minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.:-]+$" };
+export const clientMsgId = { type: "string", minLength: 1, maxLength: CLIENT_MSG_ID_MAX, pattern: `^[${CLIENT_MSG_ID_CHARS}]+$` };
 export const messageId = { type: "string", pattern: "^[1-9][0-9]{0,18}$" };
 export const roomName = { type: "string", minLength: 1, maxLength: ROOM_NAME_MAX };
 export const roomVisibility = { type: "string", enum: ["public", "private"] };
