@@ -118,7 +118,9 @@ describe("traffic overrides", () => {
     expect(plain.database.instanceClass).toBe(TIERS["10k-dau"].database.instanceClass);
     expect(busy.database.instanceClass).toBe(buildTier("10k-dau", withTraffic({ peakConcurrencyShare: 0.9, messagesPerConnectionPerMinute: 6 })).database.instanceClass);
     expect(busy.database.instanceClass).not.toBe(plain.database.instanceClass);
-    expect(busy.services.realtime.min).toBeGreaterThan(plain.services.realtime.min);
+    // More connections at peak: the realtime service carries more (more tasks, or larger ones).
+    const carried = (s: typeof plain) => s.services.realtime.min * s.services.realtime.maxConnectionsPerTask;
+    expect(carried(busy)).toBeGreaterThan(carried(plain));
   });
 
   it("rejects an unknown assumption and a value out of range, naming the key and the range", () => {

@@ -82,13 +82,16 @@ export const CAPACITY = {
    */
   realtimeConnectionsPerVcpu: 7500,
   /**
-   * The most connections one realtime process has held under the benchmark: 2,500. The run
-   * `npm run bench:realtime -- --clients 5000 --messages 30 --window 1` (2026-11-23, bench/results/realtime.md)
-   * connected 5,000 clients spread over the TWO realtime processes it starts, every message acknowledged and
-   * delivered. No tier puts more on one task, whatever its CPU: beyond this nothing has been measured. Raise it
-   * only with a run that holds more per process.
+   * The most connections one realtime process has held under the benchmark: 10,000. The run
+   * `npm run bench:realtime -- --clients 10000 --processes 1 --workers 4 --model 30 --fanout 20 --idle 30 --baselines 0`
+   * (2026-12-01, bench/results/realtime.md) held 10,000 clients on ONE realtime process (clients in four
+   * load-generator processes), idle for 30 s and then for 30 s at this model's message rate (2 per connection
+   * per minute into rooms of 20): every message acknowledged and delivered to every member, 25-31 KiB RSS per
+   * connection, 0.005 ms CPU per idle connection per second, a quarter of one core at the message rate. No tier
+   * puts more on one task, whatever its CPU: beyond this nothing has been measured. Raise it only with a run
+   * that holds more on one process.
    */
-  maxMeasuredConnectionsPerTask: 2500,
+  maxMeasuredConnectionsPerTask: 10_000,
   /** API requests per second one api task serves per vCPU at the latency target. */
   apiRequestsPerSecondPerVcpu: 400,
   /** Queue jobs per second one worker task completes per vCPU. */

@@ -256,8 +256,9 @@ interface TaskSize {
 
 /**
  * Fargate task sizes the model chooses from (cpu units, memory MiB: the smallest memory Fargate allows with the
- * cpu). Larger tasks carry no more realtime connections (capped at CAPACITY.maxMeasuredConnectionsPerTask,
- * reached at 0.5 vCPU) and the api/worker figures are per vCPU, so beyond 1 vCPU only the task count changes.
+ * cpu). Realtime connections grow with the cpu up to CAPACITY.maxMeasuredConnectionsPerTask (at the measured
+ * connections per vCPU that cap lies beyond the largest size listed) and the api/worker figures are per vCPU, so
+ * beyond 1 vCPU only the task count changes.
  */
 export const TASK_SIZES: readonly TaskSize[] = [
   { cpu: 256, memory: 512 },

@@ -141,6 +141,8 @@ export class RealtimeServer {
   private draining = false;
   private closed = false;
   private subscriptionLostAt: number | undefined;
+  /** Committed messages waiting for the next broadcast flush (`broadcastSoon`). */
+  private outbox: Array<{ room: string; message: ChatMessage; sent: () => void }> = [];
 
   constructor(private readonly opts: RealtimeServerOptions) {
     const { settings } = opts;
@@ -426,7 +428,7 @@ export class RealtimeServer {
     // joining heals a socket that missed the api's membership broadcast (the api moves sockets on
     // create/join/leave).
     if (!socket.rooms.has(room)) socket.join(room);
-    this.io.to(room).emit("message:new", message);
+    await this.broadcastSoon(room, message);
     try {
       await this.opts.deps.notifyOffline(message, principal.userId);
     } catch (err) {
@@ -440,6 +442,27 @@ export class RealtimeServer {
       return;
     }
     ack?.({ ok: true, message });
+  }
+
+  /**
+   * Broadcasts `message:new` at the end of this turn of the event loop, together with every other message
+   * committed in the same turn. Writing them in one go lets each client's transport take the second and
+   * later packets as one write (Engine.IO buffers packets while a write is in flight), where broadcasting
+   * each commit on its own costs one system call per client per message. Order is kept: messages go out in
+   * the order their commits came back. Resolves once the message was handed to Socket.IO.
+   */
+  private broadcastSoon(room: string, message: ChatMessage): Promise<void> {
+    return new Promise((sent) => {
+      if (this.outbox.length === 0) setImmediate(() => this.flushOutbox());
+      this.outbox.push({ room, message, sent });
+    });
+  }
+
+  private flushOutbox(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    for (const { room, message } of batch) this.io.to(room).emit("message:new", message);
+    for (const { sent } of batch) sent();
   }
 
   /**
