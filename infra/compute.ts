@@ -12,6 +12,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Naming } from "./config/naming";
+import { removalPolicy } from "./config/removal";
 import { CONFIG_NAMESPACE } from "./config/schema";
 import type { StackConfig } from "./config/schema";
 import { REALTIME_DEREGISTRATION_DELAY_RANGE } from "./config/sizing-rules";
@@ -134,8 +135,7 @@ export function buildCompute(cfg: StackConfig, naming: Naming, refs: ComputeRefs
     // unset: each image is tagged with the hash of its own build inputs (infra/components/context-hash.ts)
     tag: toBuild.length ? cfg.imageTag : undefined,
     registryAuth: auth && { address: auth.proxyEndpoint, username: auth.userName, password: auth.password },
-    // dev, and DR stacks (retired after every drill): images are rebuilt from source, a destroy must not stop at them
-    forceDelete: !s.alb.deletionProtection || cfg.primaryEnv !== undefined,
+    removal: removalPolicy(cfg),
   });
 
   const services = {} as Record<ServiceName, FargateService>;

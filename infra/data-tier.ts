@@ -13,6 +13,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Naming } from "./config/naming";
+import { removalPolicy } from "./config/removal";
 import { CONFIG_NAMESPACE } from "./config/schema";
 import { TIER_NAMES, TIERS } from "./config/tiers";
 import { postgresMaxConnections } from "./components/alarm-specs";
@@ -58,7 +59,7 @@ type ComponentArgs = {
 /** Component arguments from the stack config (plain values; shared by validation and construction). */
 function componentArgs(cfg: StackConfig, naming: Naming): ComponentArgs {
   const s = cfg.sizing;
-  const disposable = !s.database.deletionProtection;
+  const removal = removalPolicy(cfg);
   const subnetCount = cfg.availabilityZones.length;
   return {
     database: {
@@ -69,7 +70,7 @@ function componentArgs(cfg: StackConfig, naming: Naming): ComponentArgs {
       maxStorageGb: s.database.maxStorageGb,
       multiAz: s.database.multiAz,
       backupRetentionDays: s.database.backupRetentionDays,
-      safeguards: !disposable,
+      removal,
       // dev's 1 GiB burstable class: RDS's formula on the real memory (the nominal number would overstate it)
       maxConnectionsFromFormula: cfg.tier === "dev",
       restoreSnapshotId: cfg.restoreSnapshotId,
@@ -89,7 +90,7 @@ function componentArgs(cfg: StackConfig, naming: Naming): ComponentArgs {
       replicas: s.redis.replicas,
       multiAz: s.redis.multiAz,
       snapshotRetentionDays: s.redis.snapshotRetentionDays,
-      disposable,
+      removal,
     },
     queues: {
       namePrefix: naming.prefix,
@@ -162,7 +163,7 @@ export function buildDataTier(cfg: StackConfig, naming: Naming, network: Network
   if (!cfg.pushGatewayUrl && cfg.tier !== "dev") pulumi.log.warn(pushDisabledWarning(naming.prefix));
   const redis = new Redis("redis", { ...a.redis, ...net });
   const queues = new Queues("queues", a.queues);
-  const secrets = new AppSecrets("secrets", { namePrefix: naming.durablePrefix, disposable: a.redis.disposable });
+  const secrets = new AppSecrets("secrets", { namePrefix: naming.durablePrefix, removal: a.redis.removal });
 
   // Push delivery needs a gateway. Without `pushGatewayUrl` the push queue and its DLQ still exist (setting the
   // key later replaces nothing), but no service gets its URL, the right to use it, or the gateway secret: api and

@@ -11,6 +11,7 @@ import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import { drVaultNameOf } from "./config/dr";
 import type { Naming } from "./config/naming";
+import { removalPolicy } from "./config/removal";
 import type { StackConfig } from "./config/schema";
 import { Alarms } from "./components/alarms";
 import type { AlarmTargets } from "./components/alarm-specs";
@@ -77,7 +78,7 @@ export function buildObservability(cfg: StackConfig, naming: Naming, refs: Obser
   const backup = new Backup("backup", {
     namePrefix: naming.prefix,
     vaultNamePrefix: naming.durablePrefix,
-    disposable: !s.database.deletionProtection,
+    removal: removalPolicy(cfg),
     dbInstanceArn: refs.database.arn,
     sizing: s.backup,
     dbBackupRetentionDays: s.database.backupRetentionDays,

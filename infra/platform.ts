@@ -5,6 +5,7 @@
  * through the synth harness.
  */
 import * as aws from "@pulumi/aws";
+import { removalPolicy } from "./config/removal";
 import type { StackConfig } from "./config/schema";
 import { resolveZones } from "./config/zones";
 import { Naming } from "./config/naming";
@@ -82,9 +83,7 @@ export function buildPlatform(cfg: StackConfig) {
     idleTimeoutSeconds: s.alb.idleTimeoutSeconds,
     stickinessSeconds: s.alb.stickinessSeconds,
     accessLogRetentionDays: s.alb.accessLogRetentionDays,
-    deletionProtection: s.alb.deletionProtection,
-    // dev, and DR stacks: a drill's access logs must not keep its retirement from completing
-    forceDestroyLogs: !s.alb.deletionProtection || cfg.primaryEnv !== undefined,
+    removal: removalPolicy(cfg),
   });
   // During a failover a DR stack takes the site's name over from the primary (docs/DR.md).
   if (site) new SiteAlias("site-dns", { ...site, target: { dnsName: alb.dnsName, zoneId: alb.zoneId }, takeOver: cfg.primaryEnv !== undefined });
@@ -145,8 +144,7 @@ export function buildPlatform(cfg: StackConfig) {
     accountId: aws.getCallerIdentityOutput({}).accountId,
     region: cfg.region,
     accessLogRetentionDays: s.alb.accessLogRetentionDays,
-    // dev, and DR stacks (retired after every drill): query results are disposable
-    forceDestroy: !s.alb.deletionProtection || cfg.primaryEnv !== undefined,
+    removal: removalPolicy(cfg),
   });
   // Shares the DR-region provider of the backup copies (the pilot light exists only where copies do).
   const pilotLight = hasDrPilotLight(cfg)

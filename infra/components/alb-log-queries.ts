@@ -8,6 +8,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Problems } from "./problems";
+import { RETAIN, type RemovalPolicy } from "./removal";
 
 export interface AlbLogQueriesArgs {
   /** `<project>-<env>`: the workgroup is `<prefix>-ops`; the database `<prefix>` in snake case plus `_logs`. */
@@ -25,8 +26,8 @@ export interface AlbLogQueriesArgs {
   resultRetentionDays?: number;
   /** Largest scan per query, bytes (a runaway query stops there). @default 10 GiB */
   bytesScannedCutoffPerQuery?: number;
-  /** Let `pulumi destroy` empty the results bucket and drop the workgroup's query history (throwaway stacks). @default false */
-  forceDestroy?: boolean;
+  /** `emptyOnDestroy`: `pulumi destroy` empties the results bucket and drops the workgroup's query history. @default RETAIN */
+  removal?: RemovalPolicy;
   /** Tags on every child. */
   tags?: Record<string, string>;
 }
@@ -93,11 +94,12 @@ export class AlbLogQueries extends pulumi.ComponentResource {
 
   constructor(name: string, args: AlbLogQueriesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:logs:AlbLogQueries", name, {}, opts);
+    const emptyOnDestroy = (args.removal ?? RETAIN).emptyOnDestroy;
     albLogQueriesProblems(args).check();
     const tags = args.tags ?? {};
     const child = { parent: this };
 
-    const results = this.createResultsBucket(name, args, tags);
+    const results = this.createResultsBucket(name, args, tags, emptyOnDestroy);
     const database = new aws.glue.CatalogDatabase(`${name}-database`, {
       name: logsDatabaseName(args.namePrefix),
       description: `${args.namePrefix}: tables over the stack's logs in S3 (Athena)`,
@@ -135,7 +137,7 @@ export class AlbLogQueries extends pulumi.ComponentResource {
       name: `${args.namePrefix}-ops`,
       description: `${args.namePrefix}: operators' log queries (results encrypted, expire after ${args.resultRetentionDays ?? 7} days)`,
       state: "ENABLED",
-      forceDestroy: args.forceDestroy ?? false,
+      forceDestroy: emptyOnDestroy,
       configuration: {
         enforceWorkgroupConfiguration: true,
         publishCloudwatchMetricsEnabled: true,
@@ -156,9 +158,9 @@ export class AlbLogQueries extends pulumi.ComponentResource {
   }
 
   /** Private, owner-enforced, SSE-S3, TLS-only bucket whose objects expire after `resultRetentionDays`. */
-  private createResultsBucket(name: string, args: AlbLogQueriesArgs, tags: Record<string, string>) {
+  private createResultsBucket(name: string, args: AlbLogQueriesArgs, tags: Record<string, string>, emptyOnDestroy: boolean) {
     const child = { parent: this };
-    const bucket = new aws.s3.Bucket(`${name}-results`, { forceDestroy: args.forceDestroy ?? false, tags: { ...tags, Purpose: "athena-results" } }, child);
+    const bucket = new aws.s3.Bucket(`${name}-results`, { forceDestroy: emptyOnDestroy, tags: { ...tags, Purpose: "athena-results" } }, child);
     const ownership = new aws.s3.BucketOwnershipControls(`${name}-results-ownership`, {
       bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" },
     }, child);

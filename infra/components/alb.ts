@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AWS_LIMITS, AWS_NAME_LIMITS, inRange } from "./aws-limits";
 import { Problems } from "./problems";
+import { RETAIN, type RemovalPolicy } from "./removal";
 
 /**
  * Elastic Load Balancing accounts that write access logs in regions opened before August 2022. Newer regions
@@ -67,10 +68,8 @@ export interface AlbArgs {
   stickinessSeconds?: number;
   /** Days access log objects are kept. @default 30 */
   accessLogRetentionDays?: number;
-  /** Refuse to delete the ALB (production). @default true */
-  deletionProtection?: boolean;
-  /** Let `pulumi destroy` empty the access log bucket (dev stacks). Logs are lost. @default false */
-  forceDestroyLogs?: boolean;
+  /** `protectEntrypoint`: the ALB refuses deletion; `emptyOnDestroy`: `pulumi destroy` empties the access log bucket (logs are lost). @default RETAIN */
+  removal?: RemovalPolicy;
   /** Tags for every child. */
   tags?: Record<string, string>;
 }
@@ -150,6 +149,7 @@ export class Alb extends pulumi.ComponentResource {
 
   constructor(name: string, args: AlbArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:alb:Alb", name, {}, opts);
+    const removal = args.removal ?? RETAIN;
     validateAlbArgs(args);
     const tags = args.tags ?? {};
     // Whether HTTPS exists is decided by the presence of the argument (plain), not by its value (an Output).
@@ -161,7 +161,7 @@ export class Alb extends pulumi.ComponentResource {
     }
 
     const sg = this.createSecurityGroup(name, args, tags);
-    const logs = this.createAccessLogBucket(name, args, tags);
+    const logs = this.createAccessLogBucket(name, args, tags, removal.emptyOnDestroy);
 
     this.loadBalancer = new aws.lb.LoadBalancer(`${name}-lb`, {
       name: args.loadBalancerName,
@@ -174,7 +174,7 @@ export class Alb extends pulumi.ComponentResource {
       enableHttp2: true,
       dropInvalidHeaderFields: true,
       desyncMitigationMode: "defensive",
-      enableDeletionProtection: args.deletionProtection ?? true,
+      enableDeletionProtection: removal.protectEntrypoint,
       accessLogs: { bucket: logs.bucketName, prefix: ACCESS_LOG_PREFIX, enabled: true },
       tags: { ...tags, Name: args.loadBalancerName },
     }, { parent: this, dependsOn: logs.ready });
@@ -227,9 +227,9 @@ export class Alb extends pulumi.ComponentResource {
     return sg;
   }
 
-  private createAccessLogBucket(name: string, args: AlbArgs, tags: Record<string, string>) {
+  private createAccessLogBucket(name: string, args: AlbArgs, tags: Record<string, string>, emptyOnDestroy: boolean) {
     const child = { parent: this };
-    const bucket = new aws.s3.Bucket(`${name}-access-logs`, { forceDestroy: args.forceDestroyLogs ?? false, tags }, child);
+    const bucket = new aws.s3.Bucket(`${name}-access-logs`, { forceDestroy: emptyOnDestroy, tags }, child);
     const ownership = new aws.s3.BucketOwnershipControls(`${name}-access-logs-ownership`, {
       bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" },
     }, child);

@@ -14,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AWS_LIMITS, AWS_NAME_LIMITS, inRange } from "./aws-limits";
 import { fitName } from "./names";
 import { Problems } from "./problems";
+import { RETAIN, type RemovalPolicy } from "./removal";
 
 /** The backup plan: retention per schedule and what crosses to the DR region (the tier's `backup` section has this shape). */
 export interface BackupSizing {
@@ -46,7 +47,7 @@ export interface BackupArgs {
    * the recovery points) in the account, and the DR copy key keeps decrypting what a DR stack restored.
    * @default false
    */
-  disposable?: boolean;
+  removal?: RemovalPolicy;
   /** ARN of the DB instance to back up. */
   dbInstanceArn: pulumi.Input<string>;
   /** The tier's `backup` section. */
@@ -143,7 +144,7 @@ export class Backup extends pulumi.ComponentResource {
     const drProvider = crossRegion
       ? args.drProvider ?? new aws.Provider(`${name}-dr-region`, { ...args.drProviderSettings, region: args.drRegion }, child)
       : undefined;
-    const disposable = args.disposable ?? false;
+    const disposable = !(args.removal ?? RETAIN).keepData;
     // Vaults and keys hold (or decrypt) the recovery points: outside dev a destroy must never take them along.
     const keep = disposable ? {} : { protect: true, retainOnDelete: true };
     const dr = { parent: this, provider: drProvider };

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AWS_LIMITS, inRange } from "./aws-limits";
 import { Problems } from "./problems";
 import { instanceMemoryGiB, POSTGRES_MAJORS, postgresMaxConnections, RDS_MAX_CONNECTIONS_FORMULA } from "./postgres-limits";
+import { RETAIN, type RemovalPolicy } from "./removal";
 
 /**
  * How long Pulumi waits for the instance. A restore from a snapshot (docs/DR.md, section 3, step 3: 35-50 min
@@ -48,11 +49,10 @@ export interface DatabaseArgs {
   /** Automated backup (point-in-time recovery) window, 1 to 35 days. */
   backupRetentionDays: number;
   /**
-   * Keep the data safe from accidental deletion: RDS deletion protection, a final snapshot, and Pulumi
-   * `protect` + `retainOnDelete` on the instance and its key. Off only for a disposable dev stack.
-   * @default true
+   * `keepData`: RDS deletion protection, a final snapshot, and Pulumi `protect` + `retainOnDelete` on the
+   * instance and its key. Off only for a disposable dev stack. @default RETAIN
    */
-  safeguards?: boolean;
+  removal?: RemovalPolicy;
   /**
    * Write RDS's own formula (`RDS_MAX_CONNECTIONS_FORMULA`, on the instance's real memory) as `max_connections`
    * instead of the nominal-memory number: for small burstable classes (dev), where the nominal figure overstates
@@ -77,6 +77,9 @@ export interface DatabaseArgs {
 const IDENTIFIER = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
 /** Every problem with the plain arguments (field, value, fix). */
+/** Default of the slow-statement log threshold, written once (validator and parameter group read it). */
+export const SLOW_STATEMENT_MS_DEFAULT = 500;
+
 export function databaseProblems(args: DatabaseArgs): Problems {
   const p = new Problems("Database");
   const bad = (field: string, value: unknown, fix: string) => p.add(field, value, fix);
@@ -97,7 +100,7 @@ export function databaseProblems(args: DatabaseArgs): Problems {
     bad("backupRetentionDays", args.backupRetentionDays, `must be ${backups.min} to ${backups.max} (0 would turn off backups and point-in-time recovery)`);
   }
   if (args.multiAz && args.subnetIds.length < 2) bad("subnetIds", `${args.subnetIds.length} subnet(s)`, "Multi-AZ needs subnets in at least 2 zones");
-  const slow = args.slowStatementMs ?? 500;
+  const slow = args.slowStatementMs ?? SLOW_STATEMENT_MS_DEFAULT;
   if (!Number.isInteger(slow) || slow < 0) bad("slowStatementMs", slow, "must be a whole number of milliseconds >= 0");
   if (args.restoreSnapshotId !== undefined && !/^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?[a-zA-Z][a-zA-Z0-9:-]{0,254}$/.test(args.restoreSnapshotId)) {
     bad("restoreSnapshotId", args.restoreSnapshotId, "expected a DB snapshot identifier (e.g. rds:chat-prod-db-2026-01-01-03-00) or its ARN");
@@ -136,7 +139,7 @@ export class Database extends pulumi.ComponentResource {
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:database:Database", name, {}, opts);
     validateDatabaseArgs(args);
-    const safe = args.safeguards ?? true;
+    const safe = (args.removal ?? RETAIN).keepData;
     const tags = { ...args.tags, Name: args.identifier, ...(safe ? {} : { Disposable: "true" }) };
     const child = { parent: this };
     // Outside dev the data outlives a `pulumi destroy` and a deleted resource in the program.
@@ -233,7 +236,7 @@ export class Database extends pulumi.ComponentResource {
         },
         // Refuse every connection that is not TLS (the proxy and the services all use TLS).
         { name: "rds.force_ssl", value: "1" },
-        { name: "log_min_duration_statement", value: String(args.slowStatementMs ?? 500) },
+        { name: "log_min_duration_statement", value: String(args.slowStatementMs ?? SLOW_STATEMENT_MS_DEFAULT) },
         { name: "log_lock_waits", value: "1" },
         { name: "log_temp_files", value: "10240" },
       ],

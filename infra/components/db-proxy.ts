@@ -5,6 +5,13 @@ import { Problems } from "./problems";
 import type { Link } from "./link";
 import type { PolicyStatement } from "./policy";
 
+/**
+ * Defaults of the optional arguments, written once: the validator and the constructor read them, and the tier
+ * table (infra/config/tiers.ts) takes its proxy settings from here. 95% keeps the proxy's cap above the
+ * critical connections alarm (90% of max_connections), so that alarm can fire through the proxy.
+ */
+export const DB_PROXY_DEFAULTS = Object.freeze({ maxConnectionsPercent: 95, idleClientTimeoutSeconds: 1800 });
+
 export interface DbProxyArgs {
   /** Physical name of the proxy, `<project>-<env>-db-proxy` (letters, digits, '-', at most 60). */
   proxyName: string;
@@ -22,9 +29,9 @@ export interface DbProxyArgs {
    * addresses are not fixed). Without this route the proxy cannot open any database connection.
    */
   secretsManagerRoute: { endpointSecurityGroupId: pulumi.Input<string> } | "nat";
-  /** Share of the database's max_connections the proxy may open, 1 to 100. @default 90 */
+  /** Share of the database's max_connections the proxy may open, 1 to 100. @default DB_PROXY_DEFAULTS.maxConnectionsPercent (95) */
   maxConnectionsPercent?: number;
-  /** Seconds an idle client connection is kept, 1 to 28800. @default 1800 */
+  /** Seconds an idle client connection is kept, 1 to 28800. @default DB_PROXY_DEFAULTS.idleClientTimeoutSeconds (1800) */
   idleClientTimeoutSeconds?: number;
   tags?: Record<string, string>;
 }
@@ -36,10 +43,10 @@ export function dbProxyProblems(args: DbProxyArgs): Problems {
   if (!/^[a-z][a-z0-9-]{0,59}$/.test(args.proxyName) || args.proxyName.endsWith("-") || args.proxyName.includes("--")) {
     bad("proxyName", args.proxyName, "1-60 lowercase letters, digits and single '-', starting with a letter");
   }
-  const pct = args.maxConnectionsPercent ?? 90;
+  const pct = args.maxConnectionsPercent ?? DB_PROXY_DEFAULTS.maxConnectionsPercent;
   const pool = AWS_LIMITS.rds.proxyMaxConnectionsPercent;
   if (!inRange(pct, pool)) bad("maxConnectionsPercent", pct, `must be a whole number from ${pool.min} to ${pool.max}`);
-  const idle = args.idleClientTimeoutSeconds ?? 1800;
+  const idle = args.idleClientTimeoutSeconds ?? DB_PROXY_DEFAULTS.idleClientTimeoutSeconds;
   const idleRange = AWS_LIMITS.rds.proxyIdleClientTimeoutSeconds;
   if (!inRange(idle, idleRange)) bad("idleClientTimeoutSeconds", idle, `must be a whole number from ${idleRange.min} to ${idleRange.max}`);
   if (args.subnetIds.length < 2) bad("subnetIds", `${args.subnetIds.length} subnet(s)`, "RDS Proxy needs subnets in at least 2 zones");
@@ -84,6 +91,8 @@ export class DbProxy extends pulumi.ComponentResource {
   constructor(name: string, args: DbProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:database:DbProxy", name, {}, opts);
     validateDbProxyArgs(args);
+    const maxConnectionsPercent = args.maxConnectionsPercent ?? DB_PROXY_DEFAULTS.maxConnectionsPercent;
+    const idleClientTimeoutSeconds = args.idleClientTimeoutSeconds ?? DB_PROXY_DEFAULTS.idleClientTimeoutSeconds;
     const tags = { ...args.tags, Name: args.proxyName };
     const child = { parent: this };
 
@@ -109,7 +118,7 @@ export class DbProxy extends pulumi.ComponentResource {
       roleArn: role.arn,
       vpcSubnetIds: args.subnetIds,
       vpcSecurityGroupIds: [sg.id],
-      idleClientTimeout: args.idleClientTimeoutSeconds ?? 1800,
+      idleClientTimeout: idleClientTimeoutSeconds,
       debugLogging: false,
       tags,
     }, child);
@@ -117,8 +126,8 @@ export class DbProxy extends pulumi.ComponentResource {
     new aws.rds.ProxyDefaultTargetGroup(`${name}-target-group`, {
       dbProxyName: this.proxy.name,
       connectionPoolConfig: {
-        maxConnectionsPercent: args.maxConnectionsPercent ?? 90,
-        maxIdleConnectionsPercent: Math.min(50, args.maxConnectionsPercent ?? 90),
+        maxConnectionsPercent,
+        maxIdleConnectionsPercent: Math.min(50, maxConnectionsPercent),
         connectionBorrowTimeout: 120,
       },
     }, child);

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { contextImageTag } from "./context-hash";
 import { Problems } from "./problems";
+import { RETAIN, type RemovalPolicy } from "./removal";
 
 /** Tag of the registry build cache in each repository. */
 export const DEFAULT_CACHE_TAG = "buildcache";
@@ -43,8 +44,8 @@ export interface ServiceImagesArgs {
    * build can refresh it; release tags stay immutable). `null` turns the cache off. @default "buildcache"
    */
   buildCacheTag?: string | null;
-  /** Let `pulumi destroy` delete repositories that still hold images (throwaway stacks). @default false */
-  forceDelete?: boolean;
+  /** `emptyOnDestroy`: `pulumi destroy` deletes repositories that still hold images. @default RETAIN */
+  removal?: RemovalPolicy;
   /** Tags on every repository. */
   tags?: Record<string, string>;
 }
@@ -147,7 +148,7 @@ export class ServiceImages extends pulumi.ComponentResource {
         imageTagMutabilityExclusionFilters: cacheTag ? [{ filter: cacheTag, filterType: "WILDCARD" }] : undefined,
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfigurations: [{ encryptionType: "AES256" }],
-        forceDelete: args.forceDelete ?? false,
+        forceDelete: (args.removal ?? RETAIN).emptyOnDestroy,
         tags: { ...tags, Name: repoName, Service: svc },
       }, child);
       new aws.ecr.LifecyclePolicy(`${name}-${svc}-lifecycle`, {

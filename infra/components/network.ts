@@ -25,6 +25,9 @@ export interface NetworkArgs {
 }
 
 /** Every wiring problem with the plain arguments (field, value, fix). */
+/** The VPC range when none is given, written once. */
+export const DEFAULT_VPC_CIDR = "10.0.0.0/16";
+
 export function networkProblems(args: NetworkArgs): Problems {
   const p = new Problems("Network");
   if (args.zones.length < 2) p.add("zones", args.zones, "list at least 2 availability zones");
@@ -46,7 +49,7 @@ export const AWSX_NAT_STRATEGY: Record<NatStrategy, "Single" | "OnePerAz"> = { s
  * inputs are visible (`infra/plan/cost.ts` prices them, `infra/policy/rules.ts` polices them).
  */
 export function vpcArgs(args: NetworkArgs): awsx.ec2.VpcArgs {
-  const cidr = args.cidr ?? "10.0.0.0/16";
+  const cidr = args.cidr ?? DEFAULT_VPC_CIDR;
   const layout = subnetLayout(cidr, args.zones.length);
   const tier = (role: "public" | "private") => ({ Tier: role });
   return {
@@ -93,7 +96,7 @@ export class Network extends pulumi.ComponentResource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:network:Network", name, {}, opts);
     validateNetworkArgs(args);
-    const cidr = args.cidr ?? "10.0.0.0/16";
+    const cidr = args.cidr ?? DEFAULT_VPC_CIDR;
     const tag = (role: string) => ({ Name: `${args.namePrefix}-${role}` });
     const child = { parent: this };
 

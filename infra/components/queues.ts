@@ -31,6 +31,9 @@ export interface QueuesArgs {
 }
 
 /** Every problem with the plain arguments (field, value, fix). */
+/** Days a dead-letter queue keeps a message when the caller does not say, written once. */
+export const DLQ_RETENTION_DAYS_DEFAULT = 14;
+
 export function queuesProblems(args: QueuesArgs): Problems {
   const p = new Problems("Queues");
   const bad = (field: string, value: unknown, fix: string) => p.add(field, value, fix);
@@ -51,7 +54,7 @@ export function queuesProblems(args: QueuesArgs): Problems {
     if (!inRange(v, { min: 1, max: MAX_RETENTION_DAYS })) bad(field, v, `must be a whole number of days from 1 to ${MAX_RETENTION_DAYS} (SQS limit)`);
   };
   days("messageRetentionDays", args.messageRetentionDays);
-  const dlqDays = args.dlqRetentionDays ?? 14;
+  const dlqDays = args.dlqRetentionDays ?? DLQ_RETENTION_DAYS_DEFAULT;
   days("dlqRetentionDays", dlqDays);
   if (dlqDays < args.messageRetentionDays) {
     bad("dlqRetentionDays", dlqDays, `must be at least messageRetentionDays (${args.messageRetentionDays}): a message keeps its original age in the DLQ`);
@@ -133,7 +136,7 @@ export class Queues extends pulumi.ComponentResource {
     const queueName = `${args.namePrefix}-${kind}`;
     const dlq = new aws.sqs.Queue(`${name}-${kind}-dlq`, {
       name: `${queueName}-dlq`,
-      messageRetentionSeconds: (args.dlqRetentionDays ?? 14) * DAY,
+      messageRetentionSeconds: (args.dlqRetentionDays ?? DLQ_RETENTION_DAYS_DEFAULT) * DAY,
       sqsManagedSseEnabled: true,
       tags: { ...args.tags, Name: `${queueName}-dlq` },
     }, fixedName);

@@ -4,6 +4,7 @@ import { AWS_LIMITS, ELASTICACHE_OLD_NODE_FAMILIES, inRange } from "./aws-limits
 import { Problems } from "./problems";
 import type { Link } from "./link";
 import * as random from "@pulumi/random";
+import { RETAIN, type RemovalPolicy } from "./removal";
 
 /**
  * Eviction policy: `noeviction`. Everything this Redis holds is either pub/sub traffic (no keys) or small keys
@@ -33,12 +34,12 @@ export interface RedisArgs {
   /** Redis engine version. @default "7.1" */
   engineVersion?: string;
   /**
-   * Dev: delete the secret at once on destroy instead of after a 30-day recovery window, and no final snapshot
-   * or `protect`. Otherwise the replication group is `protect`ed (a destroy or replacement stops with an error
-   * until an operator unprotects it) and deleting it takes a final snapshot `finalSnapshotIdentifier`.
-   * @default false
+   * With `keepData` (every tier but dev) the replication group is `protect`ed (a destroy or replacement stops
+   * with an error until an operator unprotects it), deleting it takes a final snapshot `finalSnapshotIdentifier`,
+   * and its AUTH secret has a 30-day recovery window. Without it, the secret goes at once and no snapshot is
+   * taken. @default RETAIN
    */
-  disposable?: boolean;
+  removal?: RemovalPolicy;
   /**
    * Name of the snapshot ElastiCache takes when the group is deleted (outside dev). It outlives the stack, so a
    * DR stack passes a name with its generation. @default `<replicationGroupId>-final`
@@ -100,6 +101,7 @@ export class Redis extends pulumi.ComponentResource {
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-chat:cache:Redis", name, {}, opts);
+    const keepData = (args.removal ?? RETAIN).keepData;
     validateRedisArgs(args);
     const tags = { ...args.tags, Name: args.replicationGroupId };
     const child = { parent: this };
@@ -126,7 +128,7 @@ export class Redis extends pulumi.ComponentResource {
     const secret = new aws.secretsmanager.Secret(`${name}-auth-secret`, {
       name: args.authSecretName,
       description: `AUTH token of ${args.replicationGroupId} (REDIS_AUTH_TOKEN)`,
-      recoveryWindowInDays: args.disposable ? 0 : 30,
+      recoveryWindowInDays: keepData ? 30 : 0,
       tags,
     }, child);
     new aws.secretsmanager.SecretVersion(`${name}-auth-secret-value`, { secretId: secret.id, secretString: token.result }, child);
@@ -154,9 +156,9 @@ export class Redis extends pulumi.ComponentResource {
       maintenanceWindow: "sun:05:30-sun:06:30",
       autoMinorVersionUpgrade: true,
       applyImmediately: false,
-      ...(args.disposable ? {} : { finalSnapshotIdentifier: args.finalSnapshotIdentifier ?? `${args.replicationGroupId}-final` }),
+      ...(!keepData ? {} : { finalSnapshotIdentifier: args.finalSnapshotIdentifier ?? `${args.replicationGroupId}-final` }),
       tags,
-    }, { parent: this, protect: !args.disposable });
+    }, { parent: this, protect: keepData });
 
     this.replicationGroupId = this.replicationGroup.replicationGroupId;
     this.primaryEndpoint = this.replicationGroup.primaryEndpointAddress;

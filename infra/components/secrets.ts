@@ -3,12 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Link } from "./link";
 import { Problems } from "./problems";
+import { RETAIN, type RemovalPolicy } from "./removal";
 
 export interface AppSecretsArgs {
   /** `<project>-<env>`: secrets are `<prefix>-jwt-keys` and `<prefix>-push-gateway-secret`. */
   namePrefix: string;
-  /** Dev: delete the secrets at once on destroy (no 30-day recovery window), so the names are free again. @default false */
-  disposable?: boolean;
+  /** Without `keepData` (dev): delete the secrets at once on destroy (no 30-day recovery window), so the names are free again. @default RETAIN */
+  removal?: RemovalPolicy;
   tags?: Record<string, string>;
 }
 
@@ -55,7 +56,7 @@ export class AppSecrets extends pulumi.ComponentResource {
       new aws.secretsmanager.Secret(`${name}-${role}`, {
         name: `${args.namePrefix}-${role}`,
         description,
-        recoveryWindowInDays: args.disposable ? 0 : 30,
+        recoveryWindowInDays: (args.removal ?? RETAIN).keepData ? 30 : 0,
         tags: { ...args.tags, Name: `${args.namePrefix}-${role}` },
       }, child);
 

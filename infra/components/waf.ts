@@ -64,17 +64,20 @@ export interface WafArgs {
    * is blocked. A WebSocket counts once at its upgrade, so this mostly limits polling and reconnect storms.
    */
   socketIoRateLimit: number;
-  /** Rate-based rule window, seconds: 60, 120, 300 or 600. @default 300 */
+  /** Rate-based rule window, seconds: 60, 120, 300 or 600. @default WAF_DEFAULTS.evaluationWindowSeconds (300) */
   evaluationWindowSeconds?: number;
   /** Log group for WAF logs; WAF requires the `aws-waf-logs-` prefix. @default `aws-waf-logs-<namePrefix>` */
   logGroupName?: string;
-  /** Retention of the WAF log group, days (a CloudWatch Logs retention value). @default 30 */
+  /** Retention of the WAF log group, days (a CloudWatch Logs retention value). @default WAF_DEFAULTS.logRetentionDays (30) */
   logRetentionDays?: number;
   /** Tags for every child. */
   tags?: Record<string, string>;
 }
 
 /** Every problem with the plain arguments (field, value, fix). */
+/** Defaults of the optional arguments, written once (validator, rules and log group read them). */
+export const WAF_DEFAULTS = Object.freeze({ evaluationWindowSeconds: 300, logRetentionDays: 30 });
+
 export function wafProblems(args: WafArgs): Problems {
   const p = new Problems("Waf");
   if (!/^[a-z][a-z0-9-]{0,100}$/.test(args.namePrefix)) p.add("namePrefix", args.namePrefix, "use lowercase letters, digits and '-'");
@@ -82,12 +85,12 @@ export function wafProblems(args: WafArgs): Problems {
   for (const field of ["generalRateLimit", "socketIoRateLimit"] as const) {
     if (!inRange(args[field], rate)) p.add(field, args[field], `must be a whole number from ${rate.min} to ${rate.max} (WAF rate-based rule limit)`);
   }
-  const window = args.evaluationWindowSeconds ?? 300;
+  const window = args.evaluationWindowSeconds ?? WAF_DEFAULTS.evaluationWindowSeconds;
   if (!WAF_EVALUATION_WINDOWS.values.includes(window)) p.add("evaluationWindowSeconds", window, `allowed: ${WAF_EVALUATION_WINDOWS.values.join(", ")}`);
   if (args.logGroupName !== undefined && !/^aws-waf-logs-[\w.\-/#]{1,499}$/.test(args.logGroupName)) {
     p.add("logGroupName", args.logGroupName, "WAF only logs to groups named aws-waf-logs-<suffix>");
   }
-  const retention = args.logRetentionDays ?? 30;
+  const retention = args.logRetentionDays ?? WAF_DEFAULTS.logRetentionDays;
   if (!LOG_RETENTION_DAYS.includes(retention)) p.add("logRetentionDays", retention, `not a CloudWatch Logs retention; allowed: ${LOG_RETENTION_DAYS.join(", ")}`);
   return p;
 }
@@ -146,7 +149,7 @@ function managedGroup(name: string, priority: number, o: { countOnly?: string[];
 
 /** The web ACL's rules in priority order (plain data; exported for tests and the docs). */
 export function wafRules(args: WafArgs): aws.types.input.wafv2.WebAclRule[] {
-  const window = args.evaluationWindowSeconds ?? 300;
+  const window = args.evaluationWindowSeconds ?? WAF_DEFAULTS.evaluationWindowSeconds;
   return [
     managedGroup(IP_REPUTATION_GROUP, 10),
     {
@@ -225,7 +228,7 @@ export class Waf extends pulumi.ComponentResource {
 
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
       name: args.logGroupName ?? `aws-waf-logs-${args.namePrefix}`,
-      retentionInDays: args.logRetentionDays ?? 30,
+      retentionInDays: args.logRetentionDays ?? WAF_DEFAULTS.logRetentionDays,
       tags,
     }, child);
 

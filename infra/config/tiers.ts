@@ -17,6 +17,7 @@ export const TIER_NAMES = ["dev", "1k-dau", "10k-dau", "100k-dau"] as const;
 export type TierName = (typeof TIER_NAMES)[number];
 
 import type { NatStrategy } from "../components/network";
+import { DB_PROXY_DEFAULTS } from "../components/db-proxy";
 export type { NatStrategy };
 
 export interface NetworkSizing {
@@ -326,7 +327,7 @@ interface TierBasis {
   minZones: number;
 }
 
-const PROXY_MAX_CONNECTIONS_PERCENT = 95;
+const PROXY_MAX_CONNECTIONS_PERCENT = DB_PROXY_DEFAULTS.maxConnectionsPercent;
 
 /** The sizes the capacity model derives for a tier: services, database, Redis and network. */
 function derived(b: TierBasis, model: CapacityModel) {
@@ -386,7 +387,7 @@ export function buildTier(tier: TierName, model: CapacityModel = CAPACITY): Tier
   const d = derived(b, model);
   const queues: QueuesSizing = { maxReceiveCount: 5, consumerTimeoutSeconds: 30, visibilityTimeoutSeconds: 60, messageRetentionDays: 4, dlqRetentionDays: 14 };
   const db = (backupRetentionDays: number, deletionProtection: boolean): DatabaseSizing => ({
-    engineMajor: "16", ...d.database, backupRetentionDays, proxyIdleClientTimeoutSeconds: 1800, deletionProtection,
+    engineMajor: "16", ...d.database, backupRetentionDays, proxyIdleClientTimeoutSeconds: DB_PROXY_DEFAULTS.idleClientTimeoutSeconds, deletionProtection,
   });
   switch (tier) {
     case "dev":
