@@ -1,4 +1,4 @@
-import { CAPACITY, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, withTraffic } from "./capacity";
+import { CAPACITY, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, withTraffic, workerJobsPerSecondPerTask } from "./capacity";
 import type { CapacityModel } from "./capacity";
 import { buildTier, TIER_NAMES, TIERS } from "./tiers";
 import { validateStackConfig } from "./load";
@@ -170,5 +170,22 @@ describe("plan capacity section", () => {
     expect(text).toMatch(/secretsmanager: 1 GB\/month saves \$0\.0\d of NAT processing, costs \$14\.6 in 2 zones -> endpoint \(kept for least privilege\)/);
     const md = renderMarkdown(doc);
     expect(md).toMatch(/\| database CPU \| db\.t4g\.micro x 2 \(Multi-AZ\) \| [\d.]+ vCPU \(sustained\) \| 0\.2 \| \d+% \|/);
+  });
+});
+
+describe("worker task throughput", () => {
+  it("is CPU-bound on small tasks and capped by the slow-gateway bound on large ones", () => {
+    const model = { ...CAPACITY, workerJobsPerSecondPerVcpu: 290, workerJobsPerSecondPerTaskIoBound: 157 };
+    expect(workerJobsPerSecondPerTask(256, model)).toBeCloseTo(72.5, 6);
+    expect(workerJobsPerSecondPerTask(512, model)).toBeCloseTo(145, 6);
+    expect(workerJobsPerSecondPerTask(1024, model)).toBe(157);
+    expect(workerJobsPerSecondPerTask(4096, model)).toBe(157);
+  });
+
+  it("sizes 100k-dau's workers so the peak's jobs stay within the headroom", () => {
+    const t = TIERS["100k-dau"];
+    const peak = estimateTraffic(t.dau);
+    const carried = t.services.workers.min * workerJobsPerSecondPerTask(t.services.workers.cpu);
+    expect(carried).toBeGreaterThanOrEqual(peak.jobsPerSecond * CAPACITY.headroom);
   });
 });

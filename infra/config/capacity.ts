@@ -94,8 +94,21 @@ export const CAPACITY = {
   maxMeasuredConnectionsPerTask: 10_000,
   /** API requests per second one api task serves per vCPU at the latency target. */
   apiRequestsPerSecondPerVcpu: 400,
-  /** Queue jobs per second one worker task completes per vCPU. */
-  workerJobsPerSecondPerVcpu: 100,
+  /**
+   * Queue jobs per second one worker task completes per vCPU while CPU-bound. `npm run bench:workers`
+   * (2026-12-01, quiet machine, load 1.0, bench/results/workers.md): one workers process completed 579 push and
+   * 645 offline jobs/s (0.87 and 0.90 of the SQS emulator's bare receive-delete floor), with PostgreSQL and the
+   * emulator on the same 2 cores. Halved, as for connections: a Fargate vCPU is not this host's core, and the
+   * process shares it with the AWS SDK's TLS.
+   */
+  workerJobsPerSecondPerVcpu: 290,
+  /**
+   * Jobs per second one worker task completes when the push gateway is slow, whatever its CPU: at the default
+   * `WORKER_CONCURRENCY` (20) and a gateway answering in 100 ms, `BENCH_GATEWAY_DELAY_MS=100 npm run bench:workers`
+   * (2026-12-01) completed 157 push jobs/s (20 in flight / 0.108 s a job = 185 at most). Planning assumption:
+   * 100 ms for APNs/FCM-style gateways; a slower gateway needs a higher `WORKER_CONCURRENCY` or more tasks.
+   */
+  workerJobsPerSecondPerTaskIoBound: 157,
 
   /**
    * PostgreSQL CPU per posted message, microseconds: 391. Measured 2026-12-01 05:00 UTC with `npm run bench:pg`
@@ -201,6 +214,11 @@ export function taskCounts(
 }
 
 /** Connections one realtime task may hold at a given task size (cpu units), never more than was measured. */
+/** Jobs per second one worker task of `cpu` units completes: CPU-bound, capped by the slow-gateway bound. */
+export function workerJobsPerSecondPerTask(cpu: number, model: CapacityModel = CAPACITY): number {
+  return Math.min((model.workerJobsPerSecondPerVcpu * cpu) / 1024, model.workerJobsPerSecondPerTaskIoBound);
+}
+
 export function realtimeConnectionsPerTask(cpu: number, model: CapacityModel = CAPACITY): number {
   return Math.min(Math.floor((model.realtimeConnectionsPerVcpu * cpu) / 1024), model.maxMeasuredConnectionsPerTask);
 }

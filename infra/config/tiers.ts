@@ -9,7 +9,7 @@
  * To add a setting: add the field (with a TSDoc line: it becomes its meaning in docs/CONFIG.md) to the section
  * interface and a value to every tier, then run `npm run docs:config`.
  */
-import { CAPACITY, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, realtimeConnectionsPerTask, SOCKET_IO, taskCounts } from "./capacity";
+import { CAPACITY, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, realtimeConnectionsPerTask, SOCKET_IO, taskCounts, workerJobsPerSecondPerTask } from "./capacity";
 import type { AvailabilityPromise, CapacityModel } from "./capacity";
 import { HOURS_PER_MONTH, PRICES } from "../plan/prices";
 
@@ -289,7 +289,7 @@ function servicesFor(dau: number, floor: number, model: CapacityModel): Services
   const vcpu = (t: TaskSize) => t.cpu / 1024;
   const apiCounts = (t: TaskSize) => taskCounts(traffic.apiRequestsPerSecond, model.apiRequestsPerSecondPerVcpu * vcpu(t), floor, model);
   const rtCounts = (t: TaskSize) => taskCounts(traffic.peakConnections, realtimeConnectionsPerTask(t.cpu, model), floor, model);
-  const workerCounts = (t: TaskSize) => taskCounts(traffic.jobsPerSecond, model.workerJobsPerSecondPerVcpu * vcpu(t), floor, model);
+  const workerCounts = (t: TaskSize) => taskCounts(traffic.jobsPerSecond, workerJobsPerSecondPerTask(t.cpu, model), floor, model);
   const api = cheapestTasks(apiCounts);
   const realtime = cheapestTasks(rtCounts);
   const workers = cheapestTasks(workerCounts);

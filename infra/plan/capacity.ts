@@ -3,7 +3,7 @@
  * sized resource's utilisation at that peak, so a reviewer sees why each size was chosen. Plain data.
  */
 import { CAPACITY, databaseVcpuAtPeak, deriveNetwork, estimateTraffic, REDIS_NODES, REQUIRED_ENDPOINTS, REDIS_RESERVED_MEMORY_SHARE, redisThreadAtPeak,
-  storedGb, sustainedVcpus, TRAFFIC, withTraffic } from "../config/capacity";
+  storedGb, sustainedVcpus, TRAFFIC, withTraffic, workerJobsPerSecondPerTask } from "../config/capacity";
 import type { CapacityModel, TrafficEstimate, TrafficModel } from "../config/capacity";
 import { postgresMaxConnections } from "../components/postgres-limits";
 import { RDS_VCPUS } from "./prices";
@@ -52,7 +52,7 @@ export function capacitySection(s: TierSizing, traffic: Partial<TrafficModel> = 
   row("realtime tasks", task(svc.realtime.min, svc.realtime.cpu, svc.realtime.memory), peak.peakConnections,
     svc.realtime.min * svc.realtime.maxConnectionsPerTask, "connections");
   row("workers tasks", task(svc.workers.min, svc.workers.cpu, svc.workers.memory), peak.jobsPerSecond,
-    svc.workers.min * model.workerJobsPerSecondPerVcpu * (svc.workers.cpu / 1024), "jobs/s");
+    svc.workers.min * workerJobsPerSecondPerTask(svc.workers.cpu, model), "jobs/s");
   const db = s.database;
   const dbSize = `${db.instanceClass}${db.multiAz ? " x 2 (Multi-AZ)" : ""}`;
   row("database CPU", dbSize, databaseVcpuAtPeak(peak, model), sustainedVcpus(db.instanceClass, RDS_VCPUS[db.instanceClass] ?? 0), "vCPU (sustained)");
