@@ -27,7 +27,7 @@ export const MODULES = {
   "realtime-limits-membership": {
     // server.ts: admit() (token, connection limits, the rooms joined at connect) and the membership checks
     // of typing/read. Line ranges: keep them in step with the file.
-    mutate: ["apps/realtime/src/limits.ts", "apps/realtime/src/server.ts:228-275", "apps/realtime/src/server.ts:356-380"],
+    mutate: ["apps/realtime/src/limits.ts", "apps/realtime/src/server.ts:302-349", "apps/realtime/src/server.ts:532-556"],
     tests: ["apps/realtime/test/limits.test.ts", "apps/realtime/test/server.test.ts"],
   },
   "workers-consumer": {
