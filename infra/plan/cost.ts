@@ -131,11 +131,6 @@ function cacheHour(ctx: CostContext, nodeType: string): Price {
 const usedDbGb = (ctx: CostContext) =>
   byType(ctx, "aws:rds/instance:Instance").reduce((s, db) => s + (Number(db.inputs.allocatedStorage) || 20) * ctx.a.databaseUsedShare, 0);
 
-const workerTasks = (ctx: CostContext) =>
-  byType(ctx, "aws:ecs/service:Service")
-    .filter((s) => /worker/.test(s.name))
-    .reduce((n, s) => n + (Number(s.inputs.desiredCount) || 1), 0);
-
 /** Tasks per service at the autoscaling floor, from the ECS services' `desiredCount`. */
 function serviceTasks(ctx: CostContext): TaskCounts {
   const out: TaskCounts = {};
@@ -283,7 +278,7 @@ export const COST_RULES: Record<string, CostRule> = {
   "aws:sqs/queue:Queue": (r, ctx) => {
     if (r.inputs.redrivePolicy === undefined) return [{ monthlyUsd: 0, basis: "dead-letter queue (idle)" }];
     const sources = byType(ctx, "aws:sqs/queue:Queue").filter((q) => q.inputs.redrivePolicy !== undefined).length || 1;
-    const requests = (ctx.dau * ctx.a.sqsRequestsPerDauPerMonth) / sources + Math.max(1, workerTasks(ctx)) * ctx.a.sqsIdlePollsPerTaskPerMonth;
+    const requests = (ctx.dau * ctx.a.sqsRequestsPerDauPerMonth) / sources + Math.max(1, serviceTasks(ctx).workers ?? 0) * ctx.a.sqsIdlePollsPerTaskPerMonth;
     return [{ monthlyUsd: (requests / 1e6) * ctx.use("sqsMillionRequests", ctx.prices.sqsMillionRequests), basis: `${num(requests / 1e6)} M requests (incl. idle long polls)` }];
   },
   "aws:kms/key:Key": (r, ctx) => [{ monthlyUsd: ctx.use("kmsKeyMonth", ctx.prices.kmsKeyMonth), basis: "1 customer managed key" }],
