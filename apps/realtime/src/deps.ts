@@ -5,7 +5,7 @@
 import type { Pool } from "pg";
 import type { Redis } from "ioredis";
 import {
-  AuthError, ChatError, ChatStore, Delivery, Presence, SendBudget, TokenService, type SendLimit, runChecks, checkPostgres, checkRedis, checkSchema, loadMigrations,
+  AuthError, ChatError, ChatStore, Delivery, TurnBatcher, type Message, type PostInput, Presence, SendBudget, TokenService, type SendLimit, runChecks, checkPostgres, checkRedis, checkSchema, loadMigrations,
   type JobProducer, type Migration,
 } from "@chat/shared";
 import type { Emitter } from "@socket.io/redis-emitter";
@@ -26,6 +26,9 @@ async function mapped<T>(p: Promise<T>): Promise<T> {
     throw clientFacing(err);
   }
 }
+
+/** The most sends stored by one statement. */
+export const POST_BATCH_MAX = 100;
 
 export interface SharedParts {
   pool: Pool;
@@ -54,6 +57,13 @@ export function sharedDeps(p: SharedParts): RealtimeDeps {
   });
   const migrations = p.migrations ?? loadMigrations();
   const sendBudget = new SendBudget(p.redis, p.sendLimit);
+  // Sends that arrive in the same turn of the event loop are stored by one statement and one commit; a lone
+  // send takes the single-row statement.
+  const posts = new TurnBatcher<PostInput, { message: Message; created: boolean }>(async (inputs) => {
+    if (inputs.length > 1) return store.postMessages(inputs);
+    const [one] = await Promise.allSettled([store.postMessage(inputs[0])]);
+    return [one];
+  }, POST_BATCH_MAX);
   return {
     authenticate: async (token) => {
       try {
@@ -75,7 +85,7 @@ export function sharedDeps(p: SharedParts): RealtimeDeps {
       return rows.filter((r) => r.user_id.toLowerCase() === userId.toLowerCase()).map((r) => ({ roomId: r.room_id, members: r.members }));
     },
     takeSend: (userId) => sendBudget.take(userId),
-    postMessage: (input) => mapped(store.postMessage(input)),
+    postMessage: (input) => mapped(posts.add(input)),
     markRead: (input) => mapped(store.markRead(input)),
     notifyOffline: async (message, senderId) => {
       await delivery.notifyOffline(message, senderId);

@@ -157,6 +157,24 @@ function checkBody(body: string): void {
   if (problem) throw new ChatError("bad_request", problem);
 }
 
+/** One message to post: the author, the room, the text, and the client's id for the send (reused on retry). */
+export interface PostInput {
+  userId: string;
+  roomId: string;
+  body: string;
+  clientMsgId: string;
+}
+
+/** Checks a send's fields; returns the room id as stored. */
+function checkPost(input: PostInput): string {
+  checkRoomId(input.roomId);
+  checkBody(input.body);
+  if (typeof input.clientMsgId !== "string" || !CLIENT_MSG_ID.test(input.clientMsgId)) {
+    throw new ChatError("bad_request", `clientMsgId must be ${CLIENT_MSG_ID_RULE}`);
+  }
+  return normaliseRoomId(input.roomId);
+}
+
 export class ChatStore {
   constructor(private readonly pool: Pool) {}
 
@@ -333,14 +351,9 @@ export class ChatStore {
    * Persists a message. The same (author, room, clientMsgId) returns the existing row with `created: false`,
    * so a client retrying after a lost response never creates a duplicate.
    */
-  async postMessage(input: { userId: string; roomId: string; body: string; clientMsgId: string }): Promise<{ message: Message; created: boolean }> {
+  async postMessage(input: PostInput): Promise<{ message: Message; created: boolean }> {
     const { userId, body, clientMsgId } = input;
-    checkRoomId(input.roomId);
-    const roomId = normaliseRoomId(input.roomId);
-    checkBody(body);
-    if (typeof clientMsgId !== "string" || !CLIENT_MSG_ID.test(clientMsgId)) {
-      throw new ChatError("bad_request", `clientMsgId must be ${CLIENT_MSG_ID_RULE}`);
-    }
+    const roomId = checkPost(input);
     const { rows } = await this.pool.query(
       `WITH ins AS (
          INSERT INTO messages (room_id, author_id, body, client_msg_id)
@@ -365,6 +378,70 @@ export class ChatStore {
     if (existing.rows[0]) return { message: toMessage(existing.rows[0]), created: false };
     await this.requireMember(userId, roomId);
     throw new Error("message insert returned no row"); // unreachable unless the membership changed mid-call
+  }
+
+  /**
+   * Several sends in one statement and one commit: what `postMessage` does for each input, with each input's
+   * own outcome (a rejection for an invalid input or a non-member, never one for the whole batch). New rows
+   * get ids in input order. Inputs the insert did not take (a replay, a refusal) and every input of a batch
+   * whose statement failed go through `postMessage` one by one, so a batch never answers differently from
+   * single sends.
+   */
+  async postMessages(inputs: readonly PostInput[]): Promise<Array<PromiseSettledResult<{ message: Message; created: boolean }>>> {
+    const out: Array<PromiseSettledResult<{ message: Message; created: boolean }> | undefined> = new Array(inputs.length);
+    const valid: number[] = [];
+    const roomIds: string[] = [];
+    inputs.forEach((input, i) => {
+      try {
+        roomIds[i] = checkPost(input);
+        valid.push(i);
+      } catch (reason) {
+        out[i] = { status: "rejected", reason };
+      }
+    });
+    if (valid.length > 0) {
+      let rows: Row[] = [];
+      try {
+        ({ rows } = await this.pool.query(
+          `WITH input AS (
+             SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::text[], $5::text[]) AS t(ord, room_id, author_id, body, client_msg_id)),
+           ins AS (
+             INSERT INTO messages (room_id, author_id, body, client_msg_id)
+             SELECT i.room_id, i.author_id, i.body, i.client_msg_id FROM input i
+              WHERE EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = i.room_id AND m.user_id = i.author_id)
+              ORDER BY i.ord
+             ON CONFLICT (author_id, room_id, client_msg_id) DO NOTHING
+             RETURNING ${MESSAGE_COLS}),
+           upd AS (
+             UPDATE room_members m SET last_read_message_id = GREATEST(m.last_read_message_id, x.last_id)
+               FROM (SELECT room_id, author_id, max(id) AS last_id FROM ins GROUP BY room_id, author_id) x
+              WHERE m.room_id = x.room_id AND m.user_id = x.author_id)
+           SELECT * FROM ins`,
+          [valid, valid.map((i) => roomIds[i]), valid.map((i) => inputs[i].userId), valid.map((i) => inputs[i].body), valid.map((i) => inputs[i].clientMsgId)],
+        ));
+      } catch {
+        rows = [];
+      }
+      // Match returned rows to inputs by (author, room, clientMsgId): the statement's key.
+      const key = (author: string, room: string, clientMsgId: string) => `${author.toLowerCase()} ${room} ${clientMsgId}`;
+      const created = new Map(rows.map((r) => [key(String(r.author_id), String(r.room_id), String(r.client_msg_id)), r]));
+      const claimed = new Set<string>();
+      await Promise.all(valid.map(async (i) => {
+        const k = key(inputs[i].userId, roomIds[i], inputs[i].clientMsgId);
+        const row = created.get(k);
+        if (row && !claimed.has(k)) {
+          claimed.add(k);
+          out[i] = { status: "fulfilled", value: { message: toMessage(row), created: true } };
+          return;
+        }
+        try {
+          out[i] = { status: "fulfilled", value: await this.postMessage(inputs[i]) };
+        } catch (reason) {
+          out[i] = { status: "rejected", reason };
+        }
+      }));
+    }
+    return out as Array<PromiseSettledResult<{ message: Message; created: boolean }>>;
   }
 
   /**

@@ -12,3 +12,4 @@ export * from "./socket-events";
 export * from "./emitter";
 export * from "./http";
 export * from "./limits";
+export * from "./batch";
