@@ -11,7 +11,7 @@ export const MODULES = {
     // The store's own tests check every membership guard as an outsider and as an ex-member; the api's
     // authorization.test.ts (the same guards through REST and GraphQL) starts an api per run, and the setup in
     // its beforeAll makes most of chat.ts "static" (run by every test): it is left to `npm test`.
-    tests: ["apps/shared/test/chat-store.test.ts", "apps/shared/test/delivery.test.ts"],
+    tests: ["apps/shared/test/chat-store.test.ts", "apps/shared/test/delivery.test.ts", "apps/shared/test/post-batch.test.ts"],
   },
   "shared-jobs": {
     mutate: ["apps/shared/src/jobs.ts"],
