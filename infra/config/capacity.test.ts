@@ -1,4 +1,4 @@
-import { CAPACITY, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, withTraffic, workerJobsPerSecondPerTask } from "./capacity";
+import { CAPACITY, databaseConnections, databaseTasks, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, withTraffic, workerJobsPerSecondPerTask } from "./capacity";
 import type { CapacityModel } from "./capacity";
 import { buildTier, TIER_NAMES, TIERS } from "./tiers";
 import { validateStackConfig } from "./load";
@@ -9,7 +9,7 @@ import { renderMarkdown, renderText } from "../plan/render";
 
 const prices = PRICES["us-east-1"]!;
 const HA = { zoneRedundant: true };
-const peakOf = (dau: number, model: CapacityModel = CAPACITY, tasksAtPeak = 6) => ({ ...estimateTraffic(dau, model), tasksAtPeak });
+const peakOf = (dau: number, model: CapacityModel = CAPACITY, connectionsAtPeak = 60) => ({ ...estimateTraffic(dau, model), connectionsAtPeak });
 
 /** Monthly price of a database choice, computed here independently of the model's ranking. */
 const dbMonthly = (cls: string, copies: number) =>
@@ -20,8 +20,10 @@ describe("database class: the cheapest that carries the peak", () => {
     const t = TIERS[tier];
     const model = CAPACITY;
     const traffic = estimateTraffic(t.dau, model);
-    const tasks = t.services.api.min + t.services.realtime.min + t.services.workers.min;
-    const choice = deriveDatabase({ ...traffic, tasksAtPeak: tasks }, { zoneRedundant: t.database.multiAz }, 95, model);
+    // Written out here rather than through databaseConnections: api and realtime open DB_POOL_MAX (10), a
+    // workers task 2 x WORKER_CONCURRENCY (20) + 2.
+    const connections = (t.services.api.min + t.services.realtime.min) * 10 + t.services.workers.min * (2 * 20 + 2);
+    const choice = deriveDatabase({ ...traffic, connectionsAtPeak: connections }, { zoneRedundant: t.database.multiAz }, 95, model);
     expect(choice.instanceClass).toBe(t.database.instanceClass);
     expect(choice.cpu.haveVcpu).toBeGreaterThanOrEqual(choice.cpu.needVcpu);
     expect(choice.connections.have).toBeGreaterThanOrEqual(choice.connections.need);
@@ -45,10 +47,23 @@ describe("database class: the cheapest that carries the peak", () => {
     expect(dbMonthly(grown.instanceClass, 2)).toBeGreaterThan(dbMonthly(small.instanceClass, 2));
   });
 
-  it("more tasks than the proxy share of max_connections holds moves to a class with more memory", () => {
-    // 1k DAU needs almost no CPU; 20 tasks x 10 connections exceed db.t4g.micro's 106
-    expect(deriveDatabase(peakOf(1_000, CAPACITY, 6), HA, 95).instanceClass).toBe("db.t4g.micro");
-    expect(deriveDatabase(peakOf(1_000, CAPACITY, 20), HA, 95).instanceClass).toBe("db.t4g.small");
+  it("more connections than the proxy share of max_connections holds moves to a class with more memory", () => {
+    // 1k DAU needs almost no CPU; db.t4g.micro's proxy share at 95% is 106 connections
+    expect(deriveDatabase(peakOf(1_000, CAPACITY, 106), HA, 95).instanceClass).toBe("db.t4g.micro");
+    expect(deriveDatabase(peakOf(1_000, CAPACITY, 107), HA, 95).instanceClass).toBe("db.t4g.small");
+  });
+
+  it("a queue consumer's task counts its job pool (WORKER_CONCURRENCY per queue + 2), any other task DB_POOL_MAX", () => {
+    expect(databaseConnections([{ count: 3, queuesConsumed: 0 }])).toBe(30);
+    expect(databaseConnections([{ count: 1, queuesConsumed: 2 }])).toBe(42);
+    expect(databaseConnections([{ count: 2, queuesConsumed: 1 }])).toBe(44);
+    expect(databaseConnections([{ count: 2, queuesConsumed: 0 }, { count: 4, queuesConsumed: 2 }])).toBe(20 + 4 * 42);
+    // The catalogue's services: api and realtime at DB_POOL_MAX, workers consuming the push and offline queues.
+    expect(databaseTasks({ api: { min: 2 }, realtime: { min: 3 }, workers: { min: 4 } })).toStrictEqual([
+      { service: "api", count: 2, queuesConsumed: 0 },
+      { service: "realtime", count: 3, queuesConsumed: 0 },
+      { service: "workers", count: 4, queuesConsumed: 2 },
+    ]);
   });
 
   it("storage holds storageMonths of messages with headroom, at least 20 GB", () => {
@@ -166,10 +181,12 @@ describe("plan capacity section", () => {
     };
     const text = renderText(doc);
     expect(text).toContain("Capacity at the model's peak");
-    expect(text).toMatch(/ database CPU: [\d.]+ of 0\.2 vCPU \(sustained\) \[db\.t4g\.micro x 2 \(Multi-AZ\)\]/);
+    expect(text).toMatch(/ database CPU: [\d.]+ of 0\.4 vCPU \(sustained\) \[db\.t4g\.small x 2 \(Multi-AZ\)\]/);
+    // 2 api + 2 realtime tasks x 10 connections, 2 workers tasks x 42
+    expect(text).toMatch(/ database connections: 124 of 213 connections \[db\.t4g\.small x 2 \(Multi-AZ\), proxy 95% of max_connections\]/);
     expect(text).toMatch(/secretsmanager: 1 GB\/month saves \$0\.0\d of NAT processing, costs \$14\.6 in 2 zones -> endpoint \(kept for least privilege\)/);
     const md = renderMarkdown(doc);
-    expect(md).toMatch(/\| database CPU \| db\.t4g\.micro x 2 \(Multi-AZ\) \| [\d.]+ vCPU \(sustained\) \| 0\.2 \| \d+% \|/);
+    expect(md).toMatch(/\| database CPU \| db\.t4g\.small x 2 \(Multi-AZ\) \| [\d.]+ vCPU \(sustained\) \| 0\.4 \| \d+% \|/);
   });
 });
 

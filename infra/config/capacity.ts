@@ -21,6 +21,7 @@
  */
 import { DEFAULT_ASSUMPTIONS } from "../plan/assumptions";
 import { serviceLogGbPerMonth } from "../plan/log-volume";
+import { SERVICE_CATALOGUE, SERVICE_NAMES, type ServiceName } from "../catalogue";
 import { HOURS_PER_MONTH, PRICES, RDS_VCPUS } from "../plan/prices";
 import { instanceMemoryGiB, postgresMaxConnections } from "../components/postgres-limits";
 
@@ -145,10 +146,17 @@ export const CAPACITY = {
   /** Months of messages the storage autoscaling ceiling holds. */
   maxStorageMonths: 36,
   /**
-   * Database connections one task opens: the services' DB_POOL_MAX default (apps/shared/src/config.ts).
-   * The connections go to RDS Proxy, which opens at most proxyMaxConnectionsPercent of max_connections.
+   * Database connections one api or realtime task opens: the services' DB_POOL_MAX default
+   * (apps/shared/src/config.ts). The connections go to RDS Proxy, which opens at most
+   * proxyMaxConnectionsPercent of max_connections; a connection in a transaction holds one of those.
    */
   dbPoolPerTask: 10,
+  /**
+   * Jobs one queue consumer runs at once: the workers' WORKER_CONCURRENCY default (apps/workers/src/config.ts).
+   * Each running job holds a database connection for its transaction, so a task that consumes queues opens
+   * this many per queue it consumes, plus 2 (apps/workers/src/app.ts).
+   */
+  workerConcurrency: 20,
   /**
    * Redis CPU per posted message, microseconds: 98 (`sh bench/per-message.sh 15`, 2026-12-01 04:55 UTC, load
    * average 15-17, bench/results/per-message.md: used_cpu_user + used_cpu_sys of redis-server over the run
@@ -269,8 +277,28 @@ export interface AvailabilityPromise {
 }
 
 export interface Peak extends TrafficEstimate {
-  /** Tasks of all services at the autoscaling floor (what carries the peak). */
-  tasksAtPeak: number;
+  /** Database connections the tasks at the autoscaling floor (what carries the peak) open. */
+  connectionsAtPeak: number;
+}
+
+/**
+ * The catalogue's services that use the database, each with its task count at the autoscaling floor and how many queues
+ * it consumes (a consumer's pool follows its job concurrency): what `databaseConnections` counts.
+ */
+export function databaseTasks(services: Partial<Record<ServiceName, { min: number }>>): Array<{ service: ServiceName; count: number; queuesConsumed: number }> {
+  // A service the model does not size (one added by hand to the tiers) counts where its sizing is given.
+  return SERVICE_NAMES.filter((n) => SERVICE_CATALOGUE[n].uses.database && services[n]).map((n) => {
+    const q = SERVICE_CATALOGUE[n].uses.queues;
+    return { service: n, count: services[n]!.min, queuesConsumed: q?.role === "consumer" ? q.kinds.length : 0 };
+  });
+}
+
+/**
+ * Database connections the tasks open: a task that consumes queues holds one per running job (workerConcurrency
+ * per queue, plus 2), any other task its DB_POOL_MAX. `databaseTasks` lists the catalogue's services.
+ */
+export function databaseConnections(tasks: ReadonlyArray<{ count: number; queuesConsumed: number }>, model: CapacityModel = CAPACITY): number {
+  return tasks.reduce((sum, t) => sum + t.count * (t.queuesConsumed > 0 ? t.queuesConsumed * model.workerConcurrency + 2 : model.dbPoolPerTask), 0);
 }
 
 export interface DatabaseChoice {
@@ -304,7 +332,7 @@ export function deriveDatabase(p: Peak, promise: AvailabilityPromise, proxyMaxCo
   const prices = PRICES[PRICE_REGION]!;
   const copies = promise.zoneRedundant ? 2 : 1;
   const needVcpu = databaseVcpuAtPeak(p, model) * model.headroom;
-  const needConnections = p.tasksAtPeak * model.dbPoolPerTask;
+  const needConnections = p.connectionsAtPeak;
   const storageGb = Math.max(20, Math.ceil(storedGb(p.dau, model.storageMonths, model) * model.headroom));
   const maxStorageGb = Math.max(storageGb * 2, Math.ceil(storedGb(p.dau, model.maxStorageMonths, model) * model.headroom));
   const options = Object.entries(prices.rdsInstanceHour).flatMap(([cls, price]) => {

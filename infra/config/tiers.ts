@@ -9,7 +9,7 @@
  * To add a setting: add the field (with a TSDoc line: it becomes its meaning in docs/CONFIG.md) to the section
  * interface and a value to every tier, then run `npm run docs:config`.
  */
-import { CAPACITY, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, realtimeConnectionsPerTask, SOCKET_IO, taskCounts, workerJobsPerSecondPerTask } from "./capacity";
+import { CAPACITY, databaseConnections, databaseTasks, deriveDatabase, deriveNetwork, deriveRedis, estimateTraffic, realtimeConnectionsPerTask, SOCKET_IO, taskCounts, workerJobsPerSecondPerTask } from "./capacity";
 import type { AvailabilityPromise, CapacityModel } from "./capacity";
 import { HOURS_PER_MONTH, PRICES } from "../plan/prices";
 
@@ -334,8 +334,8 @@ function derived(b: TierBasis, model: CapacityModel) {
   const floor = b.promise.zoneRedundant ? 2 : 1;
   const services = servicesFor(b.dau, floor, model);
   const traffic = estimateTraffic(b.dau, model);
-  const tasksAtPeak = services.api.min + services.realtime.min + services.workers.min;
-  const db = deriveDatabase({ ...traffic, tasksAtPeak }, b.promise, PROXY_MAX_CONNECTIONS_PERCENT, model);
+  const connectionsAtPeak = databaseConnections(databaseTasks(services), model);
+  const db = deriveDatabase({ ...traffic, connectionsAtPeak }, b.promise, PROXY_MAX_CONNECTIONS_PERCENT, model);
   const redis = deriveRedis(traffic, b.promise, model);
   const net = deriveNetwork(b.dau, b.minZones, b.promise, model);
   return {

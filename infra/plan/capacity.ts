@@ -2,7 +2,7 @@
  * The plan's capacity section: the tier's peak load under the capacity model (infra/config/capacity.ts) and each
  * sized resource's utilisation at that peak, so a reviewer sees why each size was chosen. Plain data.
  */
-import { CAPACITY, databaseVcpuAtPeak, deriveNetwork, estimateTraffic, REDIS_NODES, REQUIRED_ENDPOINTS, REDIS_RESERVED_MEMORY_SHARE, redisThreadAtPeak,
+import { CAPACITY, databaseConnections, databaseTasks, databaseVcpuAtPeak, deriveNetwork, estimateTraffic, REDIS_NODES, REQUIRED_ENDPOINTS, REDIS_RESERVED_MEMORY_SHARE, redisThreadAtPeak,
   storedGb, sustainedVcpus, TRAFFIC, withTraffic, workerJobsPerSecondPerTask } from "../config/capacity";
 import type { CapacityModel, TrafficEstimate, TrafficModel } from "../config/capacity";
 import { postgresMaxConnections } from "../components/postgres-limits";
@@ -56,8 +56,8 @@ export function capacitySection(s: TierSizing, traffic: Partial<TrafficModel> = 
   const db = s.database;
   const dbSize = `${db.instanceClass}${db.multiAz ? " x 2 (Multi-AZ)" : ""}`;
   row("database CPU", dbSize, databaseVcpuAtPeak(peak, model), sustainedVcpus(db.instanceClass, RDS_VCPUS[db.instanceClass] ?? 0), "vCPU (sustained)");
-  const tasks = svc.api.min + svc.realtime.min + svc.workers.min;
-  row("database connections", `${dbSize}, proxy ${db.proxyMaxConnectionsPercent}% of max_connections`, tasks * model.dbPoolPerTask,
+  row("database connections", `${dbSize}, proxy ${db.proxyMaxConnectionsPercent}% of max_connections`,
+    databaseConnections(databaseTasks(svc), model),
     Math.floor((postgresMaxConnections(db.instanceClass) * db.proxyMaxConnectionsPercent) / 100), "connections");
   row("database storage", `${db.storageGb} GB gp3 (autoscaling to ${db.maxStorageGb})`, storedGb(s.dau, model.storageMonths, model), db.storageGb,
     `GB after ${model.storageMonths} months`);

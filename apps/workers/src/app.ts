@@ -39,8 +39,10 @@ export async function startWorkers(opts: WorkersOptions): Promise<Workers> {
   const logger = opts.logger ?? createLogger({ service: "workers", level: config.logLevel });
   const metrics =
     opts.metrics ?? new Metrics({ namespace: metricsNamespace(config.project, config.env), serviceName: config.serviceName });
-  // Each running job holds one connection for its transaction: size the pool for both consumers.
-  const pool = createPool({ ...config.db, poolMax: Math.max(config.db.poolMax, config.concurrency * 2 + 2) }, config.serviceName);
+  // Each running job holds one connection for its transaction: size the pool for the consumers that run
+  // (push only when a gateway is configured), plus two. infra/config/capacity.ts counts both consumers.
+  const consumers = config.push ? 2 : 1;
+  const pool = createPool({ ...config.db, poolMax: Math.max(config.db.poolMax, config.concurrency * consumers + 2) }, config.serviceName);
   const sqs = createSqsClient({ region: config.awsRegion, endpoint: config.sqsEndpoint });
   const gateway = config.push
     ? new PushGatewayClient({

@@ -308,3 +308,22 @@ test("push delivery off: the offline queue is still processed, /ready and metric
   const emf = metricLines.map((l) => JSON.parse(l));
   assert.ok(emf.some((d) => d.JobsProcessed >= 1), "JobsProcessed is published");
 });
+
+test("the database pool holds one connection per job the running consumers may hold, plus two", async () => {
+  // Push on: both consumers at WORKER_CONCURRENCY 12; the capacity model (infra/config/capacity.ts) counts this.
+  const both = await harness({ env: { WORKER_CONCURRENCY: "12" } });
+  try {
+    expect(both.workers.push).toBeDefined();
+    expect((both.workers.pool as unknown as { options: { max: number } }).options.max).toBe(12 * 2 + 2);
+  } finally {
+    await both.workers.stop();
+  }
+  // Push off (no gateway): only the offline consumer runs.
+  const offlineOnly = await harness({ env: { WORKER_CONCURRENCY: "12", PUSH_QUEUE_URL: "", PUSH_GATEWAY_URL: "", PUSH_GATEWAY_SECRET: "" } });
+  try {
+    expect(offlineOnly.workers.push).toBeUndefined();
+    expect((offlineOnly.workers.pool as unknown as { options: { max: number } }).options.max).toBe(12 + 2);
+  } finally {
+    await offlineOnly.workers.stop();
+  }
+});
