@@ -332,13 +332,14 @@ describe("receiving", () => {
 describe("outcomes", () => {
   test("successes are deleted 20 ms after the first one, in one batch", async () => {
     const s = scripted({ batches: [[msg(1)]] });
-    const { c, results } = make(s.client, async () => {});
+    const { c, results, logs } = make(s.client, async () => {});
     c.start();
     await tick(19);
     assert.equal(s.of("DeleteMessageBatch").length, 0);
     await tick(1);
     assert.deepEqual(s.of("DeleteMessageBatch").map((x) => x.input), [{ QueueUrl: "http://sqs.local/q", Entries: [{ Id: "a0", ReceiptHandle: "rh1" }] }]);
     assert.deepEqual(results, [{ queue: "q", outcome: "processed", durationMs: 0, error: undefined }]);
+    assert.deepEqual(logs, [], "an answer without a Failed list logs nothing");
     await settle(c.stop());
   });
 
