@@ -32,7 +32,7 @@ export const MODULES = {
   },
   "workers-consumer": {
     mutate: ["apps/workers/src/consumer.ts"],
-    tests: ["apps/workers/test/consumer.test.ts"],
+    tests: ["apps/workers/test/consumer.test.ts", "apps/workers/test/consumer-engine.test.ts", "apps/workers/test/consumer-sqs.test.ts"],
   },
   "alarm-specs": {
     mutate: ["infra/components/alarm-specs.ts"],
