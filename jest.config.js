@@ -3,7 +3,8 @@
 //             registry, so one file's mocks (pulumi.runtime.setMocks) never reach another file.
 //   services  apps/ and test/: real PostgreSQL, Redis and an SQS-compatible server. The shared PostgreSQL
 //             cluster is started once by globalSetup (test/support/global-setup.ts); Redis and SQS servers
-//             are started per test file by the helpers in test/support/.
+//             are started per test file by the helpers in test/support/. globalTeardown drops the run's
+//             databases.
 // TypeScript is compiled by @swc/jest (no type-check here: `npm run typecheck` does that once for the tree).
 // Path filters work as usual: `npm test -- infra`, `npm test -- apps/api`, `npx jest --watch`.
 const { readdirSync, readFileSync } = require("node:fs");
@@ -74,6 +75,7 @@ module.exports = {
       displayName: "services",
       testMatch: ["<rootDir>/apps/**/*.test.ts", "<rootDir>/test/**/*.test.ts"],
       globalSetup: "<rootDir>/test/support/global-setup.ts",
+      globalTeardown: "<rootDir>/test/support/global-teardown.ts",
     },
   ],
 };

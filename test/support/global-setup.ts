@@ -4,7 +4,7 @@
  * When either cannot be had, the run stops here with what to install, before any test opens a server.
  */
 import { chooseRedis } from "../../scripts/local-servers";
-import { ensurePostgres } from "./postgres";
+import { ensurePostgres, newRunId } from "./postgres";
 
 export default async function globalSetup(): Promise<void> {
   const say = (msg: string) => process.stdout.write(`${msg}\n`);
@@ -15,5 +15,8 @@ export default async function globalSetup(): Promise<void> {
     say(`\nredis-server (${redis.source}, ${redis.reason}): ${redis.bin}`);
   }
   const url = await ensurePostgres();
+  // Names this run's databases, so that globalTeardown drops them (each run gets its own: StrykerJS runs
+  // jest many times in one process).
+  process.env.TEST_PG_RUN = newRunId();
   say(`postgres ready at ${url}`);
 }

@@ -1,13 +1,19 @@
 // authenticate(): the token is verified once per request (a GraphQL query with several fields counts once
 // against the per-user limit), a missing or malformed Authorization header is refused with its code, and the
 // per-user limit counts per user, not per session or address.
-import { startApi, register, type TestApi } from "./helpers";
+import type { TestApi } from "./helpers";
 
 let t: TestApi;
+let register: typeof import("./helpers").register;
 const USER_MAX = 3;
 
+// The api's modules are loaded here, not at the top: a mutation run that selects none of these tests (only
+// error-mapping.test.ts's pure checks) then never loads them.
 beforeAll(async () => {
-  t = await startApi("api_authenticate", { settings: { rateLimitUserMax: USER_MAX, rateLimitWindowSeconds: 60, rateLimitIpMax: 10_000 } });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const helpers: typeof import("./helpers") = require("./helpers");
+  register = helpers.register;
+  t = await helpers.startApi("api_authenticate", { settings: { rateLimitUserMax: USER_MAX, rateLimitWindowSeconds: 60, rateLimitIpMax: 10_000 } });
 });
 afterAll(async () => {
   await t?.close();

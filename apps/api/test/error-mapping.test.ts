@@ -6,9 +6,7 @@ import { Client } from "pg";
 import { AuthError, ChatError, createPool } from "@chat/shared";
 import { ensurePostgres } from "../../../test/support/postgres";
 import { toHttpError, tooMany, ApiError } from "../src/errors";
-import { buildServices } from "../src/services";
-import { buildApp } from "../src/app";
-import { startApi, register, type TestApi, type Session } from "./helpers";
+import type { TestApi, Session } from "./helpers";
 
 const UNAVAILABLE = { status: 503, code: "unavailable", message: "a backing service is unavailable: retry shortly", headers: { "retry-after": "1" } };
 
@@ -162,19 +160,26 @@ describe("real PostgreSQL failures", () => {
   describe("through the api", () => {
     let t: TestApi;
     let bob: Session;
+    let appWithPool: (pool: ReturnType<typeof createPool>) => Promise<Awaited<ReturnType<typeof import("../src/app").buildApp>>>;
+    // The api's modules are loaded here, not at the top of the file: a mutation run that selects only the
+    // pure checks above then never loads them.
     beforeAll(async () => {
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { startApi, register }: typeof import("./helpers") = require("./helpers");
+      const { buildServices }: typeof import("../src/services") = require("../src/services");
+      const { buildApp }: typeof import("../src/app") = require("../src/app");
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      appWithPool = async (pool) => {
+        const app = await buildApp(buildServices({ ...t.s, pool }));
+        await app.ready();
+        return app;
+      };
       t = await startApi("api_error_mapping");
       bob = await register(t.app, "bob");
     });
     afterAll(async () => {
       await t?.close();
     });
-
-    async function appWithPool(pool: ReturnType<typeof createPool>) {
-      const app = await buildApp(buildServices({ ...t.s, pool }));
-      await app.ready();
-      return app;
-    }
 
     test("PostgreSQL refusing connections answers 503 with Retry-After, not 500", async () => {
       // A port that was just free: nothing listens there, so connecting is refused.

@@ -2,8 +2,8 @@
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { CreateQueueCommand } from "@aws-sdk/client-sqs";
-import { createPool, createRedis, closeRedis, createLogger, migrate, JobProducer, Metrics, type Pool, type Redis, type JwtKeys } from "@chat/shared";
-import { createTestDatabase } from "../../../test/support/postgres";
+import { createPool, createRedis, closeRedis, createLogger, JobProducer, Metrics, type Pool, type Redis, type JwtKeys } from "@chat/shared";
+import { createMigratedTestDatabase, createTestDatabase } from "../../../test/support/postgres";
 import { startRedis, type TestRedis } from "../../../test/support/redis";
 import { startSqs, type TestSqs } from "../../../test/support/sqs";
 import { apiRedisOptions, buildServices, type Services } from "../src/services";
@@ -38,9 +38,9 @@ export interface StartOptions {
 }
 
 export async function startApi(name: string, o: StartOptions = {}): Promise<TestApi> {
-  const dbUrl = await createTestDatabase(name);
+  // Migrated unless asked otherwise: a copy of the migrated template (test/support/postgres.ts).
+  const dbUrl = o.migrate === false ? await createTestDatabase(name) : await createMigratedTestDatabase(name);
   const pool = createPool({ kind: "url", url: dbUrl, poolMax: 5 });
-  if (o.migrate !== false) await migrate(pool);
   const redisServer = await startRedis();
   const settings: ApiSettings = { ...DEFAULT_SETTINGS, trustProxyHops: 0, ...o.settings };
   // The api's own Redis options (command timeout, no offline queue), so tests see what production does.

@@ -9,9 +9,8 @@ import { join } from "node:path";
 import { Pool } from "pg";
 import Redis from "ioredis";
 import { io as connect, type Socket, type ManagerOptions, type SocketOptions } from "socket.io-client";
-import { createTestDatabase } from "../../../test/support/postgres";
+import { createMigratedTestDatabase } from "../../../test/support/postgres";
 import { startRedis, freePort, type TestRedis } from "../../../test/support/redis";
-import { migrate } from "@chat/shared/src/migrate";
 import { TokenService } from "@chat/shared/src/auth";
 import type { JwtKeys } from "@chat/shared/src/config";
 import type { ClientToServerEvents, SendAck, SendPayload, ServerToClientEvents } from "@chat/shared/src/socket-events";
@@ -47,9 +46,8 @@ let seq = 0;
 
 export async function fixture(): Promise<Fixture> {
   const redis = await startRedis();
-  const dbUrl = await createTestDatabase("realtime");
+  const dbUrl = await createMigratedTestDatabase("realtime");
   const pool = new Pool({ connectionString: dbUrl, max: 4 });
-  await migrate(pool);
   const kv = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   kv.on("error", () => undefined);
   const keys: JwtKeys = { current: { kid: "t1", secret: randomBytes(32).toString("hex") } };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConnectionLimiter, EventBudget, clientIp, payloadBytes } from "../src/limits";
+import { ConnectionLimiter, EventBudget, SessionLimiter, clientIp, payloadBytes } from "../src/limits";
 import { DEFAULTS, loadRealtimeSettings } from "../src/settings";
 import { bufferedBytes } from "../src/slow-consumer";
 import { RealtimeMetrics } from "../src/metrics";
@@ -114,4 +114,93 @@ test("metrics: EMF lines carry the contract names, dimensions and reset counters
   assert.equal(next.MessagesIn, 0);
   assert.equal(next.Rejections, 0);
   m.close();
+});
+
+test("ConnectionLimiter: the refusals name the limit and what to do; counts per IP go back to zero", () => {
+  const l = new ConnectionLimiter(2, 1);
+  assert.equal(l.tryAcquire("a"), undefined);
+  assert.deepEqual(l.tryAcquire("a"), {
+    code: "too_many_connections_from_ip",
+    message: "too many connections from your address (limit 1); close some before opening more",
+  });
+  assert.equal(l.tryAcquire("b"), undefined);
+  assert.deepEqual(l.tryAcquire("c"), {
+    code: "server_full",
+    message: "this server holds its maximum of 2 connections; retry shortly (another server will be chosen)",
+  });
+  assert.deepEqual([l.size, l.countFor("a"), l.countFor("b"), l.countFor("c")], [2, 1, 1, 0]);
+  l.release("a");
+  l.release("a"); // a second release of the same slot frees nothing
+  assert.deepEqual([l.size, l.countFor("a")], [1, 0]);
+  assert.equal(l.tryAcquire("a"), undefined);
+  assert.equal(l.tryAcquire("c")?.code, "server_full", "the task is full again: two slots, no more");
+});
+
+test("ConnectionLimiter: an IP holding several slots gets them back one at a time", () => {
+  const l = new ConnectionLimiter(10, 3);
+  for (let i = 0; i < 3; i++) assert.equal(l.tryAcquire("a"), undefined);
+  l.release("a");
+  assert.deepEqual([l.size, l.countFor("a")], [2, 2]);
+  assert.equal(l.tryAcquire("a"), undefined);
+  assert.equal(l.tryAcquire("a")?.code, "too_many_connections_from_ip");
+});
+
+test("SessionLimiter: sessions per IP up to the limit, refused past it with the fix, released one at a time", () => {
+  const s = new SessionLimiter(2);
+  assert.equal(s.tryAcquire("a"), undefined);
+  assert.equal(s.tryAcquire("a"), undefined);
+  assert.deepEqual(s.tryAcquire("a"), {
+    code: "too_many_sessions_from_ip",
+    message: "too many open sessions from your address (limit 2); close some, or wait for unused ones to be closed, before opening more",
+  });
+  assert.equal(s.tryAcquire("b"), undefined, "another address has its own count");
+  assert.deepEqual([s.countFor("a"), s.countFor("b")], [2, 1]);
+  s.release("a");
+  assert.equal(s.countFor("a"), 1);
+  assert.equal(s.tryAcquire("a"), undefined);
+  s.release("a");
+  s.release("a");
+  assert.equal(s.countFor("a"), 0);
+  s.release("a"); // more releases than sessions never go below zero
+  assert.equal(s.countFor("a"), 0);
+  assert.equal(s.tryAcquire("a"), undefined);
+  assert.equal(s.tryAcquire("a"), undefined);
+  assert.equal(s.tryAcquire("a")?.code, "too_many_sessions_from_ip");
+});
+
+test("EventBudget: limits are inclusive, messages give the limit and the seconds left in the window", () => {
+  let now = 1_000;
+  const b = new EventBudget(2, 100, 60, () => now);
+  assert.deepEqual(b.take(61), { code: "payload_too_large", message: "event payload is 61 bytes; the limit is 60 bytes" });
+  now = 1_000 + 9_999; // the last millisecond of the window that started at 1 000
+  assert.equal(b.take(60), undefined, "a payload of exactly the limit passes");
+  assert.equal(b.take(1), undefined, "exactly the event limit passes");
+  assert.deepEqual(b.take(1), { code: "rate_limited", message: "more than 2 events in 10 s; slow down and retry in 1 s" });
+  now = 11_000; // a new window
+  assert.equal(b.take(60), undefined);
+  now = 14_500;
+  assert.equal(b.take(40), undefined, "exactly the byte limit passes");
+  assert.deepEqual(b.take(1), { code: "rate_limited", message: "more than 2 events in 10 s; slow down and retry in 7 s" });
+  now = 21_000;
+  const bytes = new EventBudget(5, 100, 60, () => now);
+  assert.equal(bytes.take(60), undefined);
+  now = 23_200;
+  assert.deepEqual(bytes.take(41), { code: "bytes_rate_limited", message: "more than 100 bytes in 10 s; slow down and retry in 8 s" });
+});
+
+test("payloadBytes: strings with their quotes, buffers as they are, nothing for undefined, a huge size for what cannot be sent", () => {
+  assert.equal(payloadBytes(["ab", undefined, Buffer.alloc(5)]), 4 + 5);
+  assert.equal(payloadBytes([42, null, [1, 2]]), 2 + 4 + 5);
+  assert.equal(payloadBytes([Symbol("x")]), 0, "JSON has no text for a symbol");
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  assert.equal(payloadBytes([circular]), Number.MAX_SAFE_INTEGER / 4);
+  assert.ok(new EventBudget(10, 1_000, 1_000).take(payloadBytes([circular]))?.code === "payload_too_large");
+});
+
+test("clientIp: an unknown peer address, and IPv4-mapped addresses written plainly", () => {
+  assert.equal(clientIp({}, undefined, 0), "unknown");
+  assert.equal(clientIp({ "x-forwarded-for": " , ::ffff:203.0.113.9 ,, " }, "10.0.0.1", 1), "203.0.113.9", "empty entries are skipped");
+  assert.equal(clientIp({ "x-forwarded-for": "203.0.113.9" }, "::ffff:10.0.0.1", 0), "10.0.0.1");
+  assert.equal(clientIp({ "x-forwarded-for": "203.0.113.9" }, "::1", -1), "::1", "negative hops: the header is not believed");
 });

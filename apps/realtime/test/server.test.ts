@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
 import { ChatStore, Delivery, Presence, TokenService, createEmitter, createRedis, closeRedis, revokedBeforeKey, revokedSessionKey } from "@chat/shared";
 import { startRealtime, type RunningRealtime } from "../src/app";
 import { CLIENT_MSG_ID_MAX } from "@chat/shared/src/socket-events";
@@ -17,7 +18,13 @@ let url: string;
 let userIds: string[];
 let roomId: string;
 const metricLines: string[] = [];
+const logLines: string[] = [];
 const open: Client[] = [];
+/** A failure the server's dependencies throw instead of answering, while set. */
+const inject: { authenticate?: unknown; roomsOf?: unknown; markRead?: unknown } = {};
+
+/** The log records with this `msg`, parsed. */
+const logged = (msg: string) => logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === msg);
 
 async function user(i: number, opts: Parameters<typeof connected>[2] = {}): Promise<Client> {
   const c = await connected(url, await f.token(userIds[i]), opts);
@@ -42,9 +49,28 @@ beforeAll(async () => {
       MAX_PAYLOAD_BYTES: "1024",
       REVOCATION_CHECK_MS: "200",
       SHUTDOWN_GRACE_MS: "1000",
+      // The seeded room has 8 members: presence reaches it, and not a room of 9.
+      PRESENCE_MAX_ROOM_SIZE: "8",
+      LOG_LEVEL: "info",
     }),
     host: "127.0.0.1",
     writeMetric: (line) => metricLines.push(line),
+    logDestination: new Writable({ write(chunk, _e, cb) { logLines.push(String(chunk)); cb(); } }) as never,
+    wrapDeps: (deps) => ({
+      ...deps,
+      authenticate: async (token) => {
+        if (inject.authenticate !== undefined) throw inject.authenticate;
+        return deps.authenticate(token);
+      },
+      roomsOf: async (userId) => {
+        if (inject.roomsOf !== undefined) throw inject.roomsOf;
+        return deps.roomsOf(userId);
+      },
+      markRead: async (input) => {
+        if (inject.markRead !== undefined) throw inject.markRead;
+        return deps.markRead(input);
+      },
+    }),
   });
   url = `http://127.0.0.1:${rt.port}`;
 });
@@ -243,7 +269,7 @@ test("bad events get a clear error: invalid payloads, unknown events, rooms the 
   a.socket.emit("typing", { roomId: other.roomId, isTyping: true });
   assert.equal((await a.next("error", (e) => e.code === "not_member" && e.message.includes(other.roomId))).code, "not_member");
   const outsiderRead = await new Promise<any>((resolve) => a.socket.emit("read", { roomId: other.roomId, messageId: "1" }, resolve));
-  assert.deepEqual([outsiderRead.ok, outsiderRead.error.code], [false, "not_member"]);
+  assert.deepEqual(outsiderRead, { ok: false, error: { code: "not_member", message: `you are not a member of room ${other.roomId}` } });
   const own = await send(insider, { roomId: other.roomId, body: "members only", clientMsgId: "in-1" });
   assert.equal(own.ok, true);
   await insider.next("message:new", (m) => m.id === own.message.id);
@@ -263,6 +289,84 @@ test("bad events get a clear error: invalid payloads, unknown events, rooms the 
   await closeAll();
 });
 
+test("a broadcast to a session's room reaches its open sockets (how the api ends one session at once)", async () => {
+  const redis = createRedis({ kind: "url", url: f.redis.url });
+  try {
+    const sid = randomUUID();
+    const a = await connected(url, await f.token(userIds[0], sid));
+    open.push(a);
+    // No revocation is recorded, so only the broadcast can disconnect the socket.
+    createEmitter(redis).in(`session:${sid}`).disconnectSockets(true);
+    assert.equal(await a.next("disconnect"), "io server disconnect");
+  } finally {
+    await closeRedis(redis);
+    await closeAll();
+  }
+});
+
+test("handshake failures of the dependencies: an error without a message, room memberships that cannot be loaded", async () => {
+  const token = await f.token(userIds[0]);
+  try {
+    inject.authenticate = new Error("");
+    const blank = await refused(token);
+    assert.deepEqual(blank.data, { code: "auth_failed", message: "invalid access token" });
+    assert.ok(logged("connection refused").some((r) => r.reason === "auth_failed" && r.ip === "127.0.0.1"), "the refusal is logged with the client address");
+    inject.authenticate = undefined;
+
+    inject.roomsOf = new Error("database unreachable");
+    const failed = rt.server.metrics.rejectionTotals().auth_failed ?? 0;
+    const noRooms = await refused(token);
+    assert.deepEqual(noRooms.data, { code: "auth_failed", message: "temporarily unable to load your rooms; retry shortly" });
+    assert.equal(rt.server.metrics.rejectionTotals().auth_failed, failed + 1);
+    assert.ok(
+      logged("could not load room memberships").some((r) => r.userId === userIds[0] && r.error === "database unreachable"),
+      "the failure is logged with the user and the error",
+    );
+    // The refused clients are still open: their slots were given back at the refusal.
+    assert.equal(rt.server.connectionCount, 0);
+  } finally {
+    inject.authenticate = undefined;
+    inject.roomsOf = undefined;
+  }
+  open.push(await connected(url, token));
+  await closeAll();
+});
+
+test("read: without an acknowledgement, with an argument that is not one, and a store failure answered as internal_error", async () => {
+  const a = await user(0);
+  const b = await user(1);
+  const { message } = (await send(a, { roomId, body: "to read", clientMsgId: "rd-1" })) as { message: { id: string } };
+  b.socket.emit("read", { roomId, messageId: message.id });
+  assert.deepEqual(await a.next("read", (r) => r.userId === userIds[1]), { roomId, userId: userIds[1], messageId: message.id });
+  const seen = a.events.length;
+  untyped(b.socket).emit("read", { roomId, messageId: message.id }, "not a callback");
+  await a.next("read", () => true, 5000, seen);
+  try {
+    inject.markRead = new Error("database unreachable");
+    const failed = await b.socket.timeout(3000).emitWithAck("read", { roomId, messageId: message.id });
+    assert.deepEqual(failed, {
+      ok: false,
+      error: { code: "internal_error", message: "read failed on the server; retry (a retried message:send with the same clientMsgId is not duplicated)" },
+    });
+  } finally {
+    inject.markRead = undefined;
+  }
+  await closeAll();
+});
+
+test("presence goes only to rooms up to PRESENCE_MAX_ROOM_SIZE members", async () => {
+  const big = await f.seed(9);
+  const first = await connected(url, await f.token(big.userIds[0]));
+  open.push(first);
+  const second = await connected(url, await f.token(big.userIds[1]));
+  open.push(second);
+  second.socket.emit("typing", { roomId: big.roomId, isTyping: true });
+  // The typing event was sent after the second user came online: had presence been sent, it came first.
+  await first.next("typing", (t) => t.userId === big.userIds[1]);
+  assert.deepEqual(first.of("presence"), []);
+  await closeAll();
+});
+
 test("limits: connections per IP, events per 10 s and payload size each answer with their error", async () => {
   const six = [];
   for (let i = 0; i < 6; i++) six.push(await user(i));
@@ -273,6 +377,13 @@ test("limits: connections per IP, events per 10 s and payload size each answer w
   six[5].close();
   for (let i = 0; i < 50 && rt.server.connectionCount > 5; i++) await sleep(20);
   open.push(await connected(url, await f.token(userIds[6])));
+  // Closing one socket freed one slot, not two (its close and its disconnect release it once).
+  const eighth = await refused(await f.token(userIds[7]));
+  assert.equal(eighth.data.code, "too_many_connections_from_ip");
+  assert.ok(
+    logged("connection refused").some((r) => r.reason === "too_many_connections_from_ip" && r.ip === "127.0.0.1"),
+    "the refusal is logged with the client address",
+  );
   await closeAll();
 
   const a = await user(0);
@@ -371,8 +482,10 @@ test("draining: readiness fails, new handshakes are refused, connected clients a
   const ready = await fetch(`${url}/ready`);
   assert.equal(ready.status, 503);
   assert.equal(((await ready.json()) as { status: string }).status, "draining");
+  const drained = rt.server.metrics.rejectionTotals().server_draining ?? 0;
   const late = await refused(await f.token(userIds[1]));
   assert.equal(late.data.code, "server_draining");
+  assert.equal(rt.server.metrics.rejectionTotals().server_draining, drained + 1, "counted as server_draining");
   assert.match(late.message, /reconnect/);
   await draining;
   // After the drain the listener is gone, so nothing is accepted any more.

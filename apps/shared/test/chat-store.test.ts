@@ -2,9 +2,8 @@
 // refused by the store itself, whatever the api in front of it does), and the data operations keep their
 // contracts (idempotent posts, own-message edits, cursors, read markers that only move forward).
 import { CLIENT_MSG_ID_MAX } from "../src/socket-events";
-import { createTestDatabase } from "../../../test/support/postgres";
+import { createMigratedTestDatabase } from "../../../test/support/postgres";
 import { createPool, type Pool } from "../src/db";
-import { migrate } from "../src/migrate";
 import { ChatStore, ChatError, toMessage, BODY_MAX, MESSAGE_BODY_MAX, ROOM_NAME_MAX, codePoints, textProblem, isMessageId, normaliseRoomId } from "../src/chat";
 
 let pool: Pool;
@@ -50,8 +49,7 @@ async function refused(p: Promise<unknown>, codes: string[] = ["forbidden", "not
 }
 
 beforeAll(async () => {
-  pool = createPool({ kind: "url", url: await createTestDatabase("shared_chat_store"), poolMax: 4 });
-  await migrate(pool);
+  pool = createPool({ kind: "url", url: await createMigratedTestDatabase("shared_chat_store"), poolMax: 4 });
   store = new ChatStore(pool);
   [owner, member, outsider, leaver] = [await user("owner"), await user("member"), await user("outsider"), await user("leaver")];
   roomId = await seedRoom(owner, "plans", [member]);

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { createEmitter } from "../src/emitter";
-import { createTestDatabase } from "../../../test/support/postgres";
+import { createMigratedTestDatabase } from "../../../test/support/postgres";
 import { startRedis, type TestRedis } from "../../../test/support/redis";
 import { startSqs, type TestSqs } from "../../../test/support/sqs";
 import { createPool, type Pool } from "../src/db";
-import { migrate } from "../src/migrate";
 import { createRedis, closeRedis, type Redis } from "../src/redis";
 import { ChatStore, Delivery } from "../src/chat";
 import { Presence } from "../src/presence";
@@ -18,8 +17,7 @@ let redis: Redis;
 let sqs: TestSqs;
 
 beforeAll(async () => {
-  pool = createPool({ kind: "url", url: await createTestDatabase("shared_delivery"), poolMax: 4 });
-  await migrate(pool);
+  pool = createPool({ kind: "url", url: await createMigratedTestDatabase("shared_delivery"), poolMax: 4 });
   server = await startRedis();
   redis = createRedis({ kind: "url", url: server.url });
   sqs = await startSqs();
