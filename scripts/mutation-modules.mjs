@@ -1,6 +1,8 @@
 // The modules under mutation testing and the test files that guard each one. `npm run test:mutation` runs
 // them one module at a time (scripts/mutation.mjs); a run mutates only the listed source (ranges are
 // `file:startLine-endLine`) and runs only the listed tests, so each module takes minutes, not an hour.
+// `timeoutMS` (optional): the module's allowance over twice the tests' normal time before a mutant counts as
+// timed out (10 s otherwise).
 export const MODULES = {
   "shared-auth": {
     mutate: ["apps/shared/src/auth.ts"],
@@ -33,6 +35,9 @@ export const MODULES = {
   "workers-consumer": {
     mutate: ["apps/workers/src/consumer.ts"],
     tests: ["apps/workers/test/consumer.test.ts", "apps/workers/test/consumer-engine.test.ts", "apps/workers/test/consumer-sqs.test.ts"],
+    // Most of its tests run on a fake clock, and its hanging mutants are endless loops: 3 s over twice the
+    // normal time is enough to call one timed out (stryker.config.mjs).
+    timeoutMS: 3_000,
   },
   "alarm-specs": {
     mutate: ["infra/components/alarm-specs.ts"],

@@ -57,7 +57,7 @@ for (const name of names) {
     summary[name] = {
       score: Number(s.score.toFixed(1)), detected: s.detected, total: s.total,
       survived: s.counts.Survived ?? 0, noCoverage: s.counts.NoCoverage ?? 0, timedOut: s.counts.Timeout ?? 0,
-      minutes, date, mutate: MODULES[name].mutate, tests: MODULES[name].tests,
+      minutes, date, concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2), mutate: MODULES[name].mutate, tests: MODULES[name].tests,
     };
   }
   writeSummary();
@@ -68,15 +68,15 @@ function writeSummary() {
   writeFileSync(summaryFile, JSON.stringify(summary, null, 2) + "\n");
   const rows = Object.keys(MODULES).map((name) => {
     const m = summary[name];
-    if (!m) return `| ${name} | not run yet | | | | |`;
-    if (m.score === undefined) return `| ${name} | ${m.lastRun} | | | | |`;
-    return `| ${name} | ${m.score}% | ${m.detected}/${m.total} | ${m.survived} survived, ${m.noCoverage} no coverage | ${m.minutes} | ${m.date}${m.lastRun ? ` (${m.lastRun})` : ""} |`;
+    if (!m) return `| ${name} | not run yet | | | | | |`;
+    if (m.score === undefined) return `| ${name} | ${m.lastRun} | | | | | |`;
+    return `| ${name} | ${m.score}% | ${m.detected}/${m.total} | ${m.survived} survived, ${m.noCoverage} no coverage | ${m.minutes} | ${m.concurrency ?? 1} | ${m.date}${m.lastRun ? ` (${m.lastRun})` : ""} |`;
   });
   const text = [
-    "# Mutation scores (`npm run test:mutation [module...]`, StrykerJS, concurrency 1)",
+    "# Mutation scores (`npm run test:mutation [module...]`, StrykerJS; test processes: the concurrency column, 2 unless MUTATION_CONCURRENCY says otherwise)",
     "",
-    "| module | score | killed or timed out | undetected | minutes | date |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| module | score | killed or timed out | undetected | minutes | concurrency | date |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
   ].join("\n");

@@ -4,13 +4,10 @@ import { AWS_LIMITS, inRange } from "./aws-limits";
 import { Problems } from "./problems";
 import type { Link } from "./link";
 import type { PolicyStatement } from "./policy";
+import { DB_PROXY_DEFAULTS } from "./db-proxy-defaults";
 
-/**
- * Defaults of the optional arguments, written once: the validator and the constructor read them, and the tier
- * table (infra/config/tiers.ts) takes its proxy settings from here. 95% keeps the proxy's cap above the
- * critical connections alarm (90% of max_connections), so that alarm can fire through the proxy.
- */
-export const DB_PROXY_DEFAULTS = Object.freeze({ maxConnectionsPercent: 95, idleClientTimeoutSeconds: 1800 });
+/** Defaults of the optional arguments (the validator and the constructor read them). */
+export { DB_PROXY_DEFAULTS };
 
 export interface DbProxyArgs {
   /** Physical name of the proxy, `<project>-<env>-db-proxy` (letters, digits, '-', at most 60). */

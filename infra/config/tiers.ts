@@ -17,7 +17,7 @@ export const TIER_NAMES = ["dev", "1k-dau", "10k-dau", "100k-dau"] as const;
 export type TierName = (typeof TIER_NAMES)[number];
 
 import type { NatStrategy } from "../components/network";
-import { DB_PROXY_DEFAULTS } from "../components/db-proxy";
+import { DB_PROXY_DEFAULTS } from "../components/db-proxy-defaults";
 export type { NatStrategy };
 
 export interface NetworkSizing {
