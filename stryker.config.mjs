@@ -15,10 +15,9 @@ export default {
   // Per-test coverage: each mutant runs only the tests that reach it.
   coverageAnalysis: "perTest",
   mutate: mod.mutate,
-  // Two test processes on a two-core machine: the modules' tests wait on PostgreSQL, Redis, SQS and timers
-  // as much as they compute, and each jest run has its own databases and ports. MUTATION_CONCURRENCY=1 on
-  // a machine shared with other work.
-  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
+  // One test process by default. MUTATION_CONCURRENCY=2 runs two: the modules' tests wait on PostgreSQL,
+  // Redis, SQS and timers as much as they compute, and each jest run has its own databases and ports.
+  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
   // A mutant that hangs a test is "timed out" (counted as detected) after its normal time x2 + timeoutMS
   // (10 s, or the module's own: a module whose tests run on fake clocks needs less).
   timeoutMS: mod.timeoutMS ?? 10_000,
