@@ -57,13 +57,8 @@ export function sharedDeps(p: SharedParts): RealtimeDeps {
   });
   const migrations = p.migrations ?? loadMigrations();
   const sendBudget = new SendBudget(p.redis, p.sendLimit);
-  // Sends that arrive in the same turn of the event loop are stored by one statement and one commit; a lone
-  // send takes the single-row statement.
-  const posts = new TurnBatcher<PostInput, { message: Message; created: boolean }>(async (inputs) => {
-    if (inputs.length > 1) return store.postMessages(inputs);
-    const [one] = await Promise.allSettled([store.postMessage(inputs[0])]);
-    return [one];
-  }, POST_BATCH_MAX);
+  // Sends that arrive in the same turn of the event loop are stored by one statement and one commit.
+  const posts = new TurnBatcher<PostInput, { message: Message; created: boolean }>((inputs) => store.postMessages(inputs), POST_BATCH_MAX);
   return {
     authenticate: async (token) => {
       try {

@@ -385,9 +385,10 @@ export class ChatStore {
    * own outcome (a rejection for an invalid input or a non-member, never one for the whole batch). New rows
    * get ids in input order. Inputs the insert did not take (a replay, a refusal) and every input of a batch
    * whose statement failed go through `postMessage` one by one, so a batch never answers differently from
-   * single sends.
+   * single sends. A batch of one takes `postMessage`'s single-row statement.
    */
   async postMessages(inputs: readonly PostInput[]): Promise<Array<PromiseSettledResult<{ message: Message; created: boolean }>>> {
+    if (inputs.length === 1) return Promise.allSettled([this.postMessage(inputs[0])]);
     const out: Array<PromiseSettledResult<{ message: Message; created: boolean }> | undefined> = new Array(inputs.length);
     const valid: number[] = [];
     const roomIds: string[] = [];
