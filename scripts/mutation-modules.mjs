@@ -6,7 +6,8 @@
 export const MODULES = {
   "shared-auth": {
     mutate: ["apps/shared/src/auth.ts"],
-    tests: ["apps/shared/test/auth.test.ts", "apps/shared/test/tokens.test.ts"],
+    // revocation-store.test.ts: revocation read from and written to PostgreSQL (the pool path).
+    tests: ["apps/shared/test/auth.test.ts", "apps/shared/test/tokens.test.ts", "apps/shared/test/revocation-store.test.ts"],
   },
   "shared-chat": {
     mutate: ["apps/shared/src/chat.ts"],
