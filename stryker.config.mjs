@@ -15,9 +15,10 @@ export default {
   // Per-test coverage: each mutant runs only the tests that reach it.
   coverageAnalysis: "perTest",
   mutate: mod.mutate,
-  // One test process by default. MUTATION_CONCURRENCY=2 runs two: the modules' tests wait on PostgreSQL,
-  // Redis, SQS and timers as much as they compute, and each jest run has its own databases and ports.
-  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
+  // Two test processes by default (the machine the budget is measured on has 2 cores): the modules' tests wait
+  // on PostgreSQL, Redis, SQS and timers as much as they compute, and each jest run has its own databases and
+  // ports. MUTATION_CONCURRENCY overrides it (1 on a loaded machine).
+  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
   // A mutant that hangs a test is "timed out" (counted as detected) after its normal time x2 + timeoutMS
   // (10 s, or the module's own: a module whose tests run on fake clocks needs less).
   timeoutMS: mod.timeoutMS ?? 10_000,

@@ -57,7 +57,7 @@ for (const name of names) {
     summary[name] = {
       score: Number(s.score.toFixed(1)), detected: s.detected, total: s.total,
       survived: s.counts.Survived ?? 0, noCoverage: s.counts.NoCoverage ?? 0, timedOut: s.counts.Timeout ?? 0,
-      minutes, date, concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1), mutate: MODULES[name].mutate, tests: MODULES[name].tests,
+      minutes, date, concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2), mutate: MODULES[name].mutate, tests: MODULES[name].tests,
     };
   }
   writeSummary();
@@ -73,7 +73,7 @@ function writeSummary() {
     return `| ${name} | ${m.score}% | ${m.detected}/${m.total} | ${m.survived} survived, ${m.noCoverage} no coverage | ${m.minutes} | ${m.concurrency ?? 1} | ${m.date}${m.lastRun ? ` (${m.lastRun})` : ""} |`;
   });
   const text = [
-    "# Mutation scores (`npm run test:mutation [module...]`, StrykerJS; test processes: the concurrency column, 1 unless MUTATION_CONCURRENCY says otherwise)",
+    "# Mutation scores (`npm run test:mutation [module...]`, StrykerJS; test processes: the concurrency column, 2 unless MUTATION_CONCURRENCY says otherwise)",
     "",
     "| module | score | killed or timed out | undetected | minutes | concurrency | date |",
     "| --- | --- | --- | --- | --- | --- | --- |",
