@@ -1,5 +1,5 @@
 // `npm run test:mutation [--force] [module ...]`: StrykerJS, one module of scripts/mutation-modules.mjs at a time
-// (all of them when none is named), incremental, one test process. Writes reports/mutation/<module>.json and
+// (all of them when none is named), incremental, two test processes unless MUTATION_CONCURRENCY says otherwise. Writes reports/mutation/<module>.json and
 // a table of scores of every module (the latest run of each) to reports/mutation/summary.md and summary.json
 // (the files of reports/ kept in git).
 import { spawnSync } from "node:child_process";
@@ -18,6 +18,19 @@ for (const w of wanted) {
 }
 const names = wanted.length ? wanted : Object.keys(MODULES);
 mkdirSync("reports/mutation", { recursive: true });
+
+// The service tests need a redis-server (test/support/global-setup.ts). Found once here, so that a machine
+// without one stops now with what to install, not after StrykerJS's dry run times out (5 minutes of silence).
+if (!process.env.TEST_REDIS_BIN && names.some((n) => MODULES[n].tests.some((t) => t.startsWith("apps/")))) {
+  const find = "import('./scripts/local-servers.ts').then(async (m) => { const r = await (m.chooseRedis ?? m.default.chooseRedis)('TEST_REDIS', process.env, (s) => console.error(s)); process.stdout.write(r.bin); })" +
+    ".catch((e) => { console.error(e.message); process.exit(1); })";
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", find], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (r.status !== 0 || !r.stdout) {
+    console.error("mutation testing stopped before it started: the service modules' tests need redis-server (see above)");
+    process.exit(2);
+  }
+  process.env.TEST_REDIS_BIN = r.stdout.trim();
+}
 
 /** Counts by status and the score (killed + timed out over all mutants that ran or had no test). */
 export function score(report) {
