@@ -67,6 +67,11 @@ export class ConnectionLimiter {
     return this.total;
   }
 
+  /** Addresses holding at least one slot: an address whose last slot is released is forgotten (no map growth). */
+  get addresses(): number {
+    return this.perIp.size;
+  }
+
   countFor(ip: string): number {
     return this.perIp.get(ip) ?? 0;
   }
@@ -108,6 +113,11 @@ export class SessionLimiter {
   private readonly perIp = new Map<string, number>();
 
   constructor(private readonly maxPerIp: number) {}
+
+  /** Addresses holding at least one session: an address whose last session closes is forgotten. */
+  get addresses(): number {
+    return this.perIp.size;
+  }
 
   countFor(ip: string): number {
     return this.perIp.get(ip) ?? 0;

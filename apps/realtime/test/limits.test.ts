@@ -145,6 +145,25 @@ test("ConnectionLimiter: an IP holding several slots gets them back one at a tim
   assert.equal(l.tryAcquire("a")?.code, "too_many_connections_from_ip");
 });
 
+test("both limiters forget an address once its last slot is released (the map does not grow with every client seen)", () => {
+  const l = new ConnectionLimiter(10, 3);
+  const s = new SessionLimiter(3);
+  for (const ip of ["a", "a", "b"]) {
+    assert.equal(l.tryAcquire(ip), undefined);
+    assert.equal(s.tryAcquire(ip), undefined);
+  }
+  assert.deepEqual([l.addresses, s.addresses], [2, 2]);
+  l.release("a");
+  s.release("a");
+  assert.deepEqual([l.addresses, s.addresses], [2, 2], "a still holds one");
+  l.release("a");
+  s.release("a");
+  assert.deepEqual([l.addresses, s.addresses], [1, 1]);
+  l.release("b");
+  s.release("b");
+  assert.deepEqual([l.addresses, s.addresses, l.size], [0, 0, 0]);
+});
+
 test("SessionLimiter: sessions per IP up to the limit, refused past it with the fix, released one at a time", () => {
   const s = new SessionLimiter(2);
   assert.equal(s.tryAcquire("a"), undefined);

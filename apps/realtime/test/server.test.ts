@@ -21,7 +21,7 @@ const metricLines: string[] = [];
 const logLines: string[] = [];
 const open: Client[] = [];
 /** A failure the server's dependencies throw instead of answering, while set. */
-const inject: { authenticate?: unknown; roomsOf?: unknown; markRead?: unknown } = {};
+const inject: { authenticate?: unknown; roomsOf?: unknown; markRead?: unknown; authGate?: Promise<void>; authDone?: () => void } = {};
 
 /** The log records with this `msg`, parsed. */
 const logged = (msg: string) => logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.msg === msg);
@@ -60,7 +60,12 @@ beforeAll(async () => {
       ...deps,
       authenticate: async (token) => {
         if (inject.authenticate !== undefined) throw inject.authenticate;
-        return deps.authenticate(token);
+        if (inject.authGate) await inject.authGate;
+        try {
+          return await deps.authenticate(token);
+        } finally {
+          inject.authDone?.();
+        }
       },
       roomsOf: async (userId) => {
         if (inject.roomsOf !== undefined) throw inject.roomsOf;
@@ -329,6 +334,30 @@ test("handshake failures of the dependencies: an error without a message, room m
     inject.roomsOf = undefined;
   }
   open.push(await connected(url, token));
+  await closeAll();
+});
+
+test("a client that gives up during a slow handshake gives its connection slot back", async () => {
+  let open_gate!: () => void;
+  inject.authGate = new Promise<void>((resolve) => (open_gate = resolve));
+  const authenticated = new Promise<void>((resolve) => (inject.authDone = resolve));
+  try {
+    const c = client(url, await f.token(userIds[0]));
+    // The slot is taken at the handshake, before the token is checked.
+    for (let i = 0; i < 100 && rt.server.connectionCount < 1; i++) await sleep(20);
+    assert.equal(rt.server.connectionCount, 1);
+    c.close();
+    // The transport closed while authentication was still pending: the slot comes back without a disconnect.
+    for (let i = 0; i < 100 && rt.server.connectionCount > 0; i++) await sleep(20);
+    assert.equal(rt.server.connectionCount, 0, "the abandoned handshake still holds its slot");
+    open_gate();
+    await authenticated;
+  } finally {
+    inject.authGate = undefined;
+    inject.authDone = undefined;
+  }
+  open.push(await connected(url, await f.token(userIds[0])));
+  assert.equal(rt.server.connectionCount, 1);
   await closeAll();
 });
 
