@@ -5,6 +5,7 @@
  * checked to the millisecond without waiting for it.
  */
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import { JobTimeoutError, PoisonMessageError, SqsConsumer, errorMessage, type ConsumerOptions, type JobContext, type JobResult } from "../src/consumer";
 
@@ -312,6 +313,18 @@ describe("receiving", () => {
     const failures = logs.filter((l) => l.msg === "receive failed");
     assert.deepEqual(failures.map((l) => l.fields), [1, 2, 3, 4, 5, 6, 8].map((i, k) => ({ queue: "q", error: `refused ${i}`, retryInMs: [500, 1000, 2000, 4000, 5000, 5000, 500][k] })));
     assert.ok(failures.every((l) => l.level === "error"));
+    await settle(c.stop());
+  });
+
+  test("backoff sleeps leave no listener behind on the poll's abort signal", async () => {
+    const s = scripted({ receive: async () => Promise.reject(new Error("refused")) });
+    const { c } = make(s.client, async () => {});
+    c.start();
+    await tick(60_000);
+    assert.ok(s.of("ReceiveMessage").length >= 12, "a dozen failed receives");
+    const signal = s.signals.at(-1);
+    assert.ok(signal);
+    assert.equal(getEventListeners(signal, "abort").length, 1, "only the sleep under way listens");
     await settle(c.stop());
   });
 
@@ -636,6 +649,43 @@ describe("health and readiness", () => {
     assert.equal(c.active, 0, "m1 timed out at 6000");
     assert.equal(c.stalled, true, "timed out, no progress since 5000");
     await settle(c.stop(100));
+  });
+
+  test("an empty receive while a job hangs is no progress: the consumer stays stalled", async () => {
+    // concurrency 2: m1 hangs from 0 and times out at 1000; m2 arrives at 500 and hangs; the receives between
+    // answer empty every 200 ms. None of them is progress while a job is in flight.
+    const s = scripted({
+      receive: async (i, signal) => {
+        if (i === 1) return { Messages: [msg(1)] };
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, i === 2 ? 500 : 200);
+          signal?.addEventListener("abort", () => (clearTimeout(t), reject(new Error("aborted"))));
+        });
+        return i === 2 ? { Messages: [msg(2)] } : {};
+      },
+    });
+    const { c } = make(s.client, (_m, ctx) => new Promise((_r, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))), { concurrency: 2 });
+    c.start();
+    await tick(1001);
+    assert.ok(s.of("ReceiveMessage").length >= 3, "empty receives were answered while m2 ran");
+    assert.equal(c.active, 1, "m2 still running");
+    assert.equal(c.stalled, true, "m1 timed out and nothing finished since 0");
+    await tick(400);
+    assert.equal(c.stalled, true, "two more empty receives, still no progress");
+    await settle(c.stop(100));
+  });
+
+  test("slots busy for longer than the health window are not a receive failure", async () => {
+    // waitTimeSeconds 1: the window is 7 s. The only slot is busy for 10 s, so no receive is made meanwhile.
+    const job = gate();
+    const s = scripted({ batches: [[msg(1)]] });
+    const { c } = make(s.client, () => job.promise, { concurrency: 1, jobTimeoutMs: 60_000 });
+    c.start();
+    await tick(10_000);
+    assert.equal(s.of("ReceiveMessage").length, 1);
+    assert.equal(c.healthy, true, "no receive has failed");
+    job.open();
+    await settle(c.stop());
   });
 
   test("an empty receive with no job running counts as progress", async () => {
