@@ -40,7 +40,7 @@ export function score(report) {
     for (const m of f.mutants) {
       counts[m.status] = (counts[m.status] ?? 0) + 1;
       if (m.status === "Survived" || m.status === "NoCoverage") {
-        survivors.push(`${file}:${m.location.start.line} ${m.mutatorName} ${m.replacement ?? ""}`.trim());
+        survivors.push(`${file}:${m.location.start.line} ${m.status} ${m.mutatorName}: ${original(f.source, m.location)} => ${oneLine(m.replacement ?? "")}`);
       }
     }
   }
@@ -48,6 +48,17 @@ export function score(report) {
   const undetected = (counts.Survived ?? 0) + (counts.NoCoverage ?? 0);
   const total = detected + undetected;
   return { counts, detected, total, score: total ? (100 * detected) / total : NaN, survivors };
+}
+
+/** The mutated source text (its first line when it spans several), shortened. */
+function original(source, { start, end }) {
+  if (typeof source !== "string") return "?";
+  const line = source.split("\n")[start.line - 1] ?? "";
+  return oneLine(start.line === end.line ? line.slice(start.column - 1, end.column - 1) : `${line.slice(start.column - 1)} ...`);
+}
+function oneLine(text) {
+  const t = String(text).replace(/\s+/g, " ").trim();
+  return t.length > 100 ? `${t.slice(0, 97)}...` : t;
 }
 
 // The summary keeps the modules not run this time as they were, so it always covers every module; it is
