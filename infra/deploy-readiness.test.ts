@@ -12,7 +12,7 @@ import type { SynthResource, SynthResult } from "./synth";
 import { SERVICE_NAMES } from "./catalogue";
 import { DATABASE_TIMEOUTS } from "./components/database";
 import { RDS_MAX_CONNECTIONS_FORMULA } from "./components/postgres-limits";
-import { AWS_BACKUP_JOB_METRICS } from "./components/alarm-specs";
+import { AWS_BACKUP_JOB_METRICS } from "./components/aws-limits";
 import { RECONNECT_STORM, socketIoStormLimit, TIERS } from "./config/tiers";
 
 const T = {

@@ -285,21 +285,6 @@ export function deploymentAlarmSpecs(prefix: string, x: Pick<AlarmTargets, "alb"
 }
 
 /**
- * Job metrics AWS Backup publishes in `AWS/Backup` and the dimension sets each accepts (AWS Backup Developer
- * Guide, "Monitoring AWS Backup metrics with CloudWatch", docs.aws.amazon.com/aws-backup/latest/devguide/cloudwatch.html;
- * the same table is in the CloudWatch User Guide's list of metrics per service). Every metric is published per
- * vault (`BackupVaultName`) and per vault and resource type; none has a job, plan or region dimension. An alarm
- * on another name or dimension set watches a metric that never gets data, so it can never fire.
- */
-export const AWS_BACKUP_JOB_METRICS: Readonly<Record<string, ReadonlyArray<readonly string[]>>> = Object.fromEntries(
-  ["NumberOfBackupJobsCompleted", "NumberOfBackupJobsCreated", "NumberOfBackupJobsExpired", "NumberOfBackupJobsFailed",
-    "NumberOfBackupJobsPartial", "NumberOfBackupJobsPending", "NumberOfBackupJobsRunning", "NumberOfCopyJobsCompleted",
-    "NumberOfCopyJobsCreated", "NumberOfCopyJobsFailed", "NumberOfCopyJobsRunning", "NumberOfRestoreJobsCompleted",
-    "NumberOfRestoreJobsFailed", "NumberOfRestoreJobsPending", "NumberOfRestoreJobsRunning"]
-    .map((m) => [m, [["BackupVaultName"], ["BackupVaultName", "ResourceType"]]]),
-);
-
-/**
  * AWS Backup job failures (namespace AWS/Backup, dimension BackupVaultName: backup jobs count in the vault
  * they write to; copy jobs run in the source region and count in the source vault). A failed nightly backup
  * or copy is not an outage, so these are warnings: the next scheduled job usually succeeds, and the runbook

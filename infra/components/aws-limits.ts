@@ -2,7 +2,8 @@
  * Limits AWS's APIs put on the values this stack library sends, each written once with the AWS page that states
  * it. Three readers share them: the stack configuration's sizing rules (`infra/config/sizing-rules.ts`, which
  * adds the project's own reasons), the preflight's constraint table (`./aws-constraints.ts`), and the components
- * where a limit shapes what they build. This module imports nothing: `infra/config` may import it, never the
+ * where a limit shapes what they build. It also holds what AWS publishes that alarms must match (the AWS Backup job
+ * metrics, read by `infra/deploy-readiness.test.ts`). This module imports nothing: `infra/config` may import it, never the
  * reverse (`infra/components/boundary.test.ts`).
  */
 
@@ -141,3 +142,18 @@ export function inRange(v: number, r: Pick<AwsRange, "min" | "max">): boolean {
 export function fargateMemoryFor(cpu: number): readonly number[] | undefined {
   return FARGATE_TASK_SIZES[String(cpu)];
 }
+
+/**
+ * Job metrics AWS Backup publishes in `AWS/Backup` and the dimension sets each accepts (AWS Backup Developer
+ * Guide, "Monitoring AWS Backup metrics with CloudWatch", docs.aws.amazon.com/aws-backup/latest/devguide/cloudwatch.html;
+ * the same table is in the CloudWatch User Guide's list of metrics per service). Every metric is published per
+ * vault (`BackupVaultName`) and per vault and resource type; none has a job, plan or region dimension. An alarm
+ * on another name or dimension set watches a metric that never gets data, so it can never fire.
+ */
+export const AWS_BACKUP_JOB_METRICS: Readonly<Record<string, ReadonlyArray<readonly string[]>>> = Object.fromEntries(
+  ["NumberOfBackupJobsCompleted", "NumberOfBackupJobsCreated", "NumberOfBackupJobsExpired", "NumberOfBackupJobsFailed",
+    "NumberOfBackupJobsPartial", "NumberOfBackupJobsPending", "NumberOfBackupJobsRunning", "NumberOfCopyJobsCompleted",
+    "NumberOfCopyJobsCreated", "NumberOfCopyJobsFailed", "NumberOfCopyJobsRunning", "NumberOfRestoreJobsCompleted",
+    "NumberOfRestoreJobsFailed", "NumberOfRestoreJobsPending", "NumberOfRestoreJobsRunning"]
+    .map((m) => [m, [["BackupVaultName"], ["BackupVaultName", "ResourceType"]]]),
+);
