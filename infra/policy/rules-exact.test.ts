@@ -3,7 +3,9 @@
  * of one), including the inputs at each boundary. Written from the survivors of mutation testing
  * (bench/results/mutation.md): conditions whose either branch gave the same fragment, and messages no test read.
  */
-import { RESOURCE_RULES, STACK_RULES } from "./rules";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ALL_RULES, RESOURCE_RULES, STACK_RULES } from "./rules";
 import type { PolicyResource } from "./rules";
 
 const rule = (name: string) => {
@@ -374,4 +376,84 @@ test("queue-dlq-and-alarm: a RedrivePolicy resource naming the queue by its id (
   const redrive: PolicyResource = { type: "aws:sqs/redrivePolicy:RedrivePolicy", name: "rp", inputs: { queueUrl: "https://sqs.us-east-1.amazonaws.com/1/chat-work-7f3a", redrivePolicy: "<unknown>" } };
   expect(check([work, redrive])).toEqual([]);
   expect(check([work])).toEqual([{ resource: `${T.queue}::work`, message: "queue has no redrivePolicy to a dead-letter queue" }]);
+});
+
+describe("stack rules: inputs shared with other types, unknowns at preview, the pack's rule list", () => {
+  const S = {
+    lb: "aws:lb/loadBalancer:LoadBalancer", acl: "aws:wafv2/webAcl:WebAcl", assoc: "aws:wafv2/webAclAssociation:WebAclAssociation",
+    ruleGroup: "aws:wafv2/ruleGroup:RuleGroup", queue: "aws:sqs/queue:Queue", alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    queuePolicy: "aws:sqs/queuePolicy:QueuePolicy", subnet: "aws:ec2/subnet:Subnet", service: "aws:ecs/service:Service",
+    cacheSubnets: "aws:elasticache/subnetGroup:SubnetGroup", networkAcl: "aws:ec2/networkAcl:NetworkAcl",
+    awsxVpc: "awsx:ec2:Vpc", network: "realtime-chat:network:Network",
+  };
+  const check = (name: string, resources: PolicyResource[]) => STACK_RULES.find((x) => x.name === name)!.check(resources, { tier: "1k-dau" });
+  const res = (type: string, name: string, inputs: Record<string, unknown>, extra: Partial<PolicyResource> = {}): PolicyResource => ({ type, name, inputs, ...extra });
+  const k = (r: PolicyResource) => `${r.type}::${r.name}`;
+  const priv = res(S.subnet, "private-a", { tags: { Tier: "private" } }, { id: "subnet-p" });
+  const pub = res(S.subnet, "public-a", { tags: { Tier: "public" } }, { id: "subnet-u" });
+
+  test("the policy pack runs every rule docs/PLAN.md lists, and no other", () => {
+    const doc = readFileSync(join(__dirname, "../../docs/PLAN.md"), "utf8");
+    const table = doc.slice(doc.indexOf("| Rule | Checks |"));
+    const documented = [...table.slice(0, table.indexOf("\n\n")).matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]).sort();
+    expect(documented.length).toBeGreaterThanOrEqual(15);
+    expect(ALL_RULES.map((r) => r.name).sort()).toEqual(documented);
+  });
+
+  test("data-and-tasks-in-private-subnets: an ElastiCache subnet group on a public subnet is refused; other types' subnetIds are not read", () => {
+    const cache = res(S.cacheSubnets, "redis", { subnetIds: ["subnet-p", "subnet-u"] });
+    expect(check("data-and-tasks-in-private-subnets", [priv, pub, cache])).toEqual([{ resource: k(cache), message: "uses subnet public-a (Tier=public); use the private subnets" }]);
+    // A network ACL of the public subnets is where it belongs.
+    expect(check("data-and-tasks-in-private-subnets", [priv, pub, res(S.networkAcl, "public-nacl", { subnetIds: ["subnet-u"] })])).toEqual([]);
+  });
+
+  test("data-and-tasks-in-private-subnets: ids unknown at preview match nothing; a service without a network configuration is skipped", () => {
+    const pending = res(S.subnet, "public-b", { tags: { Tier: "public" } }, { id: "<unknown>" });
+    const svc = res(S.service, "svc", { networkConfiguration: { subnets: ["<unknown>", "subnet-p"] } });
+    expect(check("data-and-tasks-in-private-subnets", [priv, pending, svc])).toEqual([]);
+    const vpc = res(S.awsxVpc, "vpc", {}, { outputs: { publicSubnetIds: ["<unknown>"] } } as Partial<PolicyResource>);
+    expect(check("data-and-tasks-in-private-subnets", [priv, vpc, svc])).toEqual([]);
+    expect(check("data-and-tasks-in-private-subnets", [priv, res(S.service, "ec2-launch", {})])).toEqual([]);
+  });
+
+  test("data-and-tasks-in-private-subnets: public subnet ids are taken from the awsx Vpc, not from a component that re-exports them", () => {
+    const vpc = res(S.awsxVpc, "vpc", {}, { outputs: { publicSubnetIds: ["subnet-v"] } } as Partial<PolicyResource>);
+    const network = res(S.network, "net", {}, { outputs: { publicSubnetIds: ["subnet-v"] } } as Partial<PolicyResource>);
+    const svc = res(S.service, "svc", { networkConfiguration: { subnets: ["subnet-v"] } });
+    expect(check("data-and-tasks-in-private-subnets", [vpc, network, svc])).toEqual([{ resource: k(svc), message: "uses public subnet subnet-v of awsx Vpc vpc; use its privateSubnetIds" }]);
+  });
+
+  test("waf-on-public-alb: a rate-based rule among other rules will do; only web ACLs count; an ACL outside the stack is not judged", () => {
+    const lb = res(S.lb, "alb", {}, { arn: "arn:lb" });
+    const mixed = res(S.acl, "mixed", { rules: [{ statement: { managedRuleGroupStatement: {} } }, { statement: { rateBasedStatement: { limit: 100 } } }] }, { arn: "arn:mixed" });
+    expect(check("waf-on-public-alb", [lb, mixed, res(S.assoc, "a", { resourceArn: "arn:lb", webAclArn: "arn:mixed" })])).toEqual([]);
+    const plain = res(S.acl, "plain", { rules: [{ statement: { managedRuleGroupStatement: {} } }] }, { arn: "arn:plain" });
+    const pendingAssoc = res(S.assoc, "a", { resourceArn: "arn:lb", webAclArn: "<unknown>" });
+    // The association's ACL is not known yet: one ACL of the stack with a rate-based rule is enough.
+    expect(check("waf-on-public-alb", [lb, plain, mixed, pendingAssoc])).toEqual([]);
+    // A rule group with a rate-based rule is not a web ACL.
+    const group = res(S.ruleGroup, "group", { rules: [{ statement: { rateBasedStatement: { limit: 100 } } }] }, { arn: "arn:group" });
+    expect(check("waf-on-public-alb", [lb, plain, group, pendingAssoc])).toEqual([{ resource: k(lb), message: "the web ACL of this load balancer has no rate-based rule" }]);
+    // Associated with an ACL this stack does not declare (and it declares none): nothing to judge.
+    expect(check("waf-on-public-alb", [lb, res(S.assoc, "a", { resourceArn: "arn:lb", webAclArn: "arn:elsewhere" })])).toEqual([]);
+  });
+
+  test("queue-dlq-and-alarm: a queue known by its id and without a redrive policy is still refused", () => {
+    // Another queue of the stack has its redrive: it must not vouch for this one.
+    const work = res(S.queue, "work", { name: "chat-work", redrivePolicy: { deadLetterTargetArn: "arn:aws:sqs:r:1:chat-work-dlq" } }, { id: "https://sqs.us-east-1.amazonaws.com/1/chat-work" });
+    const dlq = res(S.queue, "work-dlq", { name: "chat-work-dlq" }, { id: "https://sqs.us-east-1.amazonaws.com/1/chat-work-dlq" });
+    const alarm = res(S.alarm, "dlq-alarm", { dimensions: { QueueName: "chat-work-dlq" } });
+    const q = res(S.queue, "lonely", { name: "chat-lonely" }, { id: "https://sqs.us-east-1.amazonaws.com/1/chat-lonely" });
+    expect(check("queue-dlq-and-alarm", [work, dlq, alarm, q])).toEqual([{ resource: k(q), message: "queue has no redrivePolicy to a dead-letter queue" }]);
+  });
+
+  test("queue-tls-only: a policy that also allows is fine when one statement denies plain HTTP; only queues need a policy", () => {
+    const q = res(S.queue, "q", {}, { id: "https://sqs/1/q" });
+    const policy = res(S.queuePolicy, "p", { queueUrl: "https://sqs/1/q", policy: JSON.stringify({ Statement: [
+      { Effect: "Allow", Action: "sqs:SendMessage", Principal: { Service: "sns.amazonaws.com" } },
+      { Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    ] }) });
+    expect(check("queue-tls-only", [q, policy])).toEqual([]);
+    expect(check("queue-tls-only", [q, policy, res(S.alarm, "depth", {}, { id: "chat-depth-alarm" })])).toEqual([]);
+  });
 });
