@@ -196,8 +196,8 @@ export function payloadBytes(args: unknown[]): number {
   let size = 0;
   for (const a of args) {
     if (typeof a === "function" || a === undefined) continue;
-    if (typeof a === "string") size += Buffer.byteLength(a) + 2;
-    else if (Buffer.isBuffer(a)) size += a.length;
+    // Strings too go through JSON.stringify: their quotes and escapes travel with them.
+    if (Buffer.isBuffer(a)) size += a.length;
     else {
       try {
         size += Buffer.byteLength(JSON.stringify(a) ?? "");

@@ -207,8 +207,11 @@ test("EventBudget: limits are inclusive, messages give the limit and the seconds
   assert.deepEqual(bytes.take(41), { code: "bytes_rate_limited", message: "more than 100 bytes in 10 s; slow down and retry in 8 s" });
 });
 
-test("payloadBytes: strings with their quotes, buffers as they are, nothing for undefined, a huge size for what cannot be sent", () => {
+test("payloadBytes: strings as JSON text (quotes and escapes), buffers as they are, nothing for undefined, a huge size for what cannot be sent", () => {
   assert.equal(payloadBytes(["ab", undefined, Buffer.alloc(5)]), 4 + 5);
+  // A string travels as JSON text: quotes, backslashes and control characters are escaped.
+  assert.equal(payloadBytes(['say "hi"\n']), 14);
+  assert.equal(payloadBytes(["\u0001"]), 8, "a control character is six bytes of escape");
   assert.equal(payloadBytes([42, null, [1, 2]]), 2 + 4 + 5);
   assert.equal(payloadBytes([Symbol("x")]), 0, "JSON has no text for a symbol");
   const circular: Record<string, unknown> = {};
