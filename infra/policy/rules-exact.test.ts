@@ -447,6 +447,46 @@ describe("stack rules: inputs shared with other types, unknowns at preview, the 
     expect(check("queue-dlq-and-alarm", [work, dlq, alarm, q])).toEqual([{ resource: k(q), message: "queue has no redrivePolicy to a dead-letter queue" }]);
   });
 
+  test("queue-tls-only: a document unknown at preview is not judged; one that is not JSON, or denies on other conditions, does not count", () => {
+    const q = res(S.queue, "q", {}, { id: "https://sqs/1/q" });
+    const doc = (policy: unknown) => res(S.queuePolicy, "p", { queueUrl: "https://sqs/1/q", policy });
+    const msg = [{ resource: k(q), message: "no queue policy denies requests without TLS (Deny when aws:SecureTransport is false)" }];
+    expect(check("queue-tls-only", [q, doc("<unknown>")])).toEqual([]);
+    expect(check("queue-tls-only", [q, doc("not json")])).toEqual(msg);
+    expect(check("queue-tls-only", [q, doc({ Statement: [null, { Effect: "Deny", Principal: "*", Action: "sqs:*" },
+      { Effect: "Deny", Condition: { StringNotEquals: { "aws:SourceAccount": "1" } } }] })])).toEqual(msg);
+  });
+
+  test("resource rules skip null entries in lists instead of failing", () => {
+    const run = (name: string, type: string, inputs: Record<string, unknown>) =>
+      RESOURCE_RULES.find((x) => x.name === name)!.check({ type, name: "r", inputs }, { tier: "1k-dau" });
+    expect(run("vpc-layout", "awsx:ec2:Vpc", { subnetSpecs: [null, { type: "Private" }, { type: "Public" }] })).toEqual([]);
+    expect(run("internet-ingress-web-ports-only", "aws:ec2/securityGroup:SecurityGroup", { ingress: [null, { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }] })).toEqual([]);
+    expect(run("alb-https", "aws:lb/listener:Listener", { protocol: "HTTP", defaultActions: [null] })).toEqual([
+      "HTTP listener forwards traffic; set domainName + hostedZoneId (or certificateArn) so port 80 only redirects to 443",
+    ]);
+  });
+
+  test("stack rules skip null entries and missing outputs instead of failing", () => {
+    const lb = res(S.lb, "alb", {}, { arn: "arn:lb" });
+    const acl = res(S.acl, "acl", { rules: [null, { name: "no-statement" }, { statement: { rateBasedStatement: { limit: 100 } } }] }, { arn: "arn:acl" });
+    expect(check("waf-on-public-alb", [lb, acl, res(S.assoc, "a", { resourceArn: "arn:lb", webAclArn: "arn:acl" })])).toEqual([]);
+    // An awsx Vpc known by its inputs only (no outputs yet).
+    const vpc = res(S.awsxVpc, "vpc", { publicSubnetIds: ["subnet-v"] });
+    const svc = res(S.service, "svc", { networkConfiguration: { subnets: ["subnet-v"] } });
+    expect(check("data-and-tasks-in-private-subnets", [vpc, svc])).toEqual([{ resource: k(svc), message: "uses public subnet subnet-v of awsx Vpc vpc; use its privateSubnetIds" }]);
+  });
+
+  test("queue-dlq-and-alarm: a redrive whose target is unknown at preview makes no queue a dead-letter queue", () => {
+    // At preview a new queue's name can be unknown, and so can a redrive's target: they must not meet.
+    const work = res(S.queue, "work", {}, { id: "https://sqs/1/work" });
+    const pendingRedrive = res("aws:sqs/redrivePolicy:RedrivePolicy", "rp", { queueUrl: "https://sqs/1/work", redrivePolicy: "<unknown>" });
+    const pending = res(S.queue, "pending", { name: "<unknown>", redrivePolicy: { deadLetterTargetArn: "arn:aws:sqs:r:1:chat-x-dlq" } });
+    const dlq = res(S.queue, "x-dlq", { name: "chat-x-dlq" });
+    const alarm = res(S.alarm, "al", { dimensions: { QueueName: "chat-x-dlq" } });
+    expect(check("queue-dlq-and-alarm", [work, pendingRedrive, pending, dlq, alarm])).toEqual([]);
+  });
+
   test("queue-tls-only: a policy that also allows is fine when one statement denies plain HTTP; only queues need a policy", () => {
     const q = res(S.queue, "q", {}, { id: "https://sqs/1/q" });
     const policy = res(S.queuePolicy, "p", { queueUrl: "https://sqs/1/q", policy: JSON.stringify({ Statement: [

@@ -449,6 +449,8 @@ const queuesTlsOnly: StackRule = {
       const url = q.id ?? q.inputs.url;
       if (unknown(url) || policies.some((p) => unknown(p.inputs.queueUrl))) continue;
       const mine = policies.filter((p) => p.inputs.queueUrl === url);
+      // A policy document not known yet (it names something still to be created) cannot be judged at preview.
+      if (mine.some((p) => unknown(p.inputs.policy))) continue;
       if (!mine.some(denies)) out.push({ resource: key(q), message: "no queue policy denies requests without TLS (Deny when aws:SecureTransport is false)" });
     }
     return out;
