@@ -189,21 +189,24 @@ test("alb-https", () => {
   expect(check(T.listener, { protocol: "HTTP", defaultActions: [{ type: "redirect" }, { type: "forward" }] })).toEqual(forwards);
 });
 
+/** Types the stack rules read, and a resource as the stack rules see it. */
+const S = {
+  lb: "aws:lb/loadBalancer:LoadBalancer", acl: "aws:wafv2/webAcl:WebAcl", assoc: "aws:wafv2/webAclAssociation:WebAclAssociation",
+  ruleGroup: "aws:wafv2/ruleGroup:RuleGroup", queue: "aws:sqs/queue:Queue", redrive: "aws:sqs/redrivePolicy:RedrivePolicy",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm", queuePolicy: "aws:sqs/queuePolicy:QueuePolicy", subnet: "aws:ec2/subnet:Subnet",
+  service: "aws:ecs/service:Service", rdsSubnets: "aws:rds/subnetGroup:SubnetGroup", cacheSubnets: "aws:elasticache/subnetGroup:SubnetGroup",
+  rds: "aws:rds/instance:Instance", selection: "aws:backup/selection:Selection", networkAcl: "aws:ec2/networkAcl:NetworkAcl",
+  awsxVpc: "awsx:ec2:Vpc", network: "realtime-chat:network:Network",
+};
+const res = (type: string, name: string, inputs: Record<string, unknown>, extra: Partial<PolicyResource> = {}): PolicyResource => ({ type, name, inputs, ...extra });
+const k = (r: PolicyResource) => `${r.type}::${r.name}`;
+
 describe("stack rules", () => {
-  const S = {
-    lb: "aws:lb/loadBalancer:LoadBalancer", acl: "aws:wafv2/webAcl:WebAcl", assoc: "aws:wafv2/webAclAssociation:WebAclAssociation",
-    queue: "aws:sqs/queue:Queue", redrive: "aws:sqs/redrivePolicy:RedrivePolicy", alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    queuePolicy: "aws:sqs/queuePolicy:QueuePolicy", subnet: "aws:ec2/subnet:Subnet", service: "aws:ecs/service:Service",
-    rdsSubnets: "aws:rds/subnetGroup:SubnetGroup", cacheSubnets: "aws:elasticache/subnetGroup:SubnetGroup",
-    rds: "aws:rds/instance:Instance", selection: "aws:backup/selection:Selection",
-  };
   const stackRule = (name: string) => {
     const r = STACK_RULES.find((x) => x.name === name);
     if (!r) throw new Error(`no stack rule ${name}`);
     return (resources: PolicyResource[]) => r.check(resources, { tier: "1k-dau" });
   };
-  const res = (type: string, name: string, inputs: Record<string, unknown>, extra: Partial<PolicyResource> = {}): PolicyResource => ({ type, name, inputs, ...extra });
-  const k = (r: PolicyResource) => `${r.type}::${r.name}`;
 
   test("waf-on-public-alb", () => {
     const check = stackRule("waf-on-public-alb");
@@ -379,16 +382,7 @@ test("queue-dlq-and-alarm: a RedrivePolicy resource naming the queue by its id (
 });
 
 describe("stack rules: inputs shared with other types, unknowns at preview, the pack's rule list", () => {
-  const S = {
-    lb: "aws:lb/loadBalancer:LoadBalancer", acl: "aws:wafv2/webAcl:WebAcl", assoc: "aws:wafv2/webAclAssociation:WebAclAssociation",
-    ruleGroup: "aws:wafv2/ruleGroup:RuleGroup", queue: "aws:sqs/queue:Queue", alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    queuePolicy: "aws:sqs/queuePolicy:QueuePolicy", subnet: "aws:ec2/subnet:Subnet", service: "aws:ecs/service:Service",
-    cacheSubnets: "aws:elasticache/subnetGroup:SubnetGroup", networkAcl: "aws:ec2/networkAcl:NetworkAcl",
-    awsxVpc: "awsx:ec2:Vpc", network: "realtime-chat:network:Network",
-  };
   const check = (name: string, resources: PolicyResource[]) => STACK_RULES.find((x) => x.name === name)!.check(resources, { tier: "1k-dau" });
-  const res = (type: string, name: string, inputs: Record<string, unknown>, extra: Partial<PolicyResource> = {}): PolicyResource => ({ type, name, inputs, ...extra });
-  const k = (r: PolicyResource) => `${r.type}::${r.name}`;
   const priv = res(S.subnet, "private-a", { tags: { Tier: "private" } }, { id: "subnet-p" });
   const pub = res(S.subnet, "public-a", { tags: { Tier: "public" } }, { id: "subnet-u" });
 
@@ -480,7 +474,7 @@ describe("stack rules: inputs shared with other types, unknowns at preview, the 
   test("queue-dlq-and-alarm: a redrive whose target is unknown at preview makes no queue a dead-letter queue", () => {
     // At preview a new queue's name can be unknown, and so can a redrive's target: they must not meet.
     const work = res(S.queue, "work", {}, { id: "https://sqs/1/work" });
-    const pendingRedrive = res("aws:sqs/redrivePolicy:RedrivePolicy", "rp", { queueUrl: "https://sqs/1/work", redrivePolicy: "<unknown>" });
+    const pendingRedrive = res(S.redrive, "rp", { queueUrl: "https://sqs/1/work", redrivePolicy: "<unknown>" });
     const pending = res(S.queue, "pending", { name: "<unknown>", redrivePolicy: { deadLetterTargetArn: "arn:aws:sqs:r:1:chat-x-dlq" } });
     const dlq = res(S.queue, "x-dlq", { name: "chat-x-dlq" });
     const alarm = res(S.alarm, "al", { dimensions: { QueueName: "chat-x-dlq" } });
