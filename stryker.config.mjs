@@ -1,6 +1,6 @@
 // StrykerJS for one module of scripts/mutation-modules.mjs, chosen by MUTATION_MODULE. Run it through
 // `npm run test:mutation` (scripts/mutation.mjs), which sets the variables and runs the modules in turn.
-import { MODULES } from "./scripts/mutation-modules.mjs";
+import { CONCURRENCY, MODULES } from "./scripts/mutation-modules.mjs";
 
 const name = process.env.MUTATION_MODULE;
 const mod = MODULES[name];
@@ -15,10 +15,8 @@ export default {
   // Per-test coverage: each mutant runs only the tests that reach it.
   coverageAnalysis: "perTest",
   mutate: mod.mutate,
-  // Two test processes by default (the machine the budget is measured on has 2 cores): the modules' tests wait
-  // on PostgreSQL, Redis, SQS and timers as much as they compute, and each jest run has its own databases and
-  // ports. MUTATION_CONCURRENCY overrides it (1 on a loaded machine).
-  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
+  // Test processes: scripts/mutation-modules.mjs (MUTATION_CONCURRENCY, 2 by default).
+  concurrency: CONCURRENCY,
   // A mutant that hangs a test is "timed out" (counted as detected) after its normal time x2 + timeoutMS
   // (10 s, or the module's own: a module whose tests run on fake clocks needs less).
   timeoutMS: mod.timeoutMS ?? 10_000,

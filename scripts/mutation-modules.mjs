@@ -3,6 +3,12 @@
 // `file:startLine-endLine`) and runs only the listed tests, so each module takes minutes, not an hour.
 // `timeoutMS` (optional): the module's allowance over twice the tests' normal time before a mutant counts as
 // timed out (10 s otherwise).
+// Test processes per StrykerJS run: two by default (the machine the one-hour budget is measured on has 2 cores;
+// the modules' tests wait on PostgreSQL, Redis, SQS and timers as much as they compute, and each jest run has its
+// own databases and ports). MUTATION_CONCURRENCY overrides it (1 on a loaded machine).
+export const DEFAULT_CONCURRENCY = 2;
+export const CONCURRENCY = Number(process.env.MUTATION_CONCURRENCY ?? DEFAULT_CONCURRENCY);
+
 export const MODULES = {
   "shared-auth": {
     mutate: ["apps/shared/src/auth.ts"],

@@ -1,10 +1,11 @@
 // `npm run test:mutation [--force] [module ...]`: StrykerJS, one module of scripts/mutation-modules.mjs at a time
-// (all of them when none is named), incremental, two test processes unless MUTATION_CONCURRENCY says otherwise. Writes reports/mutation/<module>.json and
+// (all of them when none is named), incremental, CONCURRENCY test processes (mutation-modules.mjs). Runs under
+// tsx (package.json) to share the test setup's redis-server chooser. Writes reports/mutation/<module>.json and
 // a table of scores of every module (the latest run of each) to reports/mutation/summary.md and summary.json
 // (the files of reports/ kept in git).
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
-import { MODULES } from "./mutation-modules.mjs";
+import { CONCURRENCY, DEFAULT_CONCURRENCY, MODULES } from "./mutation-modules.mjs";
 
 // `--force`: ignore the incremental results (Stryker reuses a static mutant's old result even when tests were
 // added, so run with --force after adding tests for static survivors).
@@ -19,17 +20,17 @@ for (const w of wanted) {
 const names = wanted.length ? wanted : Object.keys(MODULES);
 mkdirSync("reports/mutation", { recursive: true });
 
-// The service tests need a redis-server (test/support/global-setup.ts). Found once here, so that a machine
-// without one stops now with what to install, not after StrykerJS's dry run times out (5 minutes of silence).
+// The service tests need a redis-server (test/support/global-setup.ts). Found once here (this script runs under
+// tsx, so it reads the same chooser), so that a machine without one stops now with what to install, not after
+// StrykerJS's dry run times out (5 minutes of silence). The StrykerJS runs inherit TEST_REDIS_BIN.
 if (!process.env.TEST_REDIS_BIN && names.some((n) => MODULES[n].tests.some((t) => t.startsWith("apps/")))) {
-  const find = "import('./scripts/local-servers.ts').then(async (m) => { const r = await (m.chooseRedis ?? m.default.chooseRedis)('TEST_REDIS', process.env, (s) => console.error(s)); process.stdout.write(r.bin); })" +
-    ".catch((e) => { console.error(e.message); process.exit(1); })";
-  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", find], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  if (r.status !== 0 || !r.stdout) {
-    console.error("mutation testing stopped before it started: the service modules' tests need redis-server (see above)");
+  const { chooseRedis } = await import("./local-servers.ts");
+  try {
+    process.env.TEST_REDIS_BIN = (await chooseRedis("TEST_REDIS", process.env, (s) => console.error(s))).bin;
+  } catch (err) {
+    console.error(`mutation testing stopped before it started: ${err.message}`);
     process.exit(2);
   }
-  process.env.TEST_REDIS_BIN = r.stdout.trim();
 }
 
 /** Counts by status and the score (killed + timed out over all mutants that ran or had no test). */
@@ -81,7 +82,7 @@ for (const name of names) {
     summary[name] = {
       score: Number(s.score.toFixed(1)), detected: s.detected, total: s.total,
       survived: s.counts.Survived ?? 0, noCoverage: s.counts.NoCoverage ?? 0, timedOut: s.counts.Timeout ?? 0,
-      minutes, date, concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2), mutate: MODULES[name].mutate, tests: MODULES[name].tests,
+      minutes, date, concurrency: CONCURRENCY, mutate: MODULES[name].mutate, tests: MODULES[name].tests,
     };
   }
   writeSummary();
@@ -97,7 +98,7 @@ function writeSummary() {
     return `| ${name} | ${m.score}% | ${m.detected}/${m.total} | ${m.survived} survived, ${m.noCoverage} no coverage | ${m.minutes} | ${m.concurrency ?? 1} | ${m.date}${m.lastRun ? ` (${m.lastRun})` : ""} |`;
   });
   const text = [
-    "# Mutation scores (`npm run test:mutation [module...]`, StrykerJS; test processes: the concurrency column, 2 unless MUTATION_CONCURRENCY says otherwise)",
+    `# Mutation scores (\`npm run test:mutation [module...]\`, StrykerJS; test processes: the concurrency column, ${DEFAULT_CONCURRENCY} unless MUTATION_CONCURRENCY says otherwise)`,
     "",
     "| module | score | killed or timed out | undetected | minutes | concurrency | date |",
     "| --- | --- | --- | --- | --- | --- | --- |",

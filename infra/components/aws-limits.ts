@@ -2,9 +2,9 @@
  * Limits AWS's APIs put on the values this stack library sends, each written once with the AWS page that states
  * it. Three readers share them: the stack configuration's sizing rules (`infra/config/sizing-rules.ts`, which
  * adds the project's own reasons), the preflight's constraint table (`./aws-constraints.ts`), and the components
- * where a limit shapes what they build. It also holds what AWS publishes that alarms must match (the AWS Backup job
- * metrics, read by `infra/deploy-readiness.test.ts`). This module imports nothing: `infra/config` may import it, never the
- * reverse (`infra/components/boundary.test.ts`).
+ * where a limit shapes what they build. It also holds what AWS publishes that alarms must match (the AWS Backup
+ * job metrics, read by `infra/deploy-readiness.test.ts`). This module imports nothing: `infra/config` may import
+ * it, never the reverse (`infra/components/boundary.test.ts`).
  */
 
 /** A closed range of whole numbers AWS accepts, with the page that states it. */
